@@ -1,0 +1,61 @@
+"""The functions a user scripts against (re-exported from ``graphflow``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from graphflow.clock import Clock
+from graphflow.compile import CompiledGraph, compile_graph
+from graphflow.model import GraphSpec
+from graphflow.ports import EventSink
+from graphflow.registry import Registry, default_registry
+from graphflow.runner import RunControl, RunResult, Runner
+from graphflow.validate import parse_graph_json, spec_from_data
+
+
+def load_graph(source: str | bytes | Path | Mapping[str, Any]) -> GraphSpec:
+    """Read and structurally validate a graph: a path, JSON text or a decoded dict."""
+    if isinstance(source, Path):
+        data = parse_graph_json(source.read_bytes())
+    elif isinstance(source, str | bytes):
+        data = parse_graph_json(source)
+    else:
+        data = dict(source)
+    return spec_from_data(data)
+
+
+def validate_graph(source: str | bytes | Path | Mapping[str, Any] | GraphSpec,
+                   registry: Registry | None = None) -> CompiledGraph:
+    """Every check, structural and against the registry; raises ``GraphValidationError``."""
+    spec = source if isinstance(source, GraphSpec) else load_graph(source)
+    return compile_graph(spec, registry or default_registry())
+
+
+async def run(
+    graph: str | bytes | Path | Mapping[str, Any] | GraphSpec | CompiledGraph,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    registry: Registry | None = None,
+    sinks: Sequence[EventSink] = (),
+    clock: Clock | None = None,
+    max_concurrency: int = 64,
+    run_id: str | None = None,
+    control: RunControl | None = None,
+) -> RunResult:
+    """Validate and run a graph; the result has the outputs, status and every event."""
+    compiled = graph if isinstance(graph, CompiledGraph) else validate_graph(graph, registry)
+    runner = Runner(compiled, sinks=sinks, clock=clock, max_concurrency=max_concurrency)
+    return await runner.run(inputs, run_id=run_id, control=control)
+
+
+def run_sync(
+    graph: str | bytes | Path | Mapping[str, Any] | GraphSpec | CompiledGraph,
+    inputs: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> RunResult:
+    """Blocking ``run``, for scripts and notebooks without an event loop."""
+    return anyio.run(lambda: run(graph, inputs, **options))

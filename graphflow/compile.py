@@ -1,0 +1,310 @@
+"""Spec -> a validated, resolved graph the planner can run.
+
+Every check that needs the registry happens here, and all problems are reported at
+once. networkx is built on demand as a read-only view for analysis; the compiled
+graph itself is plain frozen data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import networkx as nx
+from pydantic import ValidationError
+
+from graphflow.errors import GraphValidationError, Problem
+from graphflow.expressions import Expression, ExpressionError, parse_expression
+from graphflow.model import EdgeSpec, GraphSpec, NodeSpec, PortSpec
+from graphflow.nodes.base import NodeKind
+from graphflow.nodes.join import TOLERANT_STRATEGIES, JoinConfig
+from graphflow.registry import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledEdge:
+    id: str
+    source: str
+    source_port: str
+    target: str
+    target_port: str
+    condition: Expression | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledNode:
+    id: str
+    spec: NodeSpec
+    kind: NodeKind
+    config: Any
+    runtime: Any
+    """What ``kind.run`` receives as config (see ``NodeKind.prepare``)."""
+    inputs: tuple[PortSpec, ...]
+    outputs: tuple[PortSpec, ...]
+    in_edges: tuple[CompiledEdge, ...]
+    out_edges: tuple[CompiledEdge, ...]
+    join: JoinConfig | None
+    failure_handled: bool
+    """A failure here is absorbed by tolerant joins on every path, so the run goes on."""
+    gate: tuple[str, int] | None
+    """(join id, branch index) for nodes of a sequential fallback branch."""
+
+
+def port_types_compatible(source: str, target: str) -> bool:
+    return source == target or "any" in (source, target) or (source, target) == ("integer", "number")
+
+
+@dataclass(frozen=True)
+class CompiledGraph:
+    spec: GraphSpec
+    nodes: dict[str, CompiledNode]
+    order: tuple[str, ...]
+    """Topological order."""
+    join_branches: dict[str, tuple[str, ...]]
+    """For each join: its branch source nodes, in the order a fallback tries them."""
+
+    @cached_property
+    def nx(self) -> nx.DiGraph:
+        """A read-only networkx view, for analysis only."""
+        graph = nx.DiGraph()
+        for node_id in self.order:
+            graph.add_node(node_id, kind=self.nodes[node_id].spec.kind)
+        for node in self.nodes.values():
+            for edge in node.out_edges:
+                graph.add_edge(edge.source, edge.target, id=edge.id)
+        return nx.freeze(graph)
+
+    def ancestors(self, node_id: str) -> set[str]:
+        return set(nx.ancestors(self.nx, node_id))
+
+    def critical_path(self, durations: dict[str, float]) -> tuple[list[str], float]:
+        """The longest chain of nodes by duration (e.g. measured ones)."""
+        best: dict[str, tuple[float, str | None]] = {}
+        for node_id in self.order:
+            preds = [(best[p][0], p) for p in self.nx.predecessors(node_id)]
+            base, parent = max(preds) if preds else (0.0, None)
+            best[node_id] = (base + durations.get(node_id, 0.0), parent)
+        if not best:
+            return [], 0.0
+        end = max(best, key=lambda n: best[n][0])
+        path, cursor = [], end
+        while cursor is not None:
+            path.append(cursor)
+            cursor = best[cursor][1]
+        return path[::-1], best[end][0]
+
+    def input_nodes(self) -> list[CompiledNode]:
+        return [n for n in self.nodes.values() if n.spec.kind == "input"]
+
+
+def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:
+    problems: list[Problem] = []
+    kinds: dict[str, tuple[NodeKind, Any]] = {}
+    for node in spec.nodes:
+        resolved = _resolve_kind(node, registry, problems)
+        if resolved is not None:
+            kinds[node.id] = resolved
+    ports = {nid: (kind.input_ports(cfg), kind.output_ports(cfg)) for nid, (kind, cfg) in kinds.items()}
+    edges = [_compile_edge(e, ports, problems) for e in spec.edges]
+    _check_inputs(spec, ports, problems)
+    order = _topological_order(spec, problems)
+    if problems:
+        raise GraphValidationError(problems)
+
+    in_edges: dict[str, list[CompiledEdge]] = {n.id: [] for n in spec.nodes}
+    out_edges: dict[str, list[CompiledEdge]] = {n.id: [] for n in spec.nodes}
+    for edge in edges:
+        assert edge is not None
+        in_edges[edge.target].append(edge)
+        out_edges[edge.source].append(edge)
+    joins = {nid: cfg for nid, (kind, cfg) in kinds.items() if isinstance(cfg, JoinConfig)}
+    branches = _join_branches(joins, in_edges, problems)
+    if problems:
+        raise GraphValidationError(problems)
+    handled = _failure_handled(order, out_edges, joins)
+    gates = _fallback_gates(order, branches, joins, in_edges, out_edges)
+    nodes = {}
+    for node in spec.nodes:
+        kind, cfg = kinds[node.id]
+        nodes[node.id] = CompiledNode(
+            id=node.id,
+            spec=node,
+            kind=kind,
+            config=cfg,
+            runtime=kind.prepare(cfg, registry),
+            inputs=ports[node.id][0],
+            outputs=ports[node.id][1],
+            in_edges=tuple(in_edges[node.id]),
+            out_edges=tuple(out_edges[node.id]),
+            join=joins.get(node.id),
+            failure_handled=handled[node.id],
+            gate=gates.get(node.id),
+        )
+    return CompiledGraph(spec=spec, nodes=nodes, order=tuple(order), join_branches=branches)
+
+
+def _resolve_kind(node: NodeSpec, registry: Registry, problems: list[Problem]) -> tuple[NodeKind, Any] | None:
+    kind = registry.kinds.get(node.kind)
+    if kind is None:
+        known = ", ".join(sorted(registry.kinds))
+        problems.append(Problem("unknown_kind", f"unknown node kind {node.kind!r} (known: {known})", node.id))
+        return None
+    try:
+        config = kind.parse_config(node.config)
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "config"
+            code = "unknown_field" if err["type"] == "extra_forbidden" else "invalid_config"
+            problems.append(Problem(code, f"config.{field}: {err['msg']}", node.id, path=f"config.{field}"))
+        return None
+    for code, message in kind.check(config, registry):
+        problems.append(Problem(code, message, node.id))
+    for field, text in kind.expressions(config):
+        try:
+            parse_expression(text)
+        except ExpressionError as exc:
+            problems.append(Problem("bad_expression", f"config.{field}: {exc}", node.id, path=f"config.{field}"))
+    return kind, config
+
+
+def _compile_edge(
+    edge: EdgeSpec, ports: dict[str, tuple[tuple[PortSpec, ...], tuple[PortSpec, ...]]], problems: list[Problem]
+) -> CompiledEdge | None:
+    condition = None
+    if edge.condition is not None:
+        try:
+            condition = parse_expression(edge.condition)
+        except ExpressionError as exc:
+            problems.append(Problem("bad_expression", f"condition: {exc}", edge_id=edge.id, path="condition"))
+    if edge.source in ports and edge.target in ports:
+        out_port = next((p for p in ports[edge.source][1] if p.name == edge.source_port), None)
+        in_port = next((p for p in ports[edge.target][0] if p.name == edge.target_port), None)
+        if out_port is None:
+            names = ", ".join(p.name for p in ports[edge.source][1]) or "none"
+            problems.append(
+                Problem("unknown_port", f"node {edge.source!r} has no output {edge.source_port!r} (has: {names})",
+                        edge.source, edge.id)
+            )
+        if in_port is None:
+            names = ", ".join(p.name for p in ports[edge.target][0]) or "none"
+            problems.append(
+                Problem("unknown_port", f"node {edge.target!r} has no input {edge.target_port!r} (has: {names})",
+                        edge.target, edge.id)
+            )
+        if out_port and in_port and not port_types_compatible(out_port.type, in_port.type):
+            problems.append(
+                Problem(
+                    "port_type_mismatch",
+                    f"{edge.source}.{out_port.name} is {out_port.type} but {edge.target}.{in_port.name} "
+                    f"expects {in_port.type}",
+                    edge.target,
+                    edge.id,
+                )
+            )
+    return CompiledEdge(edge.id, edge.source, edge.source_port, edge.target, edge.target_port, condition)
+
+
+def _check_inputs(spec: GraphSpec, ports: dict[str, Any], problems: list[Problem]) -> None:
+    wired: dict[tuple[str, str], list[str]] = {}
+    for edge in spec.edges:
+        wired.setdefault((edge.target, edge.target_port), []).append(edge.id)
+    for node in spec.nodes:
+        if node.id not in ports:
+            continue
+        for p in ports[node.id][0]:
+            edge_ids = wired.get((node.id, p.name), [])
+            if p.required and not edge_ids:
+                problems.append(
+                    Problem("missing_required_input", f"required input {p.name!r} is not connected", node.id)
+                )
+            if len(edge_ids) > 1 and not p.multi:
+                problems.append(
+                    Problem("port_already_connected",
+                            f"input {p.name!r} takes one edge but has {len(edge_ids)}: {', '.join(edge_ids)}",
+                            node.id, edge_ids[1])
+                )
+    names: dict[str, str] = {}
+    for node in spec.nodes:
+        if node.kind == "input" and isinstance(node.config.get("name"), str):
+            other = names.setdefault(node.config["name"], node.id)
+            if other != node.id:
+                problems.append(Problem("invalid_config", f"input name {node.config['name']!r} is also used by "
+                                        f"node {other!r}", node.id, path="config.name"))
+
+
+def _topological_order(spec: GraphSpec, problems: list[Problem]) -> list[str]:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(n.id for n in spec.nodes)
+    graph.add_edges_from((e.source, e.target) for e in spec.edges if e.source != e.target)
+    try:
+        return list(nx.lexicographical_topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        cycle = nx.find_cycle(graph)
+        path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
+        problems.append(Problem("cycle", f"graph has a cycle: {path} (loops belong in a state machine node)",
+                                node_id=cycle[0][0]))
+        return []
+
+
+def _join_branches(
+    joins: dict[str, JoinConfig], in_edges: dict[str, list[CompiledEdge]], problems: list[Problem]
+) -> dict[str, tuple[str, ...]]:
+    branches: dict[str, tuple[str, ...]] = {}
+    for join_id, cfg in joins.items():
+        sources = list(dict.fromkeys(e.source for e in in_edges[join_id]))
+        for name, listed in (("required", cfg.required), ("order", cfg.order)):
+            for branch in listed:
+                if branch not in sources:
+                    problems.append(Problem("bad_join", f"config.{name} names {branch!r}, which is not a branch "
+                                            f"of this join (branches: {', '.join(sources) or 'none'})", join_id))
+        if cfg.strategy == "quorum" and cfg.quorum is not None and cfg.quorum > len(sources):
+            problems.append(Problem("bad_join", f"quorum {cfg.quorum} is more than its {len(sources)} branches",
+                                    join_id))
+        ordered = [b for b in cfg.order if b in sources]
+        branches[join_id] = tuple(ordered + [s for s in sources if s not in ordered])
+    return branches
+
+
+def _failure_handled(
+    order: list[str], out_edges: dict[str, list[CompiledEdge]], joins: dict[str, JoinConfig]
+) -> dict[str, bool]:
+    handled: dict[str, bool] = {}
+    for node_id in reversed(order):
+        targets = {e.target for e in out_edges[node_id]}
+        handled[node_id] = bool(targets) and all(
+            (t in joins and joins[t].strategy in TOLERANT_STRATEGIES) or handled[t] for t in targets
+        )
+    return handled
+
+
+def _fallback_gates(
+    order: list[str],
+    branches: dict[str, tuple[str, ...]],
+    joins: dict[str, JoinConfig],
+    in_edges: dict[str, list[CompiledEdge]],
+    out_edges: dict[str, list[CompiledEdge]],
+) -> dict[str, tuple[str, int]]:
+    """Nodes that belong to one branch of a sequential fallback only wait for the
+    branches before it to fail. A node shared with anything else is never held."""
+    position = {n: i for i, n in enumerate(order)}
+    gates: dict[str, tuple[str, int]] = {}
+    for join_id, cfg in joins.items():
+        if cfg.strategy != "first_success" or cfg.mode != "sequential":
+            continue
+        for index, head in enumerate(branches[join_id]):
+            if index == 0:
+                continue
+            members = {head}
+            frontier = sorted({e.source for e in in_edges[head]}, key=position.__getitem__, reverse=True)
+            while frontier:
+                candidate = frontier.pop(0)
+                if candidate in members:
+                    continue
+                if all(e.target in members for e in out_edges[candidate]):
+                    members.add(candidate)
+                    frontier.extend(e.source for e in in_edges[candidate])
+                    frontier.sort(key=position.__getitem__, reverse=True)
+            for member in members:
+                gates.setdefault(member, (join_id, index))
+    return gates

@@ -1,0 +1,89 @@
+"""Every error graphflow raises on purpose.
+
+    GraphflowError
+    ├── GraphValidationError     a graph file or spec was rejected (carries Problems)
+    ├── RegistryError            unknown or duplicate node kind / function / plugin
+    ├── RunInputError            run inputs do not match the graph's input nodes
+    └── NodeError                one node attempt failed (raised inside a run)
+        ├── NodeTimeout          the attempt took longer than the node's timeout
+        └── NodeOutputError      the node returned something that is not JSON data
+
+Errors raised by user handlers are not translated into this tree: the runner records
+their type name and message on the node's failure event. Cancellation is control
+flow, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class GraphflowError(Exception):
+    """Base of every error raised by graphflow itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a graph was rejected. ``code`` is stable; ``message`` is for people."""
+
+    code: str
+    message: str
+    node_id: str | None = None
+    edge_id: str | None = None
+    path: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.node_id is not None:
+            where.append(f"node {self.node_id!r}")
+        if self.edge_id is not None:
+            where.append(f"edge {self.edge_id!r}")
+        if self.path and not where:
+            where.append(self.path)
+        prefix = f"[{self.code}] " + (", ".join(where) + ": " if where else "")
+        return prefix + self.message
+
+
+@dataclass(eq=False)
+class GraphValidationError(GraphflowError):
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    @property
+    def codes(self) -> list[str]:
+        return [p.code for p in self.problems]
+
+    def __str__(self) -> str:
+        lines = [str(p) for p in self.problems[:20]]
+        if len(self.problems) > 20:
+            lines.append(f"... and {len(self.problems) - 20} more")
+        return "invalid graph:\n  " + "\n  ".join(lines)
+
+
+class RegistryError(GraphflowError):
+    """An unknown or duplicate node kind, function or plugin."""
+
+
+class RunInputError(GraphflowError):
+    """Run inputs that the graph's input nodes do not accept."""
+
+
+class NodeError(GraphflowError):
+    """A node attempt failed for a reason graphflow detected itself."""
+
+    def __init__(self, message: str, *, node_id: str | None = None, attempt: int | None = None) -> None:
+        super().__init__(message)
+        self.node_id = node_id
+        self.attempt = attempt
+
+
+class NodeTimeout(NodeError):
+    def __init__(self, seconds: float, *, node_id: str | None = None, attempt: int | None = None) -> None:
+        super().__init__(f"timed out after {seconds:g}s", node_id=node_id, attempt=attempt)
+        self.seconds = seconds
+
+
+class NodeOutputError(NodeError):
+    """A node returned a value that cannot be stored as JSON."""

@@ -1,0 +1,105 @@
+"""Typed run events: the one record of what happened in a run.
+
+Storage writes exactly these, the canvas draws from them and replay re-reads them, so
+each carries enough to rebuild the run's state from the log alone (see ``RunState``).
+``seq`` numbers a run's events 0, 1, 2, ... without gaps.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+RunStatus = Literal["succeeded", "failed", "cancelled"]
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_id: str
+    seq: int
+    at: float
+    """Wall-clock time (Unix seconds) from the run's clock."""
+
+
+class RunStarted(_EventBase):
+    kind: Literal["run_started"] = "run_started"
+    graph_id: str
+    graph_version: int | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    node_ids: list[str] = Field(default_factory=list)
+
+
+class RunFinished(_EventBase):
+    kind: Literal["run_finished"] = "run_finished"
+    status: Literal["succeeded", "failed"]
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    failed_node: str | None = None
+    error: str | None = None
+    duration: float = 0.0
+
+
+class RunCancelled(_EventBase):
+    kind: Literal["run_cancelled"] = "run_cancelled"
+    reason: str = ""
+    duration: float = 0.0
+
+
+class NodeStarted(_EventBase):
+    kind: Literal["node_started"] = "node_started"
+    node_id: str
+    attempt: int = 1
+
+
+class NodeSucceeded(_EventBase):
+    kind: Literal["node_succeeded"] = "node_succeeded"
+    node_id: str
+    attempt: int = 1
+    duration: float = 0.0
+    output: dict[str, Any] = Field(default_factory=dict)
+    """Values by output port; a port missing here was not emitted (a branch not taken)."""
+    output_ref: str | None = None
+    """Where a store kept the output when it is not inlined."""
+    edges_taken: list[str] = Field(default_factory=list)
+
+
+class NodeFailed(_EventBase):
+    kind: Literal["node_failed"] = "node_failed"
+    node_id: str
+    attempt: int = 1
+    duration: float = 0.0
+    error_type: str
+    error_message: str
+    handled: bool = False
+    """True when a tolerant join absorbs the failure and the run goes on."""
+
+
+class NodeSkipped(_EventBase):
+    kind: Literal["node_skipped"] = "node_skipped"
+    node_id: str
+    reason: str = ""
+
+
+class NodeCancelled(_EventBase):
+    kind: Literal["node_cancelled"] = "node_cancelled"
+    node_id: str
+    reason: str = ""
+
+
+Event = Annotated[
+    RunStarted | RunFinished | RunCancelled | NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled,
+    Field(discriminator="kind"),
+]
+NodeEvent = NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled
+RUN_END_KINDS = frozenset({"run_finished", "run_cancelled"})
+
+event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def event_from_json(data: str | bytes) -> Event:
+    return event_adapter.validate_json(data)
+
+
+def event_to_json(event: Event) -> str:
+    return event.model_dump_json()

@@ -1,0 +1,83 @@
+"""The graph spec: the JSON format and the source of truth for a graph.
+
+Everything here is frozen data with ``extra="forbid"``: an unknown field in a graph
+file is an error, not something silently dropped. networkx views are derived from
+these models in ``compile.py``; they are never stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$"
+
+PortType = Literal["any", "string", "number", "integer", "boolean", "object", "array"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Position(_Frozen):
+    """Where the canvas draws a node; the engine ignores it."""
+
+    x: float = 0.0
+    y: float = 0.0
+
+
+class PortSpec(_Frozen):
+    """A typed input or output of a node kind."""
+
+    name: str
+    type: PortType = "any"
+    required: bool = True
+    """An input that must receive a value for the node to run (ignored for outputs)."""
+    multi: bool = False
+    """An input that accepts several edges (only joins have one)."""
+    description: str = ""
+
+
+class NodeSpec(_Frozen):
+    id: str = Field(pattern=ID_PATTERN)
+    kind: str
+    label: str = ""
+    description: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+    """Options of the node kind, checked against the kind's config model."""
+    timeout: float | None = Field(default=None, gt=0)
+    """Seconds one attempt may take before it fails with a timeout."""
+    position: Position = Field(default_factory=Position)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class EdgeSpec(_Frozen):
+    id: str = Field(pattern=ID_PATTERN)
+    source: str
+    source_port: str = "out"
+    target: str
+    target_port: str = "in"
+    condition: str | None = None
+    """Safe expression over the port's ``value``; the edge is taken only when it is true."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class GraphSpec(_Frozen):
+    schema_version: Literal[1]
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    description: str = ""
+    nodes: tuple[NodeSpec, ...] = ()
+    edges: tuple[EdgeSpec, ...] = ()
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def node(self, node_id: str) -> NodeSpec:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(f"no node {node_id!r} in graph {self.id!r}")
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent)

@@ -1,0 +1,25 @@
+"""Built-in node kinds."""
+
+from __future__ import annotations
+
+from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
+from graphflow.nodes.constant import ConstantNode, TemplateNode
+from graphflow.nodes.delay import DelayNode
+from graphflow.nodes.function import FunctionNode
+from graphflow.nodes.io import InputNode, OutputNode
+from graphflow.nodes.join import JoinNode
+from graphflow.nodes.routing import ConditionNode, RouterNode
+
+BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
+    InputNode,
+    OutputNode,
+    ConstantNode,
+    TemplateNode,
+    ConditionNode,
+    RouterNode,
+    JoinNode,
+    FunctionNode,
+    DelayNode,
+)
+
+__all__ = ["BUILTIN_KINDS", "NodeConfig", "NodeContext", "NodeKind", "port"]

@@ -1,0 +1,114 @@
+"""The node contract: every kind has typed ports and a pydantic config model.
+
+The canvas draws ports and settings forms from ``describe()``, the validator type-checks
+wiring with ``input_ports``/``output_ports``, and the runner calls ``run`` (or
+``run_inline`` for pure, synchronous kinds that are cheap enough to run in the
+scheduler loop without a task).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from graphflow.clock import Clock, RealClock
+from graphflow.model import PortSpec
+
+if TYPE_CHECKING:
+    from graphflow.registry import Registry
+
+
+class NodeConfig(BaseModel):
+    """Base of every kind's config model: unknown options are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EmptyConfig(NodeConfig):
+    pass
+
+
+@dataclass(slots=True)
+class NodeContext:
+    """What a running node may know about its run."""
+
+    run_id: str
+    node_id: str
+    attempt: int = 1
+    run_inputs: Mapping[str, Any] = field(default_factory=dict)
+    clock: Clock = field(default_factory=RealClock)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries and resumes: a side effect keyed on it happens at most once."""
+        return f"{self.run_id}:{self.node_id}"
+
+
+def port(name: str, type: str = "any", *, required: bool = True, multi: bool = False, description: str = "") -> PortSpec:
+    return PortSpec.model_validate(
+        {"name": name, "type": type, "required": required, "multi": multi, "description": description}
+    )
+
+
+class NodeKind:
+    """Base class of node kinds. Subclasses set the class attributes and override ``run``."""
+
+    kind: ClassVar[str]
+    title: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    category: ClassVar[str] = "core"
+    Config: ClassVar[type[NodeConfig]] = EmptyConfig
+    inputs: ClassVar[tuple[PortSpec, ...]] = ()
+    outputs: ClassVar[tuple[PortSpec, ...]] = (port("out"),)
+    inline: ClassVar[bool] = False
+    """Pure and synchronous: run in the scheduler loop, without a task or timeout."""
+
+    def parse_config(self, raw: Mapping[str, Any]) -> NodeConfig:
+        return self.Config.model_validate(raw)
+
+    def input_ports(self, config: Any) -> tuple[PortSpec, ...]:
+        return self.inputs
+
+    def output_ports(self, config: Any) -> tuple[PortSpec, ...]:
+        return self.outputs
+
+    def expressions(self, config: Any) -> Iterable[tuple[str, str]]:
+        """(config field, expression text) pairs, parsed by the validator before any run."""
+        return ()
+
+    def check(self, config: Any, registry: Registry) -> list[tuple[str, str]]:
+        """Further problems with a parsed config, as (code, message) pairs."""
+        return []
+
+    def prepare(self, config: Any, registry: Registry) -> Any:
+        """Resolve what the config names (once, at compile time); the result is what
+        ``run`` receives as ``config``."""
+        return config
+
+    async def run(self, config: Any, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        """Return values by output port; leave a port out to not emit it."""
+        return self.run_inline(config, inputs, ctx)
+
+    def run_inline(self, config: Any, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        raise NotImplementedError(f"node kind {self.kind!r} has no run method")
+
+    def describe(self) -> dict[str, Any]:
+        """What the canvas needs to draw the palette entry and the settings form."""
+        default = None
+        try:
+            default = self.Config().model_dump(mode="json")
+        except Exception:  # a config with required fields has no default form
+            default = None
+        return {
+            "kind": self.kind,
+            "title": self.title or self.kind,
+            "description": self.description,
+            "category": self.category,
+            "config_schema": self.Config.model_json_schema(),
+            "default_config": default,
+            "inputs": [p.model_dump() for p in self.inputs],
+            "outputs": [p.model_dump() for p in self.outputs],
+        }

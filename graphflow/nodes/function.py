@@ -1,0 +1,58 @@
+"""Calls a Python function that code registered by name. A graph names the
+function; it never carries code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+from pydantic import Field
+
+from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
+
+if TYPE_CHECKING:
+    from graphflow.registry import FunctionEntry, Registry
+
+
+class FunctionConfig(NodeConfig):
+    function: str = Field(min_length=1)
+    """Registered name, e.g. ``samples.chain.extract_email``."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Extra keyword arguments passed to the function."""
+
+
+@dataclass(frozen=True, slots=True)
+class BoundFunction:
+    config: FunctionConfig
+    entry: FunctionEntry
+
+
+class FunctionNode(NodeKind):
+    kind = "function"
+    title = "Python function"
+    description = "Calls a registered Python function with its input."
+    Config = FunctionConfig
+    inputs = (port("in", required=False),)
+
+    def check(self, config: FunctionConfig, registry: Registry) -> list[tuple[str, str]]:
+        if config.function not in registry.functions:
+            return [("unknown_function", f"unknown function {config.function!r} (register it in a plugin module)")]
+        return []
+
+    def prepare(self, config: FunctionConfig, registry: Registry) -> BoundFunction:
+        return BoundFunction(config, registry.functions[config.function])
+
+    async def run(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        entry = config.entry
+        kwargs = dict(config.config.args)
+        if entry.wants_ctx:
+            kwargs["ctx"] = ctx
+        value = inputs.get("in")
+        if entry.is_async:
+            result = await entry.fn(value, **kwargs)
+        elif entry.blocking:
+            result = await anyio.to_thread.run_sync(lambda: entry.fn(value, **kwargs))
+        else:
+            result = entry.fn(value, **kwargs)
+        return {"out": result}

@@ -1,0 +1,53 @@
+"""Graph inputs and outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphflow.model import PortType
+from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
+
+
+class InputConfig(NodeConfig):
+    name: str
+    """The run input this node reads (``--input name=value``)."""
+    type: PortType = "any"
+    required: bool = True
+    default: Any = None
+    """Used when the input is not given and not required."""
+    description: str = ""
+
+
+class InputNode(NodeKind):
+    kind = "input"
+    title = "Input"
+    description = "A value given when the run starts."
+    category = "io"
+    Config = InputConfig
+    inline = True
+
+    def output_ports(self, config: InputConfig) -> tuple:
+        return (port("out", config.type),)
+
+    def run_inline(self, config: InputConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        return {"out": ctx.run_inputs.get(config.name, config.default)}
+
+
+class OutputConfig(NodeConfig):
+    name: str
+    """The key of this value in the run's outputs."""
+
+
+class OutputNode(NodeKind):
+    kind = "output"
+    title = "Output"
+    description = "Publishes its input as one of the run's outputs."
+    category = "io"
+    Config = OutputConfig
+    inputs = (port("in"),)
+    outputs = ()
+    inline = True
+
+    def run_inline(self, config: OutputConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        # Not a port: the runner collects "value" into the run's outputs under config.name.
+        return {"value": inputs.get("in")}

@@ -1,0 +1,329 @@
+"""The planner: pure scheduling state for one run, in the manner of ``graphlib``.
+
+No ``await`` and no I/O. The runner asks ``take_ready()`` for nodes to start and
+reports back with ``mark_succeeded``/``mark_failed``; every change of a node's state is
+recorded as a ``Transition`` that the runner turns into an event. Joins, conditional
+edges, skipping, fallback gates and cancelling what is no longer needed are all
+decided here.
+
+Edge resolution: once its source is settled, each edge is LIVE (carries a value),
+DEAD (branch not taken, source skipped) or ERROR (source failed and a tolerant join
+downstream absorbs it). A node runs once all its incoming edges are resolved, at least
+one is live and every required input is live; otherwise it is skipped.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from graphflow.compile import CompiledEdge, CompiledGraph, CompiledNode
+from graphflow.expressions import ExpressionError
+from graphflow.nodes.routing import expression_scope
+
+
+class NodeState(str, Enum):
+    PENDING = "pending"
+    READY = "ready"
+    HELD = "held"
+    """Ready, but a sequential fallback has not reached its branch yet."""
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = frozenset({NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED})
+LIVE, DEAD, ERROR = "live", "dead", "error"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    type: str
+    message: str
+    node_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    node_id: str
+    state: NodeState
+    reason: str = ""
+    output: dict[str, Any] | None = None
+    edges_taken: tuple[str, ...] = ()
+    error: ErrorInfo | None = None
+    handled: bool = False
+
+
+class Plan:
+    def __init__(self, graph: CompiledGraph) -> None:
+        self.graph = graph
+        self.state: dict[str, NodeState] = dict.fromkeys(graph.order, NodeState.PENDING)
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.failure: ErrorInfo | None = None
+        self.cancel_reason: str | None = None
+        self._edges: dict[str, tuple[str, Any]] = {}
+        self._unresolved = {n: len(graph.nodes[n].in_edges) for n in graph.order}
+        self._open = len(graph.order)
+        self._ready: deque[str] = deque()
+        self._held: dict[str, list[str]] = {}
+        self._gate_level: dict[str, int] = dict.fromkeys(graph.join_branches, 0)
+        self._arrivals: dict[str, list[str]] = {j: [] for j in graph.join_branches}
+        self._transitions: list[Transition] = []
+        for node_id in graph.order:
+            if self._unresolved[node_id] == 0 and graph.nodes[node_id].join is None:
+                self._settle(node_id)
+
+    # -- queries ---------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self._open == 0
+
+    @property
+    def status(self) -> str:
+        if not self.finished:
+            return "running"
+        if self.cancel_reason is not None:
+            return "cancelled"
+        return "failed" if self.failure is not None else "succeeded"
+
+    def inputs_for(self, node_id: str) -> dict[str, Any]:
+        """Values of the live incoming edges, by port (a multi port maps source -> value)."""
+        node = self.graph.nodes[node_id]
+        values: dict[str, Any] = {}
+        multi = {p.name for p in node.inputs if p.multi}
+        for edge in node.in_edges:
+            status, value = self._edges.get(edge.id, (None, None))
+            if status != LIVE:
+                continue
+            if edge.target_port in multi:
+                values.setdefault(edge.target_port, {})[edge.source] = value
+            else:
+                values[edge.target_port] = value
+        return values
+
+    def take_ready(self, limit: int | None = None) -> list[str]:
+        """Nodes to start now, marked running. ``limit`` caps how many are handed out."""
+        taken: list[str] = []
+        while self._ready and (limit is None or len(taken) < limit):
+            node_id = self._ready.popleft()
+            if self.state[node_id] is NodeState.READY:
+                self.state[node_id] = NodeState.RUNNING
+                taken.append(node_id)
+        return taken
+
+    def take_transitions(self) -> list[Transition]:
+        transitions, self._transitions = self._transitions, []
+        return transitions
+
+    # -- reports from the runner ------------------------------------------------
+
+    def mark_succeeded(self, node_id: str, output: dict[str, Any]) -> None:
+        self._expect_running(node_id)
+        node = self.graph.nodes[node_id]
+        decided: list[tuple[CompiledEdge, str, Any]] = []
+        for edge in node.out_edges:
+            if edge.source_port not in output:
+                decided.append((edge, DEAD, None))
+                continue
+            value = output[edge.source_port]
+            if edge.condition is not None:
+                try:
+                    taken = bool(edge.condition.evaluate(expression_scope(value)))
+                except ExpressionError as exc:
+                    self._fail(node_id, ErrorInfo("ExpressionError", f"condition of edge {edge.id!r}: {exc}", node_id))
+                    return
+                if not taken:
+                    decided.append((edge, DEAD, None))
+                    continue
+            decided.append((edge, LIVE, value))
+        self._succeed(node_id, output, decided)
+
+    def mark_failed(self, node_id: str, error: ErrorInfo) -> None:
+        self._expect_running(node_id)
+        self._fail(node_id, error)
+
+    def cancel(self, reason: str) -> None:
+        """Cancel the run: every node not yet settled ends as cancelled."""
+        if self.finished:
+            return
+        self.cancel_reason = reason
+        self._abort(reason)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _expect_running(self, node_id: str) -> None:
+        state = self.state.get(node_id)
+        if state is not NodeState.RUNNING:
+            raise ValueError(f"node {node_id!r} is {state.value if state else 'unknown'}, not running")
+
+    def _finish(self, node_id: str, transition: Transition) -> None:
+        self.state[node_id] = transition.state
+        self._open -= 1
+        self._transitions.append(transition)
+
+    def _succeed(self, node_id: str, output: dict[str, Any], decided: list[tuple[CompiledEdge, str, Any]]) -> None:
+        self.outputs[node_id] = output
+        taken = tuple(e.id for e, status, _ in decided if status == LIVE)
+        self._finish(node_id, Transition(node_id, NodeState.SUCCEEDED, output=output, edges_taken=taken))
+        for edge, status, value in decided:
+            self._resolve(edge, status, value)
+
+    def _fail(self, node_id: str, error: ErrorInfo) -> None:
+        node = self.graph.nodes[node_id]
+        self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=node.failure_handled))
+        if not node.failure_handled:
+            self.failure = error
+            self._abort(f"node {node_id!r} failed")
+            return
+        for edge in node.out_edges:
+            self._resolve(edge, ERROR, error)
+
+    def _skip(self, node_id: str, reason: str, status: str = DEAD, error: ErrorInfo | None = None) -> None:
+        self._finish(node_id, Transition(node_id, NodeState.SKIPPED, reason=reason, error=error))
+        for edge in self.graph.nodes[node_id].out_edges:
+            self._resolve(edge, status, error)
+
+    def _abort(self, reason: str) -> None:
+        for node_id in self.graph.order:
+            if self.state[node_id] not in TERMINAL:
+                self._finish(node_id, Transition(node_id, NodeState.CANCELLED, reason=reason))
+
+    def _resolve(self, edge: CompiledEdge, status: str, value: Any) -> None:
+        self._edges[edge.id] = (status, value)
+        target = edge.target
+        if self.state[target] in TERMINAL:
+            return
+        self._unresolved[target] -= 1
+        if self.graph.nodes[target].join is not None:
+            if status == LIVE:
+                self._arrivals[target].append(edge.source)
+            self._update_join(target)
+        elif self._unresolved[target] == 0:
+            self._settle(target)
+
+    def _settle(self, node_id: str) -> None:
+        """All incoming edges are resolved: run the node, or skip it."""
+        node = self.graph.nodes[node_id]
+        statuses = [self._edges[e.id] for e in node.in_edges]
+        errors = [v for s, v in statuses if s == ERROR]
+        if errors:
+            self._skip(node_id, f"upstream node {errors[0].node_id!r} failed", ERROR, errors[0])
+            return
+        if node.in_edges and not any(s == LIVE for s, _ in statuses):
+            self._skip(node_id, "no incoming branch was taken")
+            return
+        live_ports = {e.target_port for e in node.in_edges if self._edges[e.id][0] == LIVE}
+        missing = [p.name for p in node.inputs if p.required and p.name not in live_ports]
+        if missing:
+            self._skip(node_id, f"required input {missing[0]!r} received no value")
+            return
+        if node.gate is not None and node.gate[1] > self._gate_level[node.gate[0]]:
+            self.state[node_id] = NodeState.HELD
+            self._held.setdefault(node.gate[0], []).append(node_id)
+            return
+        self.state[node_id] = NodeState.READY
+        self._ready.append(node_id)
+
+    def _update_join(self, join_id: str) -> None:
+        node = self.graph.nodes[join_id]
+        cfg = node.join
+        assert cfg is not None
+        branches = self.graph.join_branches[join_id]
+        status = {b: self._branch_status(node, b) for b in branches}
+        live = [b for b in branches if status[b][0] == LIVE]
+        failed = {b: status[b][1] for b in branches if status[b][0] == ERROR}
+        pending = [b for b in branches if status[b][0] is None]
+        results = {b: status[b][1] for b in live}
+        errors = {b: f"{e.type}: {e.message}" for b, e in failed.items()}
+        outcome: tuple[str, Any] | None = None
+        if cfg.strategy == "all":
+            if failed:
+                first = next(iter(failed.values()))
+                outcome = ("fail", ErrorInfo("BranchFailed", f"branch {first.node_id!r} failed: {first.message}", join_id))
+            elif not pending:
+                outcome = ("ok", results) if live else ("skip", None)
+        elif cfg.strategy == "best_effort":
+            if not pending:
+                lost = [b for b in cfg.required if b not in results]
+                if lost:
+                    why = errors.get(lost[0], "produced no result")
+                    outcome = ("fail", ErrorInfo("RequiredBranchFailed", f"required branch {lost[0]!r}: {why}", join_id))
+                elif not live:
+                    outcome = ("fail", ErrorInfo("AllBranchesFailed", "; ".join(f"{b}: {m}" for b, m in errors.items()), join_id)) if failed else ("skip", None)
+                else:
+                    outcome = ("ok", {"results": results, "errors": errors, "partial": bool(errors)})
+        elif cfg.strategy == "quorum":
+            need = cfg.quorum or 1
+            if len(live) >= need:
+                outcome = ("ok", {"results": results, "errors": errors})
+            elif len(live) + len(pending) < need:
+                msg = f"quorum of {need} not reachable: {len(live)} succeeded, {len(branches) - len(live) - len(pending)} failed or skipped"
+                outcome = ("fail", ErrorInfo("QuorumNotReached", msg, join_id))
+        else:  # first_success
+            winner = None
+            if cfg.mode == "race":
+                winner = self._arrivals[join_id][0] if self._arrivals[join_id] else None
+            else:
+                for index, branch in enumerate(branches):
+                    if status[branch][0] == LIVE:
+                        winner = branch
+                        break
+                    if status[branch][0] is None:
+                        self._open_gate(join_id, index)
+                        break
+            if winner is not None:
+                outcome = ("ok", {"source": winner, "value": results[winner]})
+            elif not pending:
+                outcome = ("fail", ErrorInfo("AllBranchesFailed", "; ".join(f"{b}: {m}" for b, m in errors.items()), join_id)) if failed else ("skip", None)
+        if outcome is None:
+            return
+        verdict, payload = outcome
+        self.state[join_id] = NodeState.RUNNING
+        if verdict == "ok":
+            self._succeed(join_id, {"out": payload}, [(e, LIVE, payload) for e in node.out_edges])
+        elif verdict == "fail":
+            self._fail(join_id, payload)
+        else:
+            self._skip(join_id, "no incoming branch was taken")
+        self._release_unneeded(join_id)
+
+    def _branch_status(self, join: CompiledNode, branch: str) -> tuple[str | None, Any]:
+        for edge in join.in_edges:
+            if edge.source == branch:
+                return self._edges.get(edge.id, (None, None))
+        return (None, None)
+
+    def _open_gate(self, join_id: str, index: int) -> None:
+        if index <= self._gate_level[join_id]:
+            return
+        self._gate_level[join_id] = index
+        still_held = []
+        for node_id in self._held.get(join_id, []):
+            gate = self.graph.nodes[node_id].gate
+            if self.state[node_id] is NodeState.HELD and gate is not None and gate[1] <= index:
+                self.state[node_id] = NodeState.READY
+                self._ready.append(node_id)
+            elif self.state[node_id] is NodeState.HELD:
+                still_held.append(node_id)
+        self._held[join_id] = still_held
+
+    def _release_unneeded(self, join_id: str) -> None:
+        """After a join decided early, stop the work that only fed it."""
+        nx_graph = self.graph.nx
+        stack = list(nx_graph.predecessors(join_id))
+        while stack:
+            node_id = stack.pop()
+            if self.state[node_id] in TERMINAL:
+                continue
+            if not all(self.state[s] in TERMINAL for s in nx_graph.successors(node_id)):
+                continue
+            if self.state[node_id] is NodeState.RUNNING:
+                self._finish(node_id, Transition(node_id, NodeState.CANCELLED, reason=f"join {join_id!r} no longer needs it"))
+            else:
+                self._finish(node_id, Transition(node_id, NodeState.SKIPPED, reason=f"join {join_id!r} no longer needs it"))
+            stack.extend(nx_graph.predecessors(node_id))

@@ -1,0 +1,46 @@
+"""An in-memory event sink that others can subscribe to while a run goes on."""
+
+from __future__ import annotations
+
+import math
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from graphflow.events import RUN_END_KINDS, Event
+
+
+class EventLog:
+    """Keeps every event and fans them out to subscribers.
+
+    ``subscribe()`` returns a stream that first replays what already happened, then
+    follows live, and ends after the run's final event.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._subscribers: list[MemoryObjectSendStream[Event]] = []
+        self.closed = False
+
+    async def publish(self, event: Event) -> None:
+        self.events.append(event)
+        for send in list(self._subscribers):
+            try:
+                send.send_nowait(event)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                self._subscribers.remove(send)
+        if event.kind in RUN_END_KINDS:
+            self.closed = True
+            for send in self._subscribers:
+                send.close()
+            self._subscribers.clear()
+
+    def subscribe(self) -> MemoryObjectReceiveStream[Event]:
+        send, receive = anyio.create_memory_object_stream[Event](math.inf)
+        for event in self.events:
+            send.send_nowait(event)
+        if self.closed:
+            send.close()
+        else:
+            self._subscribers.append(send)
+        return receive

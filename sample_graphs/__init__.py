@@ -1,0 +1,12 @@
+"""Sample graphs and their handlers (registered through the graphflow.plugins entry point)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from graphflow.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    """Register every sample's handlers (each module has its own ``register``)."""
