@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from graphflow.events import RUN_END_KINDS, Event
 
@@ -35,7 +36,7 @@ class EventLog:
                 send.close()
             self._subscribers.clear()
 
-    def subscribe(self) -> MemoryObjectReceiveStream[Event]:
+    async def subscribe(self) -> AsyncIterator[Event]:
         send, receive = anyio.create_memory_object_stream[Event](math.inf)
         for event in self.events:
             send.send_nowait(event)
@@ -43,4 +44,6 @@ class EventLog:
             send.close()
         else:
             self._subscribers.append(send)
-        return receive
+        with receive:
+            async for event in receive:
+                yield event
