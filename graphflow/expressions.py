@@ -32,9 +32,6 @@ class ExpressionError(Exception):
     def __str__(self) -> str:
         return f"{self.message} in expression {self.expression!r}" if self.expression else self.message
 
-    def __reduce__(self) -> tuple[Any, ...]:  # keep every field across pickling (process pools)
-        return (type(self), (self.message, self.expression, self.position))
-
 
 class ExpressionSyntaxError(ExpressionError):
     """The text does not parse, or uses a construct that is not allowed."""
@@ -113,24 +110,19 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 class _Builder:
     """Checks one parsed tree, turns it into closures and collects the free names it reads."""
 
-    def __init__(self, text: str, source: str) -> None:
-        lead = _NEWLINE.split(text[: len(text) - len(source)])  # whitespace stripped before parsing
-        self.text, self.line_shift, self.col_shift = text, len(lead) - 1, len(lead[-1])
-        self.lines = _NEWLINE.split(source)
+    def __init__(self, text: str, shift: int) -> None:
+        self.text, self.shift, self.lines = text, shift, _NEWLINE.split(text[shift:])
         self.names: set[str] = set()
 
-    def column(self, lineno: int, col: int, in_bytes: bool = True) -> int:
-        if in_bytes:  # AST offsets count UTF-8 bytes; people count characters
-            line = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
-            col = len(line.encode()[:col].decode(errors="ignore"))
-        return col + (self.col_shift if lineno == 1 else 0)
+    def column(self, node: Any) -> int:  # AST offsets count UTF-8 bytes; people count characters
+        line = self.lines[node.lineno - 1].encode()
+        return len(line[: node.col_offset].decode(errors="ignore")) + (self.shift if node.lineno == 1 else 0)
 
     def fail(self, message: str, node: Any = None, lineno: int = 1, col: int | None = None) -> ExpressionSyntaxError:
         if node is not None:
-            lineno, col = node.lineno, self.column(node.lineno, node.col_offset)
+            lineno, col = node.lineno, self.column(node)
         if col is not None:
-            line = lineno + self.line_shift
-            message += f" at column {col}" + (f" of line {line}" if line > 1 else "")
+            message += f" at column {col}" + (f" of line {lineno}" if lineno > 1 else "")
         return ExpressionSyntaxError(message, self.text, col)
 
     def check_depth(self, root: ast.AST) -> None:
@@ -160,7 +152,7 @@ class _Builder:
         return lambda n: value
 
     def b_Name(self, node: ast.Name) -> Fn:
-        name, pos = node.id, self.column(node.lineno, node.col_offset)
+        name, pos = node.id, self.column(node)
         if name.startswith("__"):
             raise self.fail(f"name {name!r} is not allowed", node)
         self.names.add(name)
@@ -173,7 +165,7 @@ class _Builder:
         return load
 
     def b_Attribute(self, node: ast.Attribute) -> Fn:
-        key, pos = node.attr, self.column(node.lineno, node.col_offset)
+        key, pos = node.attr, self.column(node)
         if key.startswith("_"):
             raise self.fail(f"attribute {key!r} is not allowed", node)
         obj = self.build(node.value)
@@ -182,11 +174,11 @@ class _Builder:
             value = obj(n)
             if isinstance(value, Mapping):  # never getattr: the dot is only a key lookup
                 return _item(value, key, pos)
-            raise ExpressionEvalError(f"cannot read {key!r} from {type(value).__name__}, only from a mapping", position=pos)
+            raise ExpressionEvalError(f"cannot read {key!r} from {type(value).__name__}: not a mapping", position=pos)
         return get
 
     def b_Subscript(self, node: ast.Subscript) -> Fn:
-        obj, index, pos = self.build(node.value), self.build(node.slice), self.column(node.lineno, node.col_offset)
+        obj, index, pos = self.build(node.value), self.build(node.slice), self.column(node)
         return lambda n: _item(obj(n), index(n), pos)
 
     def b_Slice(self, node: ast.Slice) -> Fn:
@@ -217,7 +209,7 @@ class _Builder:
 
     def b_Compare(self, node: ast.Compare) -> Fn:
         left, rights = self.build(node.left), [self.build(c) for c in node.comparators]
-        pairs = [(OPERATORS[type(o)], r) for o, r in zip(node.ops, rights)]  # every cmpop is allowed
+        pairs = [(OPERATORS[type(o)], r) for o, r in zip(node.ops, rights, strict=True)]  # every cmpop is allowed
         if len(pairs) == 1:
             (op, right), = pairs
             return lambda n: op(left(n), right(n))
@@ -246,7 +238,7 @@ class _Builder:
     def b_Dict(self, node: ast.Dict) -> Fn:
         if any(k is None for k in node.keys):
             raise self.fail("** unpacking is not allowed", node)
-        pairs = [(self.build(k), self.build(v)) for k, v in zip(node.keys, node.values)]
+        pairs = [(self.build(k), self.build(v)) for k, v in zip(node.keys, node.values, strict=True)]
         return lambda n: {k(n): v(n) for k, v in pairs}
 
     def b_Call(self, node: ast.Call) -> Fn:
@@ -259,7 +251,7 @@ class _Builder:
             raise self.fail(f"{name}() does not take keyword arguments", node)
         if len(node.args) < lo or (hi is not None and len(node.args) > hi):
             want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
-            raise self.fail(f"{name}() takes {want} arguments, got {len(node.args)}", node)
+            raise self.fail(f"{name}() takes {want} argument{'' if want == '1' else 's'}, got {len(node.args)}", node)
         args = [self.build(a) for a in node.args]
         if len(args) == 1:
             (arg,) = args
@@ -280,20 +272,20 @@ class Expression:
             raise ExpressionSyntaxError(f"expression must be a string, not {type(text).__name__}", repr(text)[:80])
         if len(text) > MAX_LENGTH:
             raise ExpressionSyntaxError(f"expression is {len(text)} characters; the limit is {MAX_LENGTH}", text[:80])
-        source = text.lstrip()  # graph files often indent; Python would say "unexpected indent"
-        if not source:
+        if not text.strip():
             raise ExpressionSyntaxError("expression is empty", text)
-        builder = _Builder(text, source)
+        source = text.lstrip(" \t")  # like eval(): Python would call a leading space "unexpected indent"
+        builder = _Builder(text, len(text) - len(source))
         try:
             tree = ast.parse(source, mode="eval")  # an AST only: no code object is ever made
         except SyntaxError as exc:
-            if exc.lineno is None or exc.offset is None:
-                raise ExpressionSyntaxError(f"invalid syntax: {exc.msg}", text) from None
-            line = builder.lines[min(max(exc.lineno, 1), len(builder.lines)) - 1]
-            col = builder.column(exc.lineno, exc.offset - 1 if exc.offset >= 1 else len(line), in_bytes=False)
-            raise builder.fail(f"invalid syntax: {exc.msg}", lineno=exc.lineno, col=col) from None
+            if not exc.lineno or exc.offset is None or exc.lineno > len(builder.lines):
+                raise ExpressionSyntaxError(f"syntax error: {exc.msg}", text) from None
+            col = exc.offset - 1 if exc.offset >= 1 else len(builder.lines[exc.lineno - 1])  # 0: at the end
+            col += builder.shift if exc.lineno == 1 else 0
+            raise builder.fail(f"syntax error: {exc.msg}", lineno=exc.lineno, col=col) from None
         except (ValueError, RecursionError, MemoryError) as exc:
-            raise ExpressionSyntaxError(f"invalid syntax: {exc}", text) from None
+            raise ExpressionSyntaxError(f"syntax error: {exc}", text) from None
         builder.check_depth(tree.body)
         fn = builder.build(tree.body)
         for slot, value in (("text", text), ("names", frozenset(builder.names)), ("_fn", fn)):
