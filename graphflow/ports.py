@@ -1,10 +1,17 @@
-"""Protocols the outside world implements to observe or persist runs."""
+"""Protocols the outside world implements to observe or persist runs.
+
+The engine depends only on these; ``storage/`` implements them with SQLite and
+``graphflow.memory`` in memory. One conformance suite (tests/storage) runs against both.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from graphflow.events import Event
+from graphflow.model import GraphSpec
 
 
 @runtime_checkable
@@ -12,3 +19,96 @@ class EventSink(Protocol):
     """Receives every event of a run, in order. Awaited before the run moves on."""
 
     async def publish(self, event: Event) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GraphVersion:
+    graph_id: str
+    version: int
+    """1, 2, 3, ...: every save is a new version; old versions are kept."""
+    spec: GraphSpec
+    saved_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSummary:
+    graph_id: str
+    name: str
+    latest_version: int
+    updated_at: float
+    runs: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    run_id: str
+    graph_id: str
+    graph_version: int | None
+    status: str
+    """running, succeeded, failed or cancelled."""
+    started_at: float
+    finished_at: float | None
+    duration: float | None
+    cost: float
+    failed_node: str | None
+    error: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    last_seq: int
+
+
+class NotFound(LookupError):
+    """A graph, version or run that does not exist."""
+
+
+class GraphStore(Protocol):
+    async def save_graph(self, spec: GraphSpec) -> GraphVersion: ...
+
+    async def get_graph(self, graph_id: str, version: int | None = None) -> GraphVersion:
+        """The given version, or the latest; raises ``NotFound``."""
+
+    async def list_graphs(self) -> list[GraphSummary]: ...
+
+    async def list_versions(self, graph_id: str) -> list[int]: ...
+
+    async def delete_graph(self, graph_id: str) -> None:
+        """Removes the graph, its versions and its runs; raises ``NotFound``."""
+
+
+class RunStore(EventSink, Protocol):
+    """The append-only event log, keyed by (run id, seq), and what is derived from it.
+
+    ``publish(RunStarted)`` creates the run; ``NodeSucceeded`` events are the
+    checkpoints (their outputs are kept per node); ``RunFinished``/``RunCancelled``
+    close the run, its status and outputs saved in the same transaction as the event.
+    A seq that is not the run's next one is refused with ``ValueError``.
+    """
+
+    async def flush(self) -> None:
+        """Return once everything published so far is durable."""
+
+    async def get_run(self, run_id: str) -> RunSummary: ...
+
+    async def list_runs(self, graph_id: str | None = None, limit: int = 100) -> list[RunSummary]:
+        """Newest first."""
+
+    async def load_events(self, run_id: str, after_seq: int = -1) -> list[Event]: ...
+
+    async def node_outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """The stored output of every node that succeeded in the run."""
+
+    async def unfinished_runs(self) -> list[RunSummary]: ...
+
+    async def runs_for_stats(self, graph_id: str, limit: int = 1000) -> list[Sequence[Event]]:
+        """Event logs of the graph's finished runs, newest first, for latency and cost stats."""
+
+
+class KeyValueStore(Protocol):
+    """Small JSON documents by namespace and key: breaker states, cache entries."""
+
+    async def put(self, namespace: str, key: str, value: Any, expires_at: float | None = None) -> None: ...
+
+    async def get(self, namespace: str, key: str, now: float | None = None) -> Any | None:
+        """None when missing or expired at ``now``."""
+
+    async def items(self, namespace: str) -> dict[str, Any]: ...
