@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from graphflow.errors import GraphflowError
+
 MAX_LENGTH = 2_000
 MAX_DEPTH = 50
 MAX_EXPONENT = 1_000
@@ -22,7 +24,7 @@ MAX_INT_BITS = 100_000  # (10**1000)**1000 respects MAX_EXPONENT but would still
 Fn = Callable[[Mapping[str, Any]], Any]
 
 
-class ExpressionError(Exception):
+class ExpressionError(GraphflowError):
     """Base. ``position`` is a 0-based column in the expression text, or None."""
 
     def __init__(self, message: str, expression: str = "", position: int | None = None) -> None:
