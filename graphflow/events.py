@@ -38,6 +38,12 @@ class RunFinished(_EventBase):
     failed_node: str | None = None
     error: str | None = None
     duration: float = 0.0
+    cost: float = 0.0
+    tokens: int = 0
+    degraded: list[str] = Field(default_factory=list)
+    """Nodes that failed but were optional, so their default output was used."""
+    stopped_early: str | None = None
+    """Why the run ended early (early termination), if it did."""
 
 
 class RunCancelled(_EventBase):
@@ -62,6 +68,10 @@ class NodeSucceeded(_EventBase):
     output_ref: str | None = None
     """Where a store kept the output when it is not inlined."""
     edges_taken: list[str] = Field(default_factory=list)
+    cost: float = 0.0
+    tokens: int = 0
+    cached: bool = False
+    """The output came from the cache; the node was not called."""
 
 
 class NodeFailed(_EventBase):
@@ -73,6 +83,36 @@ class NodeFailed(_EventBase):
     error_message: str
     handled: bool = False
     """True when a tolerant join absorbs the failure and the run goes on."""
+    cost: float = 0.0
+    tokens: int = 0
+
+
+class NodeRetrying(_EventBase):
+    kind: Literal["node_retrying"] = "node_retrying"
+    node_id: str
+    attempt: int
+    """The attempt that failed; the next one is ``attempt + 1``."""
+    delay: float
+    """Seconds the runner waits before the next attempt."""
+    error_type: str
+    error_message: str
+
+
+class BreakerChanged(_EventBase):
+    kind: Literal["breaker_changed"] = "breaker_changed"
+    breaker: str
+    from_state: Literal["closed", "open", "half_open"]
+    to_state: Literal["closed", "open", "half_open"]
+    reason: str = ""
+    node_id: str | None = None
+
+
+class MapProgress(_EventBase):
+    kind: Literal["map_progress"] = "map_progress"
+    node_id: str
+    done: int
+    failed: int
+    total: int
 
 
 class NodeSkipped(_EventBase):
@@ -88,10 +128,20 @@ class NodeCancelled(_EventBase):
 
 
 Event = Annotated[
-    RunStarted | RunFinished | RunCancelled | NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled,
+    RunStarted
+    | RunFinished
+    | RunCancelled
+    | NodeStarted
+    | NodeSucceeded
+    | NodeFailed
+    | NodeSkipped
+    | NodeCancelled
+    | NodeRetrying
+    | BreakerChanged
+    | MapProgress,
     Field(discriminator="kind"),
 ]
-NodeEvent = NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled
+NodeEvent = NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled | NodeRetrying | MapProgress
 RUN_END_KINDS = frozenset({"run_finished", "run_cancelled"})
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

@@ -18,6 +18,9 @@ class NodeRecord:
     error: str | None = None
     reason: str = ""
     edges_taken: list[str] = field(default_factory=list)
+    retries: int = 0
+    progress: tuple[int, int, int] | None = None
+    """Map nodes: (done, failed, total)."""
 
 
 @dataclass
@@ -31,6 +34,7 @@ class RunState:
     failed_node: str | None = None
     error: str | None = None
     last_seq: int = -1
+    breakers: dict[str, str] = field(default_factory=dict)
 
     def apply(self, event: ev.Event) -> None:
         if event.seq != self.last_seq + 1:
@@ -45,6 +49,8 @@ class RunState:
             self.failed_node, self.error = event.failed_node, event.error
         elif isinstance(event, ev.RunCancelled):
             self.status, self.error = "cancelled", event.reason
+        elif isinstance(event, ev.BreakerChanged):
+            self.breakers[event.breaker] = event.to_state
         else:
             node = self.nodes.setdefault(event.node_id, NodeRecord())
             if isinstance(event, ev.NodeStarted):
@@ -60,6 +66,11 @@ class RunState:
                 node.status, node.reason = "skipped", event.reason
             elif isinstance(event, ev.NodeCancelled):
                 node.status, node.reason = "cancelled", event.reason
+            elif isinstance(event, ev.NodeRetrying):
+                node.status, node.retries = "retrying", node.retries + 1
+                node.error = f"{event.error_type}: {event.error_message}"
+            elif isinstance(event, ev.MapProgress):
+                node.progress = (event.done, event.failed, event.total)
 
     @classmethod
     def from_events(cls, events: Iterable[ev.Event]) -> RunState:
