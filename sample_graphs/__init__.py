@@ -10,3 +10,8 @@ if TYPE_CHECKING:
 
 def register(registry: Registry) -> None:
     """Register every sample's handlers (each module has its own ``register``)."""
+    from graphflow.sample_graphs import chain, enrichment, support
+
+    chain.register(registry)
+    enrichment.register(registry)
+    support.register(registry)
