@@ -200,6 +200,9 @@ class Plan:
             return
         self._unresolved[target] -= 1
         if self.graph.nodes[target].join is not None:
+            if self.state[target] is NodeState.PENDING:  # the join now waits on its branches
+                self.state[target] = NodeState.RUNNING
+                self._transitions.append(Transition(target, NodeState.RUNNING))
             if status == LIVE:
                 self._arrivals[target].append(edge.source)
             self._update_join(target)
@@ -283,7 +286,6 @@ class Plan:
         if outcome is None:
             return
         verdict, payload = outcome
-        self.state[join_id] = NodeState.RUNNING
         if verdict == "ok":
             self._succeed(join_id, {"out": payload}, [(e, LIVE, payload) for e in node.out_edges])
         elif verdict == "fail":

@@ -237,7 +237,10 @@ class _Run:
         node_id = t.node_id
         started = self.started.get(node_id)
         duration = self.clock.monotonic() - started if started is not None else 0.0
-        if t.state is NodeState.SUCCEEDED:
+        if t.state is NodeState.RUNNING:  # a join starts waiting on its branches
+            self.started[node_id] = self.clock.monotonic()
+            await self.emit(ev.NodeStarted, node_id=node_id, attempt=1)
+        elif t.state is NodeState.SUCCEEDED:
             output = t.output or {}
             if self.graph.nodes[node_id].spec.kind == "output":
                 self.run_outputs[self.graph.nodes[node_id].config.name] = output.get("value")

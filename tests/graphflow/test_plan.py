@@ -38,7 +38,8 @@ def test_roots_are_ready_and_successors_wait(registry):
     assert plan.state["c"] is NodeState.SUCCEEDED
     assert plan.outputs["c"] == {"out": {"a": 1, "b": 2}}
     assert plan.finished and plan.status == "succeeded"
-    assert [t.node_id for t in plan.take_transitions()] == ["a", "b", "c"]
+    assert [(t.node_id, t.state.value) for t in plan.take_transitions()] == [
+        ("a", "succeeded"), ("c", "running"), ("b", "succeeded"), ("c", "succeeded")]
 
 
 def test_take_ready_respects_limit(registry):
@@ -160,7 +161,7 @@ def test_quorum_finishes_early_and_cancels_the_rest(registry):
     plan = three_branches(registry, strategy="quorum", quorum=2)
     plan.take_ready()
     plan.mark_succeeded("a", {"out": 1})
-    assert plan.state["j"] is NodeState.PENDING
+    assert plan.state["j"] is NodeState.RUNNING  # waiting on its branches
     plan.mark_succeeded("c", {"out": 3})
     assert plan.state["j"] is NodeState.SUCCEEDED
     assert plan.state["b"] is NodeState.CANCELLED
@@ -171,7 +172,7 @@ def test_quorum_fails_as_soon_as_it_is_impossible(registry):
     plan = three_branches(registry, strategy="quorum", quorum=2)
     plan.take_ready()
     plan.mark_failed("a", boom("a"))
-    assert plan.state["j"] is NodeState.PENDING
+    assert plan.state["j"] is NodeState.RUNNING  # waiting on its branches
     plan.mark_failed("b", boom("b"))
     assert plan.state["j"] is NodeState.FAILED
     assert plan.state["c"] is NodeState.CANCELLED
