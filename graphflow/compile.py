@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from graphflow.errors import GraphValidationError, Problem
 from graphflow.expressions import Expression, ExpressionError, parse_expression
-from graphflow.model import EdgeSpec, GraphSpec, NodeSpec, PortSpec
+from graphflow.model import ERROR_PORT, EdgeSpec, GraphSpec, NodeSpec, PortSpec
 from graphflow.nodes.base import NodeKind
 from graphflow.nodes.join import TOLERANT_STRATEGIES, JoinConfig
 from graphflow.registry import Registry
@@ -46,7 +46,10 @@ class CompiledNode:
     out_edges: tuple[CompiledEdge, ...]
     join: JoinConfig | None
     failure_handled: bool
-    """A failure here is absorbed by tolerant joins on every path, so the run goes on."""
+    """A failure here does not fail the run: it is routed (error edges), degraded
+    (optional node) or absorbed by tolerant joins on every path."""
+    failure_propagates: bool
+    """Handled by propagating the error down to tolerant joins (not routed or degraded)."""
     gate: tuple[str, int] | None
     """(join id, branch index) for nodes of a sequential fallback branch."""
 
@@ -122,7 +125,7 @@ def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:
     branches = _join_branches(joins, in_edges, problems)
     if problems:
         raise GraphValidationError(problems)
-    handled = _failure_handled(order, out_edges, joins)
+    tolerant = _failure_tolerated(order, out_edges, joins)
     gates = _fallback_gates(order, branches, joins, in_edges, out_edges)
     nodes = {}
     for node in spec.nodes:
@@ -138,7 +141,9 @@ def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:
             in_edges=tuple(in_edges[node.id]),
             out_edges=tuple(out_edges[node.id]),
             join=joins.get(node.id),
-            failure_handled=handled[node.id],
+            failure_handled=node.optional or any(e.source_port == ERROR_PORT for e in out_edges[node.id])
+            or tolerant[node.id],
+            failure_propagates=tolerant[node.id],
             gate=gates.get(node.id),
         )
     return CompiledGraph(spec=spec, nodes=nodes, order=tuple(order), join_branches=branches)
@@ -179,6 +184,8 @@ def _compile_edge(
             problems.append(Problem("bad_expression", f"condition: {exc}", edge_id=edge.id, path="condition"))
     if edge.source in ports and edge.target in ports:
         out_port = next((p for p in ports[edge.source][1] if p.name == edge.source_port), None)
+        if edge.source_port == ERROR_PORT and out_port is None:
+            out_port = PortSpec(name=ERROR_PORT, type="object")
         in_port = next((p for p in ports[edge.target][0] if p.name == edge.target_port), None)
         if out_port is None:
             names = ", ".join(p.name for p in ports[edge.source][1]) or "none"
@@ -266,16 +273,17 @@ def _join_branches(
     return branches
 
 
-def _failure_handled(
+def _failure_tolerated(
     order: list[str], out_edges: dict[str, list[CompiledEdge]], joins: dict[str, JoinConfig]
 ) -> dict[str, bool]:
-    handled: dict[str, bool] = {}
+    """True when every path from the node reaches a tolerant join, which absorbs a failure."""
+    tolerated: dict[str, bool] = {}
     for node_id in reversed(order):
-        targets = {e.target for e in out_edges[node_id]}
-        handled[node_id] = bool(targets) and all(
-            (t in joins and joins[t].strategy in TOLERANT_STRATEGIES) or handled[t] for t in targets
+        targets = {e.target for e in out_edges[node_id] if e.source_port != ERROR_PORT}
+        tolerated[node_id] = bool(targets) and all(
+            (t in joins and joins[t].strategy in TOLERANT_STRATEGIES) or tolerated[t] for t in targets
         )
-    return handled
+    return tolerated
 
 
 def _fallback_gates(

@@ -72,6 +72,10 @@ class NodeSucceeded(_EventBase):
     tokens: int = 0
     cached: bool = False
     """The output came from the cache; the node was not called."""
+    degraded: bool = False
+    """The node failed and, being optional, went on with its default output."""
+    error: str | None = None
+    """For a degraded node: the failure behind it."""
 
 
 class NodeFailed(_EventBase):

@@ -49,8 +49,17 @@ class NodeSpec(_Frozen):
     """Options of the node kind, checked against the kind's config model."""
     timeout: float | None = Field(default=None, gt=0)
     """Seconds one attempt may take before it fails with a timeout."""
+    optional: bool = False
+    """When it fails for good, the run goes on with ``default_output`` (graceful degradation)."""
+    default_output: Any = None
+    """Sent on port ``out`` when an optional node fails; the run reports it as degraded."""
     position: Position = Field(default_factory=Position)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+ERROR_PORT = "error"
+"""Every node has this output: an edge from it receives the node's failure instead of
+failing the run, as ``{"error_type", "message", "node_id", "input"}``."""
 
 
 class EdgeSpec(_Frozen):

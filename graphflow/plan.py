@@ -21,6 +21,7 @@ from typing import Any
 
 from graphflow.compile import CompiledEdge, CompiledGraph, CompiledNode
 from graphflow.expressions import ExpressionError
+from graphflow.model import ERROR_PORT
 from graphflow.nodes.routing import expression_scope
 
 
@@ -56,6 +57,8 @@ class Transition:
     edges_taken: tuple[str, ...] = ()
     error: ErrorInfo | None = None
     handled: bool = False
+    degraded: bool = False
+    """Succeeded with its default output after failing (an optional node)."""
 
 
 class Plan:
@@ -65,6 +68,8 @@ class Plan:
         self.outputs: dict[str, dict[str, Any]] = {}
         self.failure: ErrorInfo | None = None
         self.cancel_reason: str | None = None
+        self.stopped_early: str | None = None
+        self.degraded: list[str] = []
         self._edges: dict[str, tuple[str, Any]] = {}
         self._unresolved = {n: len(graph.nodes[n].in_edges) for n in graph.order}
         self._open = len(graph.order)
@@ -125,6 +130,9 @@ class Plan:
     def mark_succeeded(self, node_id: str, output: dict[str, Any]) -> None:
         self._expect_running(node_id)
         node = self.graph.nodes[node_id]
+        if node.kind.ends_run:
+            self._stop(node_id, output)
+            return
         decided: list[tuple[CompiledEdge, str, Any]] = []
         for edge in node.out_edges:
             if edge.source_port not in output:
@@ -166,22 +174,51 @@ class Plan:
         self._open -= 1
         self._transitions.append(transition)
 
-    def _succeed(self, node_id: str, output: dict[str, Any], decided: list[tuple[CompiledEdge, str, Any]]) -> None:
+    def _succeed(self, node_id: str, output: dict[str, Any], decided: list[tuple[CompiledEdge, str, Any]],
+                 error: ErrorInfo | None = None) -> None:
         self.outputs[node_id] = output
         taken = tuple(e.id for e, status, _ in decided if status == LIVE)
-        self._finish(node_id, Transition(node_id, NodeState.SUCCEEDED, output=output, edges_taken=taken))
+        self._finish(node_id, Transition(node_id, NodeState.SUCCEEDED, output=output, edges_taken=taken,
+                                         error=error, degraded=error is not None))
         for edge, status, value in decided:
             self._resolve(edge, status, value)
 
     def _fail(self, node_id: str, error: ErrorInfo) -> None:
         node = self.graph.nodes[node_id]
+        routed = [e for e in node.out_edges if e.source_port == ERROR_PORT]
+        if node.spec.optional and not routed:
+            self.degraded.append(node_id)
+            output = {"out": node.spec.default_output}
+            decided = [(e, LIVE if e.source_port == "out" else DEAD, output["out"]) for e in node.out_edges]
+            self._succeed(node_id, output, decided, error=error)
+            return
         self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=node.failure_handled))
-        if not node.failure_handled:
+        if routed:
+            payload = {"error_type": error.type, "message": error.message, "node_id": node_id,
+                       "input": self.inputs_for(node_id).get("in")}
+            for edge in node.out_edges:
+                self._resolve(edge, LIVE if edge in routed else DEAD, payload)
+        elif node.failure_propagates:
+            for edge in node.out_edges:
+                self._resolve(edge, ERROR, error)
+        else:
             self.failure = error
             self._abort(f"node {node_id!r} failed")
-            return
-        for edge in node.out_edges:
-            self._resolve(edge, ERROR, error)
+
+    def _stop(self, node_id: str, output: dict[str, Any]) -> None:
+        """A stop node ends the run early: what runs is cancelled, what waits is skipped."""
+        stop = output.get("stop") or {}
+        reason = str(stop.get("reason") or f"stopped by node {node_id!r}")
+        self.stopped_early = reason
+        self._finish(node_id, Transition(node_id, NodeState.SUCCEEDED, output=output))
+        if stop.get("status") == "failed":
+            self.failure = ErrorInfo("StoppedEarly", reason, node_id)
+        for other in self.graph.order:
+            state = self.state[other]
+            if state is NodeState.RUNNING:
+                self._finish(other, Transition(other, NodeState.CANCELLED, reason=f"run stopped early: {reason}"))
+            elif state not in TERMINAL:
+                self._finish(other, Transition(other, NodeState.SKIPPED, reason=f"run stopped early: {reason}"))
 
     def _skip(self, node_id: str, reason: str, status: str = DEAD, error: ErrorInfo | None = None) -> None:
         self._finish(node_id, Transition(node_id, NodeState.SKIPPED, reason=reason, error=error))

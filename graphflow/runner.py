@@ -38,6 +38,9 @@ class RunResult:
     node_states: dict[str, str]
     failed_node: str | None = None
     error: str | None = None
+    degraded: list[str] = field(default_factory=list)
+    """Optional nodes that failed; their default output was used."""
+    stopped_early: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -154,6 +157,7 @@ class _Run:
             await self.emit(ev.RunCancelled, reason=self.plan.cancel_reason or "", duration=duration)
         else:
             await self.emit(ev.RunFinished, status=status, outputs=self.run_outputs, duration=duration,
+                            degraded=list(self.plan.degraded), stopped_early=self.plan.stopped_early,
                             failed_node=failure.node_id if failure else None,
                             error=f"{failure.type}: {failure.message}" if failure else None)
         return RunResult(
@@ -161,6 +165,7 @@ class _Run:
             node_states={n: s.value for n, s in self.plan.state.items()},
             failed_node=failure.node_id if failure else None,
             error=f"{failure.type}: {failure.message}" if failure else None,
+            degraded=list(self.plan.degraded), stopped_early=self.plan.stopped_early,
         )
 
     def report(self, node_id: str, ok: bool, payload: Any, duration: float) -> None:
@@ -233,6 +238,14 @@ class _Run:
             raise NodeTimeout(timeout, node_id=node.id, attempt=ctx.attempt)
         return output or {}
 
+    def collect_output(self, node_id: str, output: dict[str, Any]) -> None:
+        node = self.graph.nodes[node_id]
+        name = getattr(node.config, "output_name", None) if node.kind.ends_run else None
+        if node.spec.kind == "output":
+            name = node.config.name
+        if name:
+            self.run_outputs[name] = output.get("value")
+
     async def publish(self, t: Transition) -> None:
         node_id = t.node_id
         started = self.started.get(node_id)
@@ -242,10 +255,10 @@ class _Run:
             await self.emit(ev.NodeStarted, node_id=node_id, attempt=1)
         elif t.state is NodeState.SUCCEEDED:
             output = t.output or {}
-            if self.graph.nodes[node_id].spec.kind == "output":
-                self.run_outputs[self.graph.nodes[node_id].config.name] = output.get("value")
+            self.collect_output(node_id, output)
+            error = f"{t.error.type}: {t.error.message}" if t.error else None
             await self.emit(ev.NodeSucceeded, node_id=node_id, attempt=1, duration=duration, output=output,
-                            output_ref=None, edges_taken=list(t.edges_taken))
+                            output_ref=None, edges_taken=list(t.edges_taken), degraded=t.degraded, error=error)
         elif t.state is NodeState.FAILED:
             assert t.error is not None
             await self.emit(ev.NodeFailed, node_id=node_id, attempt=1, duration=duration, error_type=t.error.type,

@@ -19,6 +19,8 @@ class NodeRecord:
     reason: str = ""
     edges_taken: list[str] = field(default_factory=list)
     retries: int = 0
+    degraded: bool = False
+    cached: bool = False
     progress: tuple[int, int, int] | None = None
     """Map nodes: (done, failed, total)."""
 
@@ -59,6 +61,9 @@ class RunState:
                 node.status, node.duration, node.output = "succeeded", event.duration, event.output
                 node.attempts = max(node.attempts, event.attempt)
                 node.edges_taken = list(event.edges_taken)
+                node.degraded, node.cached = event.degraded, event.cached
+                if event.error:
+                    node.error = event.error
             elif isinstance(event, ev.NodeFailed):
                 node.status, node.duration = "failed", event.duration
                 node.error = f"{event.error_type}: {event.error_message}"

@@ -9,6 +9,7 @@ from graphflow.nodes.function import FunctionNode
 from graphflow.nodes.io import InputNode, OutputNode
 from graphflow.nodes.join import JoinNode
 from graphflow.nodes.routing import ConditionNode, RouterNode
+from graphflow.nodes.stop import StopNode
 
 BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     InputNode,
@@ -20,6 +21,7 @@ BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     JoinNode,
     FunctionNode,
     DelayNode,
+    StopNode,
 )
 
 __all__ = ["BUILTIN_KINDS", "NodeConfig", "NodeContext", "NodeKind", "port"]

@@ -65,6 +65,8 @@ class NodeKind:
     outputs: ClassVar[tuple[PortSpec, ...]] = (port("out"),)
     inline: ClassVar[bool] = False
     """Pure and synchronous: run in the scheduler loop, without a task or timeout."""
+    ends_run: ClassVar[bool] = False
+    """Succeeding ends the run early (the stop node); its output carries ``stop``."""
 
     def parse_config(self, raw: Mapping[str, Any]) -> NodeConfig:
         return self.Config.model_validate(raw)

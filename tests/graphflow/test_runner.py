@@ -182,3 +182,43 @@ async def test_subscriber_sees_live_events_then_the_stream_ends(registry):
 def test_run_sync_blocks_and_returns_the_result(registry):
     result = graphflow.run_sync(graph(fn("a", "inc")), registry=registry)
     assert result.ok and result.node_states == {"a": "succeeded"}
+
+
+async def test_error_edge_routes_the_failure_to_a_fallback(registry):
+    registry.register_function("backup", lambda err: {"from": "backup", "after": err["error_type"],
+                                                       "input": err["input"]})
+    spec = graph(node("c", "constant", value=7), fn("primary", "explode"), fn("fallback", "backup"),
+                 fn("normal_next", "inc"), node("o", "output", name="o"),
+                 edge("c", "primary"), edge("primary", "fallback", "error"), edge("primary", "normal_next"),
+                 edge("fallback", "o"))
+    result = await run_with(registry, spec)
+    assert result.ok
+    assert result.outputs == {"o": {"from": "backup", "after": "ConnectionError", "input": 7}}
+    assert result.node_states["primary"] == "failed" and result.node_states["normal_next"] == "skipped"
+    failed = next(e for e in result.events if e.kind == "node_failed")
+    assert failed.handled is True
+
+
+async def test_optional_node_degrades_to_its_default(registry):
+    spec = graph(fn("enrich", "explode") | {"optional": True, "default_output": {"score": None}},
+                 node("o", "output", name="o"), edge("enrich", "o"))
+    result = await run_with(registry, spec)
+    assert result.ok and result.outputs == {"o": {"score": None}}
+    assert result.degraded == ["enrich"]
+    done = next(e for e in result.events if e.kind == "node_succeeded" and e.node_id == "enrich")
+    assert done.degraded and done.error == "ConnectionError: upstream unavailable"
+    assert result.events[-1].degraded == ["enrich"]
+
+
+async def test_stop_node_ends_the_run_early(registry):
+    spec = graph(node("in", "input", name="score", type="number"), node("check", "condition", expression="value < 0.5"),
+                 node("stop", "stop", status="succeeded", reason="quality too low", output_name="verdict"),
+                 fn("slow", "hang"), fn("expensive", "inc"), node("o", "output", name="o"),
+                 edge("in", "check"), edge("check", "stop", "true"), edge("check", "expensive", "false"),
+                 edge("expensive", "o"))
+    result = await run_with(registry, spec, {"score": 0.2})
+    assert result.status == "succeeded" and result.stopped_early == "quality too low"
+    assert result.outputs == {"verdict": 0.2}
+    assert result.node_states["slow"] == "cancelled"
+    assert result.node_states["expensive"] == "skipped"
+    assert graphflow.RunState.from_events(result.events).nodes["slow"].status == "cancelled"
