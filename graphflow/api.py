@@ -11,8 +11,9 @@ import anyio
 from graphflow.clock import Clock
 from graphflow.compile import CompiledGraph, compile_graph
 from graphflow.model import GraphSpec
-from graphflow.ports import EventSink
+from graphflow.ports import EventSink, KeyValueStore
 from graphflow.registry import Registry, default_registry
+from graphflow.resilience import BreakerRegistry
 from graphflow.runner import RunControl, RunResult, Runner
 from graphflow.validate import parse_graph_json, spec_from_data
 
@@ -45,10 +46,16 @@ async def run(
     max_concurrency: int = 64,
     run_id: str | None = None,
     control: RunControl | None = None,
+    breakers: BreakerRegistry | None = None,
+    cache: KeyValueStore | None = None,
 ) -> RunResult:
-    """Validate and run a graph; the result has the outputs, status and every event."""
+    """Validate and run a graph; the result has the outputs, status and every event.
+
+    Pass the same ``breakers`` (and ``cache``) to several runs to share circuit breakers
+    (and cached outputs) between them."""
     compiled = graph if isinstance(graph, CompiledGraph) else validate_graph(graph, registry)
-    runner = Runner(compiled, sinks=sinks, clock=clock, max_concurrency=max_concurrency)
+    runner = Runner(compiled, sinks=sinks, clock=clock, max_concurrency=max_concurrency, breakers=breakers,
+                    cache=cache)
     return await runner.run(inputs, run_id=run_id, control=control)
 
 

@@ -100,6 +100,8 @@ class NodeRetrying(_EventBase):
     """Seconds the runner waits before the next attempt."""
     error_type: str
     error_message: str
+    duration: float = 0.0
+    """How long the failed attempt took."""
 
 
 class BreakerChanged(_EventBase):

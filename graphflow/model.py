@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graphflow.policies import BreakerPolicy, CachePolicy, RetryPolicy
+
 SCHEMA_VERSION = 1
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$"
 
@@ -49,6 +51,12 @@ class NodeSpec(_Frozen):
     """Options of the node kind, checked against the kind's config model."""
     timeout: float | None = Field(default=None, gt=0)
     """Seconds one attempt may take before it fails with a timeout."""
+    retry: RetryPolicy | None = None
+    """Attempts, backoff with jitter, which errors are retried."""
+    breaker: BreakerPolicy | None = None
+    """The circuit breaker of the resource this node calls, shared by name."""
+    cache: CachePolicy | None = None
+    """Reuse outputs for the same kind, config and inputs within a TTL."""
     optional: bool = False
     """When it fails for good, the run goes on with ``default_output`` (graceful degradation)."""
     default_output: Any = None

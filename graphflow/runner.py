@@ -1,13 +1,15 @@
 """The runner: the only module that owns tasks.
 
 One loop drives the planner. Nodes run as tasks in one task group and report back
-through a memory object stream; the loop owns all mutable run state. Pure, synchronous
-kinds (``inline``) run in the loop itself, which is what keeps tiny nodes cheap.
+through a memory object stream (``attempts.py``); the loop owns all mutable run state
+and is the only place events are numbered and published. Pure, synchronous kinds
+(``inline``) run in the loop itself, which is what keeps tiny nodes cheap.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,17 +17,16 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectSendStream
-from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from graphflow import events as ev
+from graphflow.attempts import AttemptStarted, Attempts, BreakerChanges, Done, Progress, Retrying, jsonable
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
-from graphflow.errors import NodeOutputError, NodeTimeout
 from graphflow.inputs import check_run_inputs
 from graphflow.nodes.base import NodeContext
-from graphflow.plan import TERMINAL, ErrorInfo, NodeState, Plan, Transition
-from graphflow.ports import EventSink
+from graphflow.plan import ErrorInfo, NodeState, Plan, Transition
+from graphflow.ports import EventSink, KeyValueStore
+from graphflow.resilience import BreakerRegistry
 
 
 @dataclass
@@ -41,6 +42,8 @@ class RunResult:
     degraded: list[str] = field(default_factory=list)
     """Optional nodes that failed; their default output was used."""
     stopped_early: str | None = None
+    cost: float = 0.0
+    tokens: int = 0
 
     @property
     def ok(self) -> bool:
@@ -48,25 +51,17 @@ class RunResult:
 
 
 @dataclass
-class _Done:
-    node_id: str
-    ok: bool
-    payload: Any
-    duration: float
-
-
-@dataclass
 class _Cancel:
     reason: str
 
 
-@dataclass
 class RunControl:
     """Handle to cancel a run from outside (another task, a UI button)."""
 
-    _send: MemoryObjectSendStream[Any] | None = None
-    _pending: str | None = None
-    cancelled: bool = field(default=False, init=False)
+    def __init__(self) -> None:
+        self._send: Any = None
+        self._pending: str | None = None
+        self.cancelled = False
 
     def cancel(self, reason: str = "cancelled by user") -> None:
         self.cancelled = True
@@ -77,6 +72,9 @@ class RunControl:
 
 
 class Runner:
+    """Runs one compiled graph, as many times as asked. Breakers and the cache are shared
+    by every run of every runner given the same objects."""
+
     def __init__(
         self,
         graph: CompiledGraph,
@@ -84,6 +82,10 @@ class Runner:
         sinks: Sequence[EventSink] = (),
         clock: Clock | None = None,
         max_concurrency: int = 64,
+        breakers: BreakerRegistry | None = None,
+        cache: KeyValueStore | None = None,
+        rng: random.Random | None = None,
+        progress_interval: float = 0.25,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -91,6 +93,10 @@ class Runner:
         self.sinks = list(sinks)
         self.clock = clock or RealClock()
         self.max_concurrency = max_concurrency
+        self.breakers = breakers or BreakerRegistry(self.clock)
+        self.cache = cache
+        self.rng = rng or random.Random()
+        self.progress_interval = progress_interval
 
     async def run(
         self,
@@ -101,7 +107,8 @@ class Runner:
         graph_version: int | None = None,
     ) -> RunResult:
         inputs = check_run_inputs(self.graph, inputs or {})
-        return await _Run(self, dict(inputs), run_id or uuid.uuid4().hex, control or RunControl(), graph_version).go()
+        run = _Run(self, dict(inputs), run_id or uuid.uuid4().hex, control or RunControl(), graph_version)
+        return await run.go()
 
 
 class _Run:
@@ -118,9 +125,12 @@ class _Run:
         self.events: list[ev.Event] = []
         self.seq = 0
         self.started: dict[str, float] = {}
+        self.attempt: dict[str, int] = {}
         self.scopes: dict[str, anyio.CancelScope] = {}
         self.in_flight = 0
         self.run_outputs: dict[str, Any] = {}
+        self.usage: dict[str, tuple[float, int, bool]] = {}
+        self.last_progress: dict[str, float] = {}
 
     async def emit(self, cls: type[ev._EventBase], **fields: Any) -> None:
         event = cls.model_construct(run_id=self.run_id, seq=self.seq, at=self.clock.time(), **fields)
@@ -134,48 +144,49 @@ class _Run:
         await self.emit(ev.RunStarted, graph_id=self.graph.spec.id, graph_version=self.graph_version,
                         inputs=self.inputs, node_ids=list(self.graph.order))
         send, receive = anyio.create_memory_object_stream[Any](math.inf)
+        self.attempts = Attempts(self.clock, self.r.breakers, self.r.cache, self.r.rng, send)
         self.control._send = send
         if self.control._pending is not None:
             self.plan.cancel(self.control._pending)
         async with send, receive, anyio.create_task_group() as tg:
-            await self.pump(tg, send)
+            await self.pump(tg)
             while not self.plan.finished:
-                message = await receive.receive()
-                if isinstance(message, _Cancel):
-                    self.plan.cancel(message.reason)
-                elif self.plan.state[message.node_id] is NodeState.RUNNING:
-                    self.in_flight -= 1
-                    self.report(message.node_id, message.ok, message.payload, message.duration)
-                else:
-                    self.in_flight -= 1  # finished after it was cancelled: its result is dropped
-                await self.pump(tg, send)
+                await self.handle(await receive.receive())
+                await self.pump(tg)
             self.control._send = None
-        duration = self.clock.monotonic() - t0
-        status = self.plan.status
-        failure = self.plan.failure
-        if status == "cancelled":
-            await self.emit(ev.RunCancelled, reason=self.plan.cancel_reason or "", duration=duration)
-        else:
-            await self.emit(ev.RunFinished, status=status, outputs=self.run_outputs, duration=duration,
-                            degraded=list(self.plan.degraded), stopped_early=self.plan.stopped_early,
-                            failed_node=failure.node_id if failure else None,
-                            error=f"{failure.type}: {failure.message}" if failure else None)
-        return RunResult(
-            run_id=self.run_id, status=status, outputs=self.run_outputs, events=self.events,
-            node_states={n: s.value for n, s in self.plan.state.items()},
-            failed_node=failure.node_id if failure else None,
-            error=f"{failure.type}: {failure.message}" if failure else None,
-            degraded=list(self.plan.degraded), stopped_early=self.plan.stopped_early,
-        )
+        return await self.finish(self.clock.monotonic() - t0)
 
-    def report(self, node_id: str, ok: bool, payload: Any, duration: float) -> None:
-        if ok:
-            self.plan.mark_succeeded(node_id, payload)
-        else:
-            self.plan.mark_failed(node_id, payload)
+    async def handle(self, message: Any) -> None:
+        if isinstance(message, Done):
+            self.in_flight -= 1
+            if self.plan.state[message.node_id] is not NodeState.RUNNING:
+                return  # it finished after it was cancelled: the result is dropped
+            self.attempt[message.node_id] = message.attempt
+            self.usage[message.node_id] = (message.cost, message.tokens, message.cached)
+            if message.ok:
+                self.plan.mark_succeeded(message.node_id, message.payload)
+            else:
+                self.plan.mark_failed(message.node_id, message.payload)
+        elif isinstance(message, Retrying):
+            e = message.error
+            await self.emit(ev.NodeRetrying, node_id=message.node_id, attempt=message.attempt, delay=message.delay,
+                            error_type=e.type, error_message=e.message, duration=message.duration)
+        elif isinstance(message, AttemptStarted):
+            self.started[message.node_id] = self.clock.monotonic()
+            self.attempt[message.node_id] = message.attempt
+            await self.emit(ev.NodeStarted, node_id=message.node_id, attempt=message.attempt)
+        elif isinstance(message, BreakerChanges):
+            for change in message.changes:
+                await self.emit(ev.BreakerChanged, breaker=change.breaker, from_state=change.from_state.value,
+                                to_state=change.to_state.value, reason=change.reason, node_id=message.node_id)
+        elif isinstance(message, Progress):
+            await self.emit(ev.MapProgress, node_id=message.node_id, done=message.done, failed=message.failed,
+                            total=message.total)
+        elif isinstance(message, _Cancel):
+            self.plan.cancel(message.reason)
 
-    async def pump(self, tg: TaskGroup, send: MemoryObjectSendStream[Any]) -> None:
-        """Emit what the planner decided, then start what is ready, until nothing changes."""
+    async def pump(self, tg: TaskGroup) -> None:
+        """Publish what the planner decided, then start what is ready, until nothing changes."""
         while True:
             for transition in self.plan.take_transitions():
                 await self.publish(transition)
@@ -184,59 +195,64 @@ class _Run:
             if not ready:
                 return
             for node_id in ready:
-                node = self.graph.nodes[node_id]
-                self.started[node_id] = self.clock.monotonic()
-                await self.emit(ev.NodeStarted, node_id=node_id, attempt=1)
-                ctx = NodeContext(self.run_id, node_id, 1, self.inputs, self.clock)
-                if node.kind.inline:
-                    ok, payload = self.call_inline(node, ctx)
-                    self.report(node_id, ok, payload, 0.0)
-                else:
-                    self.in_flight += 1
-                    scope = anyio.CancelScope()
-                    self.scopes[node_id] = scope
-                    tg.start_soon(self.call_task, node, ctx, scope, send)
+                await self.start(tg, self.graph.nodes[node_id])
 
-    def call_inline(self, node: CompiledNode, ctx: NodeContext) -> tuple[bool, Any]:
-        try:
-            return True, _jsonable(node.kind.run_inline(node.runtime, self.plan.inputs_for(node.id), ctx))
-        except Exception as exc:
-            return False, ErrorInfo(type(exc).__name__, str(exc), node.id)
-
-    async def call_task(self, node: CompiledNode, ctx: NodeContext, scope: anyio.CancelScope,
-                        send: MemoryObjectSendStream[Any]) -> None:
-        t0 = self.clock.monotonic()
+    async def start(self, tg: TaskGroup, node: CompiledNode) -> None:
+        self.started[node.id] = self.clock.monotonic()
+        self.attempt[node.id] = 1
+        await self.emit(ev.NodeStarted, node_id=node.id, attempt=1)
+        ctx = NodeContext(self.run_id, node.id, 1, self.inputs, self.clock, self.r.rng)
         inputs = self.plan.inputs_for(node.id)
-        with scope:
+        if node.kind.inline and node.spec.retry is None and node.spec.breaker is None and node.spec.cache is None:
             try:
-                timeout = node.spec.timeout
-                if timeout is None:
-                    output = await node.kind.run(node.runtime, inputs, ctx)
-                else:
-                    output = await self.with_timeout(node, inputs, ctx, timeout)
-                result = _Done(node.id, True, _jsonable(output), self.clock.monotonic() - t0)
+                self.plan.mark_succeeded(node.id, jsonable(node.kind.run_inline(node.runtime, inputs, ctx)))
             except Exception as exc:
-                error = ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node.id)
-                result = _Done(node.id, False, error, self.clock.monotonic() - t0)
-            send.send_nowait(result)
-        if scope.cancelled_caught:
-            send.send_nowait(_Done(node.id, False, None, self.clock.monotonic() - t0))
+                self.plan.mark_failed(node.id, ErrorInfo(type(exc).__name__, str(exc), node.id))
+            return
+        ctx.on_progress = self.progress_reporter(node.id)
+        self.in_flight += 1
+        scope = anyio.CancelScope()
+        self.scopes[node.id] = scope
+        tg.start_soon(self.attempts.execute, node, inputs, ctx, scope)
 
-    async def with_timeout(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
-                           timeout: float) -> dict[str, Any]:
-        """Races the node against ``clock.sleep`` so a fake clock can drive timeouts."""
-        output: dict[str, Any] | None = None
-        async with anyio.create_task_group() as tg:
-            async def watchdog() -> None:
-                await self.clock.sleep(timeout)
-                tg.cancel_scope.cancel()
+    def progress_reporter(self, node_id: str) -> Any:
+        """Progress is aggregated: one event per interval, plus the final count."""
+        def report(done: int, failed: int, total: int) -> None:
+            now = self.clock.monotonic()
+            if done + failed < total and now - self.last_progress.get(node_id, -math.inf) < self.r.progress_interval:
+                return
+            self.last_progress[node_id] = now
+            self.attempts.send.send_nowait(Progress(node_id, done, failed, total))
+        return report
 
-            tg.start_soon(watchdog)
-            output = await node.kind.run(node.runtime, inputs, ctx)
-            tg.cancel_scope.cancel()
-        if output is None and tg.cancel_scope.cancel_called:
-            raise NodeTimeout(timeout, node_id=node.id, attempt=ctx.attempt)
-        return output or {}
+    async def publish(self, t: Transition) -> None:
+        node_id = t.node_id
+        started = self.started.get(node_id)
+        duration = self.clock.monotonic() - started if started is not None else 0.0
+        attempt = self.attempt.get(node_id, 1)
+        cost, tokens, cached = self.usage.get(node_id, (0.0, 0, False))
+        if t.state is NodeState.RUNNING:  # a join starts waiting on its branches
+            self.started[node_id] = self.clock.monotonic()
+            await self.emit(ev.NodeStarted, node_id=node_id, attempt=1)
+        elif t.state is NodeState.SUCCEEDED:
+            output = t.output or {}
+            self.collect_output(node_id, output)
+            error = f"{t.error.type}: {t.error.message}" if t.error else None
+            await self.emit(ev.NodeSucceeded, node_id=node_id, attempt=attempt, duration=duration, output=output,
+                            output_ref=None, edges_taken=list(t.edges_taken), degraded=t.degraded, error=error,
+                            cost=cost, tokens=tokens, cached=cached)
+        elif t.state is NodeState.FAILED:
+            assert t.error is not None
+            await self.emit(ev.NodeFailed, node_id=node_id, attempt=attempt, duration=duration,
+                            error_type=t.error.type, error_message=t.error.message, handled=t.handled,
+                            cost=cost, tokens=tokens)
+        elif t.state is NodeState.SKIPPED:
+            await self.emit(ev.NodeSkipped, node_id=node_id, reason=t.reason)
+        elif t.state is NodeState.CANCELLED:
+            scope = self.scopes.get(node_id)
+            if scope is not None:
+                scope.cancel()
+            await self.emit(ev.NodeCancelled, node_id=node_id, reason=t.reason)
 
     def collect_output(self, node_id: str, output: dict[str, Any]) -> None:
         node = self.graph.nodes[node_id]
@@ -246,39 +262,24 @@ class _Run:
         if name:
             self.run_outputs[name] = output.get("value")
 
-    async def publish(self, t: Transition) -> None:
-        node_id = t.node_id
-        started = self.started.get(node_id)
-        duration = self.clock.monotonic() - started if started is not None else 0.0
-        if t.state is NodeState.RUNNING:  # a join starts waiting on its branches
-            self.started[node_id] = self.clock.monotonic()
-            await self.emit(ev.NodeStarted, node_id=node_id, attempt=1)
-        elif t.state is NodeState.SUCCEEDED:
-            output = t.output or {}
-            self.collect_output(node_id, output)
-            error = f"{t.error.type}: {t.error.message}" if t.error else None
-            await self.emit(ev.NodeSucceeded, node_id=node_id, attempt=1, duration=duration, output=output,
-                            output_ref=None, edges_taken=list(t.edges_taken), degraded=t.degraded, error=error)
-        elif t.state is NodeState.FAILED:
-            assert t.error is not None
-            await self.emit(ev.NodeFailed, node_id=node_id, attempt=1, duration=duration, error_type=t.error.type,
-                            error_message=t.error.message, handled=t.handled)
-        elif t.state is NodeState.SKIPPED:
-            await self.emit(ev.NodeSkipped, node_id=node_id, reason=t.reason)
-        elif t.state is NodeState.CANCELLED:
-            scope = self.scopes.get(node_id)
-            if scope is not None:
-                scope.cancel()
-            await self.emit(ev.NodeCancelled, node_id=node_id, reason=t.reason)
+    async def finish(self, duration: float) -> RunResult:
+        status = self.plan.status
+        failure = self.plan.failure
+        error = f"{failure.type}: {failure.message}" if failure else None
+        cost = sum(u[0] for u in self.usage.values())
+        tokens = sum(u[1] for u in self.usage.values())
+        if status == "cancelled":
+            await self.emit(ev.RunCancelled, reason=self.plan.cancel_reason or "", duration=duration)
+        else:
+            await self.emit(ev.RunFinished, status=status, outputs=self.run_outputs, duration=duration,
+                            failed_node=failure.node_id if failure else None, error=error, cost=cost, tokens=tokens,
+                            degraded=list(self.plan.degraded), stopped_early=self.plan.stopped_early)
+        return RunResult(
+            run_id=self.run_id, status=status, outputs=self.run_outputs, events=self.events,
+            node_states={n: s.value for n, s in self.plan.state.items()},
+            failed_node=failure.node_id if failure else None, error=error,
+            degraded=list(self.plan.degraded), stopped_early=self.plan.stopped_early, cost=cost, tokens=tokens,
+        )
 
 
-def _jsonable(output: Any) -> dict[str, Any]:
-    if not isinstance(output, dict):
-        raise NodeOutputError(f"a node must return a dict of port values, not {type(output).__name__}")
-    try:
-        return to_jsonable_python(output)  # type: ignore[no-any-return]
-    except PydanticSerializationError as exc:
-        raise NodeOutputError(f"output is not JSON data: {exc}") from None
-
-
-__all__ = ["RunControl", "RunResult", "Runner", "TERMINAL"]
+__all__ = ["RunControl", "RunResult", "Runner"]

@@ -8,7 +8,8 @@ scheduler loop without a task).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import random
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,13 +34,26 @@ class EmptyConfig(NodeConfig):
 
 @dataclass(slots=True)
 class NodeContext:
-    """What a running node may know about its run."""
+    """What a running node may know about its run, and how it reports usage and progress."""
 
     run_id: str
     node_id: str
     attempt: int = 1
     run_inputs: Mapping[str, Any] = field(default_factory=dict)
     clock: Clock = field(default_factory=RealClock)
+    rng: random.Random = field(default_factory=random.Random)
+    cost: float = 0.0
+    tokens: int = 0
+    on_progress: Callable[[int, int, int], None] | None = None
+
+    def report_usage(self, *, cost: float = 0.0, tokens: int = 0) -> None:
+        """Add the money and tokens a call spent; they land on the node's events."""
+        self.cost += cost
+        self.tokens += tokens
+
+    def progress(self, done: int, failed: int, total: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done, failed, total)
 
     @property
     def idempotency_key(self) -> str:

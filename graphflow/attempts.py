@@ -1,0 +1,180 @@
+"""One node's attempts: cache, circuit breaker, timeout, retries with backoff.
+
+Runs inside the node's task and reports to the run loop through messages; the loop
+turns them into events (it alone owns the sequence numbers). Decisions about delays and
+breaker states come from ``resilience.py``; this module only carries them out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from graphflow.clock import Clock
+from graphflow.compile import CompiledNode
+from graphflow.errors import NodeOutputError, NodeTimeout
+from graphflow.nodes.base import NodeContext
+from graphflow.plan import ErrorInfo
+from graphflow.policies import RetryPolicy
+from graphflow.ports import KeyValueStore
+from graphflow.resilience import BreakerOpen, BreakerRegistry, Permit, StateChange, backoff_delay, should_retry
+
+NO_RETRY = RetryPolicy()
+NEVER_RETRIED = frozenset({"NodeOutputError", "BreakerOpen"})
+CACHE_NAMESPACE = "cache"
+
+
+@dataclass(slots=True)
+class Done:
+    node_id: str
+    ok: bool
+    payload: Any
+    duration: float
+    attempt: int
+    cost: float = 0.0
+    tokens: int = 0
+    cached: bool = False
+
+
+@dataclass(slots=True)
+class Retrying:
+    node_id: str
+    attempt: int
+    delay: float
+    error: ErrorInfo
+    duration: float
+
+
+@dataclass(slots=True)
+class AttemptStarted:
+    node_id: str
+    attempt: int
+
+
+@dataclass(slots=True)
+class BreakerChanges:
+    node_id: str
+    changes: list[StateChange]
+
+
+@dataclass(slots=True)
+class Progress:
+    node_id: str
+    done: int
+    failed: int
+    total: int
+
+
+def jsonable(output: Any) -> dict[str, Any]:
+    if not isinstance(output, dict):
+        raise NodeOutputError(f"a node must return a dict of port values, not {type(output).__name__}")
+    try:
+        return to_jsonable_python(output)  # type: ignore[no-any-return]
+    except PydanticSerializationError as exc:
+        raise NodeOutputError(f"output is not JSON data: {exc}") from None
+
+
+def cache_key(node: CompiledNode, inputs: dict[str, Any]) -> str:
+    body = json.dumps([node.spec.kind, node.spec.config, inputs], sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class Attempts:
+    """Shared by the node tasks of one run."""
+
+    def __init__(self, clock: Clock, breakers: BreakerRegistry, cache: KeyValueStore | None,
+                 rng: random.Random, send: MemoryObjectSendStream[Any]) -> None:
+        self.clock = clock
+        self.breakers = breakers
+        self.cache = cache
+        self.rng = rng
+        self.send = send
+
+    async def execute(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
+                      scope: anyio.CancelScope) -> None:
+        spec = node.spec
+        t0 = self.clock.monotonic()
+        with scope:
+            key = None
+            if spec.cache is not None and spec.cache.enabled and self.cache is not None:
+                key = cache_key(node, inputs)
+                hit = await self.cache.get(CACHE_NAMESPACE, key, now=self.clock.time())
+                if hit is not None:
+                    self.send.send_nowait(Done(node.id, True, hit, self.clock.monotonic() - t0, ctx.attempt,
+                                               cached=True))
+                    return
+            done = await self.attempt_loop(node, inputs, ctx)
+            if done.ok and key is not None and self.cache is not None and spec.cache is not None:
+                await self.cache.put(CACHE_NAMESPACE, key, done.payload, expires_at=self.clock.time() + spec.cache.ttl)
+            self.send.send_nowait(done)
+        if scope.cancelled_caught:
+            self.send.send_nowait(Done(node.id, False, None, self.clock.monotonic() - t0, ctx.attempt))
+
+    async def attempt_loop(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> Done:
+        policy = node.spec.retry or NO_RETRY
+        breaker = self.breakers.get(node.spec.breaker) if node.spec.breaker is not None else None
+        timeouts = [t for t in (node.spec.timeout, policy.attempt_timeout) if t is not None]
+        timeout = min(timeouts) if timeouts else None
+        while True:
+            t0 = self.clock.monotonic()
+            permit: Permit | None = None
+            try:
+                try:
+                    if breaker is not None:
+                        permit = breaker.acquire()
+                    output = jsonable(await self.call(node, inputs, ctx, timeout))
+                except Exception:
+                    if permit is not None and permit.settled is None:
+                        permit.failure()
+                    raise
+                except BaseException:  # cancelled: not the resource's fault
+                    if permit is not None and permit.settled is None:
+                        permit.release()
+                    raise
+                if permit is not None:
+                    permit.success()
+                return Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
+            except Exception as exc:
+                error = ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node.id)
+                duration = self.clock.monotonic() - t0
+                retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED
+                         and should_retry(policy, exc, ctx.attempt))
+                if not retry:
+                    return Done(node.id, False, error, duration, ctx.attempt, ctx.cost, ctx.tokens)
+                delay = backoff_delay(policy, ctx.attempt, self.rng)
+                self.send.send_nowait(Retrying(node.id, ctx.attempt, delay, error, duration))
+                await self.clock.sleep(delay)
+                ctx.attempt += 1
+                self.send.send_nowait(AttemptStarted(node.id, ctx.attempt))
+            finally:
+                if breaker is not None:
+                    changes = breaker.take_changes()
+                    if changes:
+                        self.send.send_nowait(BreakerChanges(node.id, changes))
+
+    async def call(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
+                   timeout: float | None) -> dict[str, Any]:
+        if timeout is None:
+            return await node.kind.run(node.runtime, inputs, ctx)
+        output: dict[str, Any] = {}
+        completed = False
+        # Race the call against clock.sleep, so a fake clock can drive timeouts in tests.
+        async with anyio.create_task_group() as tg:
+            async def watchdog() -> None:
+                await self.clock.sleep(timeout)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watchdog)
+            output = await node.kind.run(node.runtime, inputs, ctx)
+            completed = True
+            tg.cancel_scope.cancel()
+        if not completed:
+            raise NodeTimeout(timeout, node_id=node.id, attempt=ctx.attempt)
+        return output
