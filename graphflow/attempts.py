@@ -142,6 +142,8 @@ class Attempts:
                     permit.success()
                 return Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
             except Exception as exc:
+                while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+                    exc = exc.exceptions[0]  # a handler's own task group: report the real error
                 error = ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node.id)
                 duration = self.clock.monotonic() - t0
                 retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED

@@ -44,15 +44,16 @@ class FunctionNode(NodeKind):
         return BoundFunction(config, registry.functions[config.function])
 
     async def run(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        entry = config.entry
-        kwargs = dict(config.config.args)
-        if entry.wants_ctx:
-            kwargs["ctx"] = ctx
-        value = inputs.get("in")
-        if entry.is_async:
-            result = await entry.fn(value, **kwargs)
-        elif entry.blocking:
-            result = await anyio.to_thread.run_sync(lambda: entry.fn(value, **kwargs))
-        else:
-            result = entry.fn(value, **kwargs)
-        return {"out": result}
+        return {"out": await call_function(config.entry, inputs.get("in"), config.config.args, ctx)}
+
+
+async def call_function(entry: FunctionEntry, value: Any, args: dict[str, Any], ctx: NodeContext) -> Any:
+    """``fn(value, **args)``, with ``ctx`` if it asks for it; blocking functions go to a thread."""
+    kwargs = dict(args)
+    if entry.wants_ctx:
+        kwargs["ctx"] = ctx
+    if entry.is_async:
+        return await entry.fn(value, **kwargs)
+    if entry.blocking:
+        return await anyio.to_thread.run_sync(lambda: entry.fn(value, **kwargs))
+    return entry.fn(value, **kwargs)
