@@ -98,10 +98,12 @@ class Attempts:
         self.send = send
 
     async def execute(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
-                      scope: anyio.CancelScope) -> None:
+                      scope: anyio.CancelScope, retry_at: float | None = None) -> None:
         spec = node.spec
         t0 = self.clock.monotonic()
         with scope:
+            if retry_at is not None and retry_at > self.clock.time():  # a backoff persisted before a crash
+                await self.clock.sleep(retry_at - self.clock.time())
             key = None
             if spec.cache is not None and spec.cache.enabled and self.cache is not None:
                 key = cache_key(node, inputs)

@@ -29,6 +29,14 @@ class RunStarted(_EventBase):
     graph_version: int | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
     node_ids: list[str] = Field(default_factory=list)
+    resumed_from: str | None = None
+    """A new run that continues a failed one reuses that run's outputs."""
+
+
+class RunResumed(_EventBase):
+    kind: Literal["run_resumed"] = "run_resumed"
+    reason: str = ""
+    """Why the run continues (e.g. recovery after the process stopped)."""
 
 
 class RunFinished(_EventBase):
@@ -72,6 +80,8 @@ class NodeSucceeded(_EventBase):
     tokens: int = 0
     cached: bool = False
     """The output came from the cache; the node was not called."""
+    reused_from: str | None = None
+    """The output was reused from this earlier run (resume from a failure)."""
     degraded: bool = False
     """The node failed and, being optional, went on with its default output."""
     error: str | None = None
@@ -135,6 +145,7 @@ class NodeCancelled(_EventBase):
 
 Event = Annotated[
     RunStarted
+    | RunResumed
     | RunFinished
     | RunCancelled
     | NodeStarted

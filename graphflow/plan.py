@@ -155,6 +155,29 @@ class Plan:
         self._expect_running(node_id)
         self._fail(node_id, error)
 
+    def restore(self, succeeded: dict[str, dict[str, Any]], failed: dict[str, ErrorInfo]) -> None:
+        """Settle nodes whose outcome is already recorded, without running them (resume).
+
+        Everything downstream is decided again exactly as in a live run; nodes with no
+        recorded outcome stay ready to run."""
+        while True:
+            progressed = False
+            keep = []
+            for node_id in self.take_ready():
+                if node_id in succeeded:
+                    self.mark_succeeded(node_id, succeeded[node_id])
+                    progressed = True
+                elif node_id in failed:
+                    self.mark_failed(node_id, failed[node_id])
+                    progressed = True
+                else:
+                    keep.append(node_id)
+            for node_id in keep:
+                self.state[node_id] = NodeState.READY
+            self._ready.extendleft(reversed(keep))
+            if not progressed:
+                return
+
     def cancel(self, reason: str) -> None:
         """Cancel the run: every node not yet settled ends as cancelled."""
         if self.finished:

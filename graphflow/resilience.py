@@ -30,9 +30,8 @@ class BreakerOpen(NodeError):
     def __init__(
         self, breaker: str, retry_after: float, *, node_id: str | None = None, attempt: int | None = None
     ) -> None:
-        super().__init__(
-            f"circuit breaker {breaker!r} is open; retry after {retry_after:.3g}s", node_id=node_id, attempt=attempt
-        )
+        message = f"circuit breaker {breaker!r} is open; retry after {retry_after:.3g}s"
+        super().__init__(message, node_id=node_id, attempt=attempt)
         self.breaker = breaker
         self.retry_after = retry_after
 
@@ -114,6 +113,7 @@ class CircuitBreaker:
 
     def __init__(self, policy: BreakerPolicy, clock: MonotonicClock) -> None:
         self.policy = policy
+        self.name = policy.name
         self._clock = clock
         self._state = BreakerState.CLOSED
         self._consecutive = 0
@@ -123,10 +123,6 @@ class CircuitBreaker:
         self._probe_ids = itertools.count()
         self._generation = 0  # bumped on every transition: permits from an earlier state no longer count
         self._changes: list[StateChange] = []
-
-    @property
-    def name(self) -> str:
-        return self.policy.name
 
     @property
     def state(self) -> BreakerState:
@@ -215,14 +211,11 @@ class CircuitBreaker:
         failed = outcome == "failure"
         self._recent.append(failed)
         self._consecutive = self._consecutive + 1 if failed else 0
-        policy = self.policy
+        calls, rate, policy = len(self._recent), sum(self._recent) / len(self._recent), self.policy
         if self._consecutive >= policy.failure_threshold:
             self._move(BreakerState.OPEN, f"{self._consecutive} consecutive failures", now)
-        elif policy.failure_rate is not None and len(self._recent) >= policy.min_calls:
-            rate = sum(self._recent) / len(self._recent)
-            if rate >= policy.failure_rate:
-                reason = f"failure rate {rate:.0%} over the last {len(self._recent)} calls"
-                self._move(BreakerState.OPEN, reason, now)
+        elif policy.failure_rate is not None and calls >= policy.min_calls and rate >= policy.failure_rate:
+            self._move(BreakerState.OPEN, f"failure rate {rate:.0%} over the last {calls} calls", now)
 
     def _move(self, to: BreakerState, reason: str, at: float) -> None:
         self._changes.append(StateChange(self.name, self._state, to, reason, at))

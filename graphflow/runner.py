@@ -27,6 +27,7 @@ from graphflow.nodes.base import NodeContext
 from graphflow.plan import ErrorInfo, NodeState, Plan, Transition
 from graphflow.ports import EventSink, KeyValueStore
 from graphflow.resilience import BreakerRegistry
+from graphflow.resume import Recovery, Seed, recover
 
 
 @dataclass
@@ -105,10 +106,19 @@ class Runner:
         run_id: str | None = None,
         control: RunControl | None = None,
         graph_version: int | None = None,
+        seed: Seed | None = None,
     ) -> RunResult:
+        """Run the graph. With ``seed``, outputs of an earlier failed run are reused."""
         inputs = check_run_inputs(self.graph, inputs or {})
         run = _Run(self, dict(inputs), run_id or uuid.uuid4().hex, control or RunControl(), graph_version)
-        return await run.go()
+        return await run.go(seed=seed)
+
+    async def resume(self, events: Sequence[ev.Event], *, control: RunControl | None = None) -> RunResult:
+        """Continue an unfinished run from its log: recorded successes are not run again,
+        nodes that were in flight run again with the same idempotency key."""
+        rec = recover(events)
+        run = _Run(self, rec.inputs, rec.run_id, control or RunControl(), rec.graph_version)
+        return await run.go(recovery=rec, logged=list(events))
 
 
 class _Run:
@@ -131,6 +141,8 @@ class _Run:
         self.run_outputs: dict[str, Any] = {}
         self.usage: dict[str, tuple[float, int, bool]] = {}
         self.last_progress: dict[str, float] = {}
+        self.recovery: Recovery | None = None
+        self.reused_from: str | None = None
 
     async def emit(self, cls: type[ev._EventBase], **fields: Any) -> None:
         event = cls.model_construct(run_id=self.run_id, seq=self.seq, at=self.clock.time(), **fields)
@@ -139,10 +151,28 @@ class _Run:
         for sink in self.r.sinks:
             await sink.publish(event)  # type: ignore[arg-type]
 
-    async def go(self) -> RunResult:
+    async def go(self, *, seed: Seed | None = None, recovery: Recovery | None = None,
+                 logged: list[ev.Event] | None = None) -> RunResult:
         t0 = self.clock.monotonic()
-        await self.emit(ev.RunStarted, graph_id=self.graph.spec.id, graph_version=self.graph_version,
-                        inputs=self.inputs, node_ids=list(self.graph.order))
+        if recovery is not None:
+            self.events, self.seq, self.recovery = list(logged or []), recovery.next_seq, recovery
+            await self.emit(ev.RunResumed, reason="continuing an unfinished run")
+            self.plan.restore(recovery.succeeded, recovery.failed)
+            self.usage.update(recovery.usage)
+            self.plan.degraded.extend(recovery.degraded)
+            for t in self.plan.take_transitions():
+                if t.node_id not in recovery.settled and not (t.state is NodeState.RUNNING and
+                                                              t.node_id in recovery.started):
+                    await self.publish(t)
+                elif t.state is NodeState.SUCCEEDED:
+                    self.collect_output(t.node_id, t.output or {})
+        else:
+            await self.emit(ev.RunStarted, graph_id=self.graph.spec.id, graph_version=self.graph_version,
+                            inputs=self.inputs, node_ids=list(self.graph.order),
+                            resumed_from=seed.from_run if seed else None)
+            if seed is not None:
+                self.reused_from = seed.from_run
+                self.plan.restore(seed.outputs, {})
         send, receive = anyio.create_memory_object_stream[Any](math.inf)
         self.attempts = Attempts(self.clock, self.r.breakers, self.r.cache, self.r.rng, send)
         self.control._send = send
@@ -198,10 +228,14 @@ class _Run:
                 await self.start(tg, self.graph.nodes[node_id])
 
     async def start(self, tg: TaskGroup, node: CompiledNode) -> None:
+        attempt, retry_at = 1, None
+        if self.recovery is not None:  # persisted attempt counter and backoff deadline
+            attempt = self.recovery.attempts.get(node.id, 1)
+            retry_at = self.recovery.retry_at.get(node.id)
         self.started[node.id] = self.clock.monotonic()
-        self.attempt[node.id] = 1
-        await self.emit(ev.NodeStarted, node_id=node.id, attempt=1)
-        ctx = NodeContext(self.run_id, node.id, 1, self.inputs, self.clock, self.r.rng)
+        self.attempt[node.id] = attempt
+        await self.emit(ev.NodeStarted, node_id=node.id, attempt=attempt)
+        ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng)
         inputs = self.plan.inputs_for(node.id)
         if node.kind.inline and node.spec.retry is None and node.spec.breaker is None and node.spec.cache is None:
             try:
@@ -213,7 +247,7 @@ class _Run:
         self.in_flight += 1
         scope = anyio.CancelScope()
         self.scopes[node.id] = scope
-        tg.start_soon(self.attempts.execute, node, inputs, ctx, scope)
+        tg.start_soon(self.attempts.execute, node, inputs, ctx, scope, retry_at)
 
     def progress_reporter(self, node_id: str) -> Any:
         """Progress is aggregated: one event per interval, plus the final count."""
@@ -238,9 +272,12 @@ class _Run:
             output = t.output or {}
             self.collect_output(node_id, output)
             error = f"{t.error.type}: {t.error.message}" if t.error else None
+            reused = self.reused_from if started is None and node_id not in self.usage else None
+            if self.graph.nodes[node_id].join is not None:
+                reused = None
             await self.emit(ev.NodeSucceeded, node_id=node_id, attempt=attempt, duration=duration, output=output,
                             output_ref=None, edges_taken=list(t.edges_taken), degraded=t.degraded, error=error,
-                            cost=cost, tokens=tokens, cached=cached)
+                            cost=cost, tokens=tokens, cached=cached, reused_from=reused)
         elif t.state is NodeState.FAILED:
             assert t.error is not None
             await self.emit(ev.NodeFailed, node_id=node_id, attempt=attempt, duration=duration,

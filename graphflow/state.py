@@ -46,6 +46,8 @@ class RunState:
             self.run_id, self.graph_id, self.status = event.run_id, event.graph_id, "running"
             self.inputs = dict(event.inputs)
             self.nodes = {n: NodeRecord() for n in event.node_ids}
+        elif isinstance(event, ev.RunResumed):
+            self.status = "running"
         elif isinstance(event, ev.RunFinished):
             self.status, self.outputs = event.status, dict(event.outputs)
             self.failed_node, self.error = event.failed_node, event.error

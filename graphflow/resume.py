@@ -1,0 +1,111 @@
+"""Continuing runs from their event log: after a crash (same run), or from a failure
+(a new run that reuses what already succeeded)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from graphflow import events as ev
+from graphflow.model import GraphSpec, NodeSpec
+from graphflow.plan import ErrorInfo
+
+TERMINAL_KINDS = frozenset({"node_succeeded", "node_failed", "node_skipped", "node_cancelled"})
+
+
+@dataclass
+class Recovery:
+    """What the log of an unfinished run says, to continue it where it stopped."""
+
+    run_id: str
+    inputs: dict[str, Any]
+    graph_version: int | None
+    next_seq: int
+    succeeded: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failed: dict[str, ErrorInfo] = field(default_factory=dict)
+    settled: set[str] = field(default_factory=set)
+    """Nodes whose final event is already in the log."""
+    started: set[str] = field(default_factory=set)
+    attempts: dict[str, int] = field(default_factory=dict)
+    """The attempt to run next, for nodes that were in flight or waiting to retry."""
+    retry_at: dict[str, float] = field(default_factory=dict)
+    """Wall-clock time before which a retry must not start (a persisted backoff)."""
+    degraded: list[str] = field(default_factory=list)
+    usage: dict[str, tuple[float, int, bool]] = field(default_factory=dict)
+    """Cost, tokens and cache hit of the nodes already settled."""
+
+
+def recover(events: Sequence[ev.Event]) -> Recovery:
+    if not events or not isinstance(events[0], ev.RunStarted):
+        raise ValueError("the log does not start with run_started")
+    if events[-1].kind in ("run_finished", "run_cancelled"):
+        raise ValueError(f"run {events[0].run_id} already finished; a finished run is never changed")
+    first = events[0]
+    rec = Recovery(first.run_id, dict(first.inputs), first.graph_version, events[-1].seq + 1)
+    for event in events:
+        node_id = getattr(event, "node_id", None)
+        if node_id is None:
+            continue
+        if event.kind in TERMINAL_KINDS:
+            rec.settled.add(node_id)
+            rec.attempts.pop(node_id, None)
+            rec.retry_at.pop(node_id, None)
+        if isinstance(event, ev.NodeSucceeded):
+            rec.succeeded[node_id] = dict(event.output)
+            rec.usage[node_id] = (event.cost, event.tokens, event.cached)
+            if event.degraded:
+                rec.degraded.append(node_id)
+        elif isinstance(event, ev.NodeFailed):
+            rec.failed[node_id] = ErrorInfo(event.error_type, event.error_message, node_id)
+            rec.usage[node_id] = (event.cost, event.tokens, False)
+        elif isinstance(event, ev.NodeStarted):
+            rec.started.add(node_id)
+            rec.attempts[node_id] = event.attempt
+        elif isinstance(event, ev.NodeRetrying):
+            rec.attempts[node_id] = event.attempt + 1
+            rec.retry_at[node_id] = event.at + event.delay
+    return rec
+
+
+@dataclass
+class Seed:
+    """Outputs a new run may reuse from an earlier, failed one."""
+
+    from_run: str
+    outputs: dict[str, dict[str, Any]]
+    changed: list[str]
+    """Nodes whose spec differs between the two graph versions (they and their
+    descendants run again)."""
+
+
+def _behaviour(node: NodeSpec) -> dict[str, Any]:
+    """What decides a node's result: not its label, description, position or metadata."""
+    return node.model_dump(exclude={"label", "description", "position", "metadata"})
+
+
+def changed_nodes(old: GraphSpec, new: GraphSpec) -> list[str]:
+    old_nodes = {n.id: n for n in old.nodes}
+    old_edges = {(e.source, e.source_port, e.target, e.target_port, e.condition) for e in old.edges}
+    changed = {n.id for n in new.nodes if n.id not in old_nodes or _behaviour(n) != _behaviour(old_nodes[n.id])}
+    changed |= {e.target for e in new.edges if (e.source, e.source_port, e.target, e.target_port, e.condition)
+                not in old_edges}
+    return sorted(changed)
+
+
+def seed_from(events: Sequence[ev.Event], old: GraphSpec, new: GraphSpec) -> Seed:
+    """Reuse every success of the old run that neither changed nor depends on a change."""
+    if not events or not isinstance(events[0], ev.RunStarted):
+        raise ValueError("the log does not start with run_started")
+    changed = changed_nodes(old, new)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(n.id for n in new.nodes)
+    graph.add_edges_from((e.source, e.target) for e in new.edges)
+    dirty = set(changed)
+    for node_id in changed:
+        dirty |= nx.descendants(graph, node_id)
+    outputs = {e.node_id: dict(e.output) for e in events
+               if isinstance(e, ev.NodeSucceeded) and not e.degraded and e.node_id in graph and e.node_id not in dirty}
+    return Seed(events[0].run_id, outputs, changed)
