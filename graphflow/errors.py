@@ -4,9 +4,14 @@
     ├── GraphValidationError     a graph file or spec was rejected (carries Problems)
     ├── RegistryError            unknown or duplicate node kind / function / plugin
     ├── RunInputError            run inputs do not match the graph's input nodes
+    ├── ExpressionError          (expressions.py) an expression does not parse or fails
+    │   ├── ExpressionSyntaxError
+    │   └── ExpressionEvalError
     └── NodeError                one node attempt failed (raised inside a run)
         ├── NodeTimeout          the attempt took longer than the node's timeout
-        └── NodeOutputError      the node returned something that is not JSON data
+        ├── NodeOutputError      the node returned something that is not JSON data
+        ├── BreakerOpen          (resilience.py) refused by an open circuit breaker; never retried
+        └── MapItemFailed        (nodes/map.py) a fail-fast map stopped at an item
 
 Errors raised by user handlers are not translated into this tree: the runner records
 their type name and message on the node's failure event. Cancellation is control
