@@ -286,6 +286,16 @@ def _failure_tolerated(
     return tolerated
 
 
+def _ancestors_or_self(node_id: str, in_edges: dict[str, list[CompiledEdge]]) -> set[str]:
+    seen, stack = {node_id}, [node_id]
+    while stack:
+        for edge in in_edges[stack.pop()]:
+            if edge.source not in seen:
+                seen.add(edge.source)
+                stack.append(edge.source)
+    return seen
+
+
 def _fallback_gates(
     order: list[str],
     branches: dict[str, tuple[str, ...]],
@@ -300,7 +310,11 @@ def _fallback_gates(
     for join_id, cfg in joins.items():
         if cfg.strategy != "first_success" or cfg.mode != "sequential":
             continue
+        earlier: set[str] = set()  # ancestors-or-self of the branches tried before this one
         for index, head in enumerate(branches[join_id]):
+            if index > 0 and head in earlier:
+                break  # holding it back would starve an earlier branch; from here on, no gates
+            earlier |= _ancestors_or_self(head, in_edges)
             if index == 0:
                 continue
             members = {head}

@@ -14,13 +14,14 @@ one is live and every required input is live; otherwise it is skipped.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from graphflow.compile import CompiledEdge, CompiledGraph, CompiledNode
+from graphflow.compile import CompiledEdge, CompiledGraph
 from graphflow.expressions import ExpressionError
+from graphflow.joins import DEAD, ERROR, LIVE, JoinTracker
 from graphflow.model import ERROR_PORT
 from graphflow.nodes.routing import expression_scope
 
@@ -38,7 +39,6 @@ class NodeState(str, Enum):
 
 
 TERMINAL = frozenset({NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED})
-LIVE, DEAD, ERROR = "live", "dead", "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,12 @@ class Plan:
         self._ready: deque[str] = deque()
         self._held: dict[str, list[str]] = {}
         self._gate_level: dict[str, int] = dict.fromkeys(graph.join_branches, 0)
-        self._arrivals: dict[str, list[str]] = {j: [] for j in graph.join_branches}
+        self._joins: dict[str, JoinTracker] = {}
+        for join_id, branches in graph.join_branches.items():
+            join = graph.nodes[join_id]
+            assert join.join is not None
+            counts = Counter(e.source for e in join.in_edges)
+            self._joins[join_id] = JoinTracker(join.join, branches, dict(counts))
         self._transitions: list[Transition] = []
         for node_id in graph.order:
             if self._unresolved[node_id] == 0 and graph.nodes[node_id].join is None:
@@ -263,8 +268,7 @@ class Plan:
             if self.state[target] is NodeState.PENDING:  # the join now waits on its branches
                 self.state[target] = NodeState.RUNNING
                 self._transitions.append(Transition(target, NodeState.RUNNING))
-            if status == LIVE:
-                self._arrivals[target].append(edge.source)
+            self._joins[target].resolve(edge.source, status, value)
             self._update_join(target)
         elif self._unresolved[target] == 0:
             self._settle(target)
@@ -293,72 +297,20 @@ class Plan:
         self._ready.append(node_id)
 
     def _update_join(self, join_id: str) -> None:
-        node = self.graph.nodes[join_id]
-        cfg = node.join
-        assert cfg is not None
-        branches = self.graph.join_branches[join_id]
-        status = {b: self._branch_status(node, b) for b in branches}
-        live = [b for b in branches if status[b][0] == LIVE]
-        failed = {b: status[b][1] for b in branches if status[b][0] == ERROR}
-        pending = [b for b in branches if status[b][0] is None]
-        results = {b: status[b][1] for b in live}
-        errors = {b: f"{e.type}: {e.message}" for b, e in failed.items()}
-        outcome: tuple[str, Any] | None = None
-        if cfg.strategy == "all":
-            if failed:
-                first = next(iter(failed.values()))
-                outcome = ("fail", ErrorInfo("BranchFailed", f"branch {first.node_id!r} failed: {first.message}", join_id))
-            elif not pending:
-                outcome = ("ok", results) if live else ("skip", None)
-        elif cfg.strategy == "best_effort":
-            if not pending:
-                lost = [b for b in cfg.required if b not in results]
-                if lost:
-                    why = errors.get(lost[0], "produced no result")
-                    outcome = ("fail", ErrorInfo("RequiredBranchFailed", f"required branch {lost[0]!r}: {why}", join_id))
-                elif not live:
-                    outcome = ("fail", ErrorInfo("AllBranchesFailed", "; ".join(f"{b}: {m}" for b, m in errors.items()), join_id)) if failed else ("skip", None)
-                else:
-                    outcome = ("ok", {"results": results, "errors": errors, "partial": bool(errors)})
-        elif cfg.strategy == "quorum":
-            need = cfg.quorum or 1
-            if len(live) >= need:
-                outcome = ("ok", {"results": results, "errors": errors})
-            elif len(live) + len(pending) < need:
-                msg = f"quorum of {need} not reachable: {len(live)} succeeded, {len(branches) - len(live) - len(pending)} failed or skipped"
-                outcome = ("fail", ErrorInfo("QuorumNotReached", msg, join_id))
-        else:  # first_success
-            winner = None
-            if cfg.mode == "race":
-                winner = self._arrivals[join_id][0] if self._arrivals[join_id] else None
-            else:
-                for index, branch in enumerate(branches):
-                    if status[branch][0] == LIVE:
-                        winner = branch
-                        break
-                    if status[branch][0] is None:
-                        self._open_gate(join_id, index)
-                        break
-            if winner is not None:
-                outcome = ("ok", {"source": winner, "value": results[winner]})
-            elif not pending:
-                outcome = ("fail", ErrorInfo("AllBranchesFailed", "; ".join(f"{b}: {m}" for b, m in errors.items()), join_id)) if failed else ("skip", None)
-        if outcome is None:
+        tracker = self._joins[join_id]
+        verdict = tracker.decide()
+        if verdict is None:
+            if tracker.cfg.strategy == "first_success" and tracker.cfg.mode == "sequential":
+                self._open_gate(join_id, tracker.cursor)
             return
-        verdict, payload = outcome
-        if verdict == "ok":
-            self._succeed(join_id, {"out": payload}, [(e, LIVE, payload) for e in node.out_edges])
-        elif verdict == "fail":
-            self._fail(join_id, payload)
+        node = self.graph.nodes[join_id]
+        if verdict.kind == "ok":
+            self._succeed(join_id, {"out": verdict.payload}, [(e, LIVE, verdict.payload) for e in node.out_edges])
+        elif verdict.kind == "fail":
+            self._fail(join_id, ErrorInfo(verdict.payload.type, verdict.payload.message, join_id))
         else:
             self._skip(join_id, "no incoming branch was taken")
         self._release_unneeded(join_id)
-
-    def _branch_status(self, join: CompiledNode, branch: str) -> tuple[str | None, Any]:
-        for edge in join.in_edges:
-            if edge.source == branch:
-                return self._edges.get(edge.id, (None, None))
-        return (None, None)
 
     def _open_gate(self, join_id: str, index: int) -> None:
         if index <= self._gate_level[join_id]:

@@ -225,7 +225,9 @@ class _Run:
             if not ready:
                 return
             for node_id in ready:
-                await self.start(tg, self.graph.nodes[node_id])
+                # An inline node earlier in this batch may have ended the run or made this one unneeded.
+                if self.plan.state[node_id] is NodeState.RUNNING:
+                    await self.start(tg, self.graph.nodes[node_id])
 
     async def start(self, tg: TaskGroup, node: CompiledNode) -> None:
         attempt, retry_at = 1, None
@@ -239,9 +241,11 @@ class _Run:
         inputs = self.plan.inputs_for(node.id)
         if node.kind.inline and node.spec.retry is None and node.spec.breaker is None and node.spec.cache is None:
             try:
-                self.plan.mark_succeeded(node.id, jsonable(node.kind.run_inline(node.runtime, inputs, ctx)))
+                output = jsonable(node.kind.run_inline(node.runtime, inputs, ctx))
             except Exception as exc:
                 self.plan.mark_failed(node.id, ErrorInfo(type(exc).__name__, str(exc), node.id))
+            else:
+                self.plan.mark_succeeded(node.id, output)
             return
         ctx.on_progress = self.progress_reporter(node.id)
         self.in_flight += 1
