@@ -81,6 +81,12 @@ def jsonable(output: Any) -> dict[str, Any]:
         raise NodeOutputError(f"output is not JSON data: {exc}") from None
 
 
+def error_info(node_id: str, exc: BaseException) -> ErrorInfo:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]  # a handler's own task group: report the real error
+    return ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node_id)
+
+
 def cache_key(node: CompiledNode, inputs: dict[str, Any]) -> str:
     body = json.dumps([node.spec.kind, node.spec.config, inputs], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
@@ -101,6 +107,10 @@ class Attempts:
                       scope: anyio.CancelScope, retry_at: float | None = None) -> None:
         spec = node.spec
         t0 = self.clock.monotonic()
+        if spec.retry is None and spec.breaker is None and spec.cache is None and spec.timeout is None \
+                and retry_at is None:
+            await self.execute_plain(node, inputs, ctx, scope, t0)
+            return
         with scope:
             if retry_at is not None and retry_at > self.clock.time():  # a backoff persisted before a crash
                 await self.clock.sleep(retry_at - self.clock.time())
@@ -115,6 +125,20 @@ class Attempts:
             done = await self.attempt_loop(node, inputs, ctx)
             if done.ok and key is not None and self.cache is not None and spec.cache is not None:
                 await self.cache.put(CACHE_NAMESPACE, key, done.payload, expires_at=self.clock.time() + spec.cache.ttl)
+            self.send.send_nowait(done)
+        if scope.cancelled_caught:
+            self.send.send_nowait(Done(node.id, False, None, self.clock.monotonic() - t0, ctx.attempt))
+
+    async def execute_plain(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
+                            scope: anyio.CancelScope, t0: float) -> None:
+        """One attempt, no policies: the common case, kept short because it is hot."""
+        with scope:
+            try:
+                output = jsonable(await node.kind.run(node.runtime, inputs, ctx))
+                done = Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
+            except Exception as exc:
+                done = Done(node.id, False, error_info(node.id, exc), self.clock.monotonic() - t0, ctx.attempt,
+                            ctx.cost, ctx.tokens)
             self.send.send_nowait(done)
         if scope.cancelled_caught:
             self.send.send_nowait(Done(node.id, False, None, self.clock.monotonic() - t0, ctx.attempt))
@@ -144,9 +168,7 @@ class Attempts:
                     permit.success()
                 return Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
             except Exception as exc:
-                while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
-                    exc = exc.exceptions[0]  # a handler's own task group: report the real error
-                error = ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node.id)
+                error = error_info(node.id, exc)
                 duration = self.clock.monotonic() - t0
                 retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED
                          and should_retry(policy, exc, ctx.attempt))

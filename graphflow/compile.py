@@ -52,6 +52,9 @@ class CompiledNode:
     """Handled by propagating the error down to tolerant joins (not routed or degraded)."""
     gate: tuple[str, int] | None
     """(join id, branch index) for nodes of a sequential fallback branch."""
+    inline: bool
+    """Runs in the scheduler loop: a pure or plain sync kind with no timeout, retry,
+    breaker or cache (those need a task)."""
 
 
 def port_types_compatible(source: str, target: str) -> bool:
@@ -127,6 +130,7 @@ def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:
         raise GraphValidationError(problems)
     tolerant = _failure_tolerated(order, out_edges, joins)
     gates = _fallback_gates(order, branches, joins, in_edges, out_edges)
+    runtimes = {n.id: kinds[n.id][0].prepare(kinds[n.id][1], registry) for n in spec.nodes}
     nodes = {}
     for node in spec.nodes:
         kind, cfg = kinds[node.id]
@@ -135,7 +139,7 @@ def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:
             spec=node,
             kind=kind,
             config=cfg,
-            runtime=kind.prepare(cfg, registry),
+            runtime=runtimes[node.id],
             inputs=ports[node.id][0],
             outputs=ports[node.id][1],
             in_edges=tuple(in_edges[node.id]),
@@ -145,8 +149,14 @@ def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:
             or tolerant[node.id],
             failure_propagates=tolerant[node.id],
             gate=gates.get(node.id),
+            inline=_runs_inline(node, kind, runtimes[node.id]),
         )
     return CompiledGraph(spec=spec, nodes=nodes, order=tuple(order), join_branches=branches)
+
+
+def _runs_inline(node: NodeSpec, kind: NodeKind, runtime: Any) -> bool:
+    policies = (node.timeout, node.retry, node.breaker, node.cache)
+    return kind.runs_inline(runtime) and all(p is None for p in policies)
 
 
 def _resolve_kind(node: NodeSpec, registry: Registry, problems: list[Problem]) -> tuple[NodeKind, Any] | None:

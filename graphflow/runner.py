@@ -145,7 +145,7 @@ class _Run:
         self.reused_from: str | None = None
 
     async def emit(self, cls: type[ev._EventBase], **fields: Any) -> None:
-        event = cls.model_construct(run_id=self.run_id, seq=self.seq, at=self.clock.time(), **fields)
+        event = ev.make_event(cls, run_id=self.run_id, seq=self.seq, at=self.clock.time(), **fields)
         self.seq += 1
         self.events.append(event)  # type: ignore[arg-type]
         for sink in self.r.sinks:
@@ -182,6 +182,12 @@ class _Run:
             await self.pump(tg)
             while not self.plan.finished:
                 await self.handle(await receive.receive())
+                while not self.plan.finished:  # drain what is already there before scheduling again
+                    try:
+                        message = receive.receive_nowait()
+                    except anyio.WouldBlock:
+                        break
+                    await self.handle(message)
                 await self.pump(tg)
             self.control._send = None
         return await self.finish(self.clock.monotonic() - t0)
@@ -239,9 +245,11 @@ class _Run:
         await self.emit(ev.NodeStarted, node_id=node.id, attempt=attempt)
         ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng)
         inputs = self.plan.inputs_for(node.id)
-        if node.kind.inline and node.spec.retry is None and node.spec.breaker is None and node.spec.cache is None:
+        if node.inline:
             try:
                 output = jsonable(node.kind.run_inline(node.runtime, inputs, ctx))
+                if ctx.cost or ctx.tokens:
+                    self.usage[node.id] = (ctx.cost, ctx.tokens, False)
             except Exception as exc:
                 self.plan.mark_failed(node.id, ErrorInfo(type(exc).__name__, str(exc), node.id))
             else:

@@ -99,6 +99,10 @@ class NodeKind:
         """Further problems with a parsed config, as (code, message) pairs."""
         return []
 
+    def runs_inline(self, runtime: Any) -> bool:
+        """Whether this node (with its prepared config) runs in the scheduler loop."""
+        return self.inline
+
     def prepare(self, config: Any, registry: Registry) -> Any:
         """Resolve what the config names (once, at compile time); the result is what
         ``run`` receives as ``config``."""

@@ -43,6 +43,16 @@ class FunctionNode(NodeKind):
     def prepare(self, config: FunctionConfig, registry: Registry) -> BoundFunction:
         return BoundFunction(config, registry.functions[config.function])
 
+    def runs_inline(self, runtime: BoundFunction) -> bool:
+        # A plain sync function blocks the loop whether it runs in a task or not, so skip the task.
+        return not runtime.entry.is_async and not runtime.entry.blocking
+
+    def run_inline(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        kwargs = dict(config.config.args)
+        if config.entry.wants_ctx:
+            kwargs["ctx"] = ctx
+        return {"out": config.entry.fn(inputs.get("in"), **kwargs)}
+
     async def run(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         return {"out": await call_function(config.entry, inputs.get("in"), config.config.args, ctx)}
 
