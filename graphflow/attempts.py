@@ -148,6 +148,7 @@ class Attempts:
         breaker = self.breakers.get(node.spec.breaker) if node.spec.breaker is not None else None
         timeouts = [t for t in (node.spec.timeout, policy.attempt_timeout) if t is not None]
         timeout = min(timeouts) if timeouts else None
+        last_error: ErrorInfo | None = None
         while True:
             t0 = self.clock.monotonic()
             permit: Permit | None = None
@@ -169,6 +170,10 @@ class Attempts:
                 return Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
             except Exception as exc:
                 error = error_info(node.id, exc)
+                if isinstance(exc, BreakerOpen) and last_error is not None:  # keep the cause in sight
+                    error = ErrorInfo(error.type, f"{error.message} (last error: {last_error.type}: "
+                                      f"{last_error.message})", node.id)
+                last_error = error
                 duration = self.clock.monotonic() - t0
                 retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED
                          and should_retry(policy, exc, ctx.attempt))

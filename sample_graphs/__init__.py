@@ -10,8 +10,10 @@ if TYPE_CHECKING:
 
 def register(registry: Registry) -> None:
     """Register every sample's handlers (each module has its own ``register``)."""
-    from graphflow.sample_graphs import chain, enrichment, support
+    from graphflow.sample_graphs import chain, enrichment, resilient, support, triage
 
     chain.register(registry)
     enrichment.register(registry)
     support.register(registry)
+    triage.register(registry)
+    resilient.register(registry)
