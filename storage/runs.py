@@ -1,0 +1,172 @@
+"""The run log: events appended by ``publish`` and the rows derived from them.
+
+``publish`` checks the seq at once (so a gap or a duplicate is the publisher's
+``ValueError``), serializes the event and queues it; the writer stores queued events in
+batches with ``write_events``: the event rows, the run row on ``RunStarted``, the node's
+checkpoint on ``NodeSucceeded``, cost, the run's end on ``RunFinished``/``RunCancelled`` and
+``last_seq``, all in the batch's one transaction.
+
+Reads first wait for what this store has queued, so a reader sees every event published
+before it asked.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import to_json
+
+from graphflow import events as ev
+from graphflow.ports import NotFound, RunSummary
+
+from .db import Database
+
+_RUN_COLUMNS = ("run_id, graph_id, graph_version, status, started_at, finished_at, duration, cost, "
+                "failed_node, error, inputs_json, outputs_json, last_seq")
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    event: ev.Event
+    body: str
+
+
+def describe(record: EventRecord) -> str:
+    return f"event {record.event.seq} ({record.event.kind}) of run {record.event.run_id!r}"
+
+
+def _json(value: Any) -> str:
+    return to_json(value).decode()
+
+
+def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> None:
+    """Store a batch of events and what derives from them (runs inside the writer's transaction)."""
+    graphs, runs, rows, outputs, ends = [], [], [], [], []
+    cost: dict[str, float] = {}
+    last_seq: dict[str, int] = {}
+    for record in records:
+        e = record.event
+        rows.append((e.run_id, e.seq, e.kind, getattr(e, "node_id", None), e.at, record.body))
+        last_seq[e.run_id] = e.seq
+        if isinstance(e, ev.RunStarted):
+            graphs.append((e.graph_id, e.at, e.at))
+            runs.append((e.run_id, e.graph_id, e.graph_version, e.at, _json(e.inputs), e.seq))
+        elif isinstance(e, ev.NodeSucceeded | ev.NodeFailed):
+            if isinstance(e, ev.NodeSucceeded):
+                outputs.append((e.run_id, e.node_id, _json(e.output), e.attempt))
+            if e.cost:
+                cost[e.run_id] = cost.get(e.run_id, 0.0) + e.cost
+        elif isinstance(e, ev.RunFinished):
+            ends.append((e.status, e.at, e.duration, e.cost, e.cost, e.failed_node, e.error, _json(e.outputs),
+                         e.run_id))
+        elif isinstance(e, ev.RunCancelled):
+            ends.append(("cancelled", e.at, e.duration, 0.0, 0.0, None, e.reason, "{}", e.run_id))
+    if graphs:
+        conn.executemany(
+            "INSERT OR IGNORE INTO graphs (graph_id, name, created_at, updated_at) VALUES (?, '', ?, ?)", graphs)
+        conn.executemany(
+            "INSERT INTO runs (run_id, graph_id, graph_version, status, started_at, inputs_json, last_seq) "
+            "VALUES (?, ?, ?, 'running', ?, ?, ?)", runs)
+    conn.executemany(
+        "INSERT INTO events (run_id, seq, kind, node_id, at, body_json) VALUES (?, ?, ?, ?, ?, ?)", rows)
+    if outputs:
+        conn.executemany(
+            "INSERT OR REPLACE INTO node_outputs (run_id, node_id, output_json, attempt) VALUES (?, ?, ?, ?)",
+            outputs)
+    if cost:
+        conn.executemany("UPDATE runs SET cost = cost + ? WHERE run_id = ?",
+                               [(amount, run_id) for run_id, amount in cost.items()])
+    if ends:
+        # RunFinished carries the run's cost when the runner totals it; otherwise the nodes' sum stands.
+        conn.executemany(
+            "UPDATE runs SET status = ?, finished_at = ?, duration = ?, "
+            "cost = CASE WHEN ? != 0 THEN ? ELSE cost END, failed_node = ?, error = ?, outputs_json = ? "
+            "WHERE run_id = ?", ends)
+    conn.executemany("UPDATE runs SET last_seq = ? WHERE run_id = ? AND last_seq < ?",
+                           [(seq, run_id, seq) for run_id, seq in last_seq.items()])
+
+
+def _summary(row: Any) -> RunSummary:
+    return RunSummary(
+        run_id=row["run_id"], graph_id=row["graph_id"], graph_version=row["graph_version"], status=row["status"],
+        started_at=row["started_at"], finished_at=row["finished_at"], duration=row["duration"], cost=row["cost"],
+        failed_node=row["failed_node"], error=row["error"], inputs=json.loads(row["inputs_json"]),
+        outputs=json.loads(row["outputs_json"]), last_seq=row["last_seq"],
+    )
+
+
+class RunRepository:
+    """``RunStore`` (``graphflow.ports``) over the ``runs``, ``events`` and ``node_outputs`` tables."""
+
+    _db: Database
+
+    async def publish(self, event: ev.Event) -> None:
+        """Queue ``event``; refuses, with ``ValueError``, a seq that is not the run's next one."""
+        seqs = self._db.next_seq
+        expected = seqs.get(event.run_id)
+        if expected is None:
+            rows = await self._db.fetchall("SELECT last_seq FROM runs WHERE run_id = ?", (event.run_id,))
+            expected = seqs.setdefault(event.run_id, rows[0][0] + 1 if rows else 0)
+        if event.seq != expected:
+            raise ValueError(f"event seq {event.seq} of run {event.run_id!r} is not the next one ({expected}): "
+                             "the log would have a gap or a duplicate")
+        if expected == 0 and not isinstance(event, ev.RunStarted):
+            raise ValueError(f"run {event.run_id!r} must start with run_started, not {event.kind}")
+        self._db.writer.enqueue(EventRecord(event, event.model_dump_json()))
+        seqs[event.run_id] = expected + 1
+
+    async def flush(self) -> None:
+        """Return once everything published so far is committed; raises a write that failed."""
+        await self._db.writer.flush()
+
+    async def get_run(self, run_id: str) -> RunSummary:
+        await self._db.writer.sync()
+        rows = await self._db.fetchall(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
+            raise NotFound(f"no run {run_id!r}")
+        return _summary(rows[0])
+
+    async def list_runs(self, graph_id: str | None = None, limit: int = 100) -> list[RunSummary]:
+        """Newest first."""
+        await self._db.writer.sync()
+        where, params = ("WHERE graph_id = ?", (graph_id,)) if graph_id is not None else ("", ())
+        rows = await self._db.fetchall(
+            f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            (*params, limit))
+        return [_summary(row) for row in rows]
+
+    async def load_events(self, run_id: str, after_seq: int = -1) -> list[ev.Event]:
+        await self._db.writer.sync()
+        rows = await self._db.fetchall(
+            "SELECT body_json FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after_seq))
+        return [ev.event_from_json(row[0]) for row in rows]
+
+    async def node_outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """The stored output of every node that succeeded in the run (its checkpoints)."""
+        await self._db.writer.sync()
+        rows = await self._db.fetchall("SELECT node_id, output_json FROM node_outputs WHERE run_id = ?", (run_id,))
+        return {row[0]: json.loads(row[1]) for row in rows}
+
+    async def unfinished_runs(self) -> list[RunSummary]:
+        """Runs with no end event (a crash or a kill stopped them), oldest first."""
+        await self._db.writer.sync()
+        rows = await self._db.fetchall(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY started_at, rowid")
+        return [_summary(row) for row in rows]
+
+    async def runs_for_stats(self, graph_id: str, limit: int = 1000) -> list[Sequence[ev.Event]]:
+        """Event logs of the graph's finished runs, newest first."""
+        await self._db.writer.sync()
+        rows = await self._db.fetchall(
+            "SELECT e.run_id, e.body_json FROM events AS e JOIN ("
+            "  SELECT run_id, started_at, rowid AS n FROM runs"
+            "  WHERE graph_id = ? AND status != 'running' ORDER BY started_at DESC, rowid DESC LIMIT ?"
+            ") AS r ON e.run_id = r.run_id ORDER BY r.started_at DESC, r.n DESC, e.seq", (graph_id, limit))
+        logs: dict[str, list[ev.Event]] = {}
+        for run_id, body in rows:
+            logs.setdefault(run_id, []).append(ev.event_from_json(body))
+        return list(logs.values())

@@ -1,0 +1,112 @@
+"""The schema, as migrations applied in order by ``PRAGMA user_version``.
+
+``MIGRATIONS[0]`` takes a fresh file to version 1, ``MIGRATIONS[1]`` (later) to version 2,
+and so on. A migration is never edited once released: change the schema by appending one.
+Timestamps are Unix seconds (REAL); payloads are JSON text, never pickles.
+
+Deleting a graph cascades to its versions and runs, and from runs to their events,
+node outputs and review items.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+APPLICATION_ID = 0x4746_4C57
+"""``PRAGMA application_id`` of a graphflow database ("GFLW"), set by the first migration."""
+
+_V1 = f"""
+PRAGMA application_id = {APPLICATION_ID};
+
+CREATE TABLE graphs (
+    graph_id   TEXT PRIMARY KEY,
+    name       TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+
+CREATE TABLE graph_versions (
+    graph_id  TEXT NOT NULL REFERENCES graphs (graph_id) ON DELETE CASCADE,
+    version   INTEGER NOT NULL,
+    spec_json TEXT NOT NULL,
+    saved_at  REAL NOT NULL,
+    PRIMARY KEY (graph_id, version)
+);
+
+CREATE TABLE runs (
+    run_id        TEXT PRIMARY KEY,
+    graph_id      TEXT NOT NULL REFERENCES graphs (graph_id) ON DELETE CASCADE,
+    graph_version INTEGER,
+    status        TEXT NOT NULL,
+    started_at    REAL NOT NULL,
+    finished_at   REAL,
+    duration      REAL,
+    cost          REAL NOT NULL DEFAULT 0,
+    failed_node   TEXT,
+    error         TEXT,
+    inputs_json   TEXT NOT NULL DEFAULT '{{}}',
+    outputs_json  TEXT NOT NULL DEFAULT '{{}}',
+    last_seq      INTEGER NOT NULL
+);
+CREATE INDEX runs_by_graph ON runs (graph_id, started_at);
+CREATE INDEX runs_by_start ON runs (started_at);
+CREATE INDEX runs_unfinished ON runs (started_at) WHERE status = 'running';
+
+CREATE TABLE events (
+    run_id    TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    node_id   TEXT,
+    at        REAL NOT NULL,
+    body_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+
+CREATE TABLE node_outputs (
+    run_id      TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    node_id     TEXT NOT NULL,
+    output_json TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
+    PRIMARY KEY (run_id, node_id)
+);
+
+CREATE TABLE kv (
+    namespace  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value_json TEXT NOT NULL,
+    expires_at REAL,
+    PRIMARY KEY (namespace, key)
+);
+
+CREATE TABLE review_items (
+    id            TEXT PRIMARY KEY,
+    run_id        TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    node_id       TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    payload_json  TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    decided_at    REAL,
+    decision_json TEXT
+);
+CREATE INDEX review_items_by_status ON review_items (status, created_at);
+CREATE INDEX review_items_by_run ON review_items (run_id);
+"""
+
+MIGRATIONS: list[str] = [_V1]
+LATEST_VERSION = len(MIGRATIONS)
+GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration into statements (``executescript`` would commit our transaction)."""
+    out: list[str] = []
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip(" \n;"):
+        raise ValueError(f"incomplete statement in migration: {buffer.strip()!r}")
+    return out

@@ -1,0 +1,215 @@
+"""The one writer: a background task that owns the write connection and batches.
+
+Everything that writes goes through one queue, in order:
+
+* records (run events) are queued by ``enqueue`` and not awaited, so a durable run only
+  pays for a queue append per event;
+* operations (save a graph, put a key, ...) are queued by ``call``, which returns the
+  operation's result once its transaction has committed.
+
+The task takes everything queued (up to ``MAX_BATCH`` items) and writes it in one
+``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction, run as one plain function in a worker
+thread: one thread hop per batch, not one per statement, and no other code can
+interleave with an open transaction. Consecutive records go through ``apply_records``
+(a few ``executemany``); operations are plain functions of the connection.
+
+When a batch fails it is rolled back and written again without the culprit: an operation
+that raised (``NotFound``, a constraint) is dropped and its caller gets the error; when
+records or the commit failed, the items are retried one per transaction. Only the
+culprit is lost; a lost record is reported by the next ``flush()``.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from anyio.abc import TaskStatus
+
+from .errors import StorageError
+
+MAX_BATCH = 5000
+BUSY_RETRIES = 5
+Operation = Callable[[sqlite3.Connection], Any]
+ApplyRecords = Callable[[sqlite3.Connection, Sequence[Any]], None]
+
+
+@dataclass(eq=False)
+class _Call:
+    op: Operation
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    return None
+
+
+class Writer:
+    def __init__(self, conn: sqlite3.Connection, path: Path, apply_records: ApplyRecords,
+                 describe: Callable[[Any], str] = repr) -> None:
+        self.conn = conn
+        """A connection opened with ``check_same_thread=False`` and ``isolation_level=None``."""
+        self.path = path
+        self.apply_records = apply_records
+        self.describe = describe
+        self._send, self._receive = anyio.create_memory_object_stream[Any](math.inf)
+        self._started = False
+        self._stopped = anyio.Event()
+        self._closed = False
+        self._failure: StorageError | None = None
+        self._culprit: _Call | None = None
+        self._thread = anyio.CapacityLimiter(1)  # its own worker token: busy node threads never delay it
+        self.batches = 0
+        """Transactions committed so far (for tests and benchmarks)."""
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """The writer task; ends once ``close()`` was called and the queue is drained."""
+        try:
+            self._started = True
+            task_status.started()
+            async for first in self._receive:
+                batch = [first, *self._drain(MAX_BATCH - 1)]
+                with anyio.CancelScope(shield=True):  # a started batch always finishes
+                    await anyio.to_thread.run_sync(self._commit, batch, limiter=self._thread)
+                self._wake(batch)
+        finally:
+            self._stopped.set()
+
+    def enqueue(self, record: Any) -> None:
+        """Queue a record without waiting for it to be written."""
+        try:
+            self._send.send_nowait(record)
+        except anyio.ClosedResourceError:
+            raise StorageError(self.path, "the store is closed") from None
+
+    async def call(self, op: Operation) -> Any:
+        """Run ``op(conn)`` in the next transaction (in the writer's thread); its result once committed."""
+        call = _Call(op)
+        self.enqueue(call)
+        await call.done.wait()
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    async def sync(self) -> None:
+        """Wait until everything queued so far is committed (or failed)."""
+        await self.call(_nothing)
+
+    async def flush(self) -> None:
+        """``sync()``, then raise the first record write that failed since the last flush."""
+        await self.sync()
+        self._raise_failure()
+
+    async def close(self) -> None:
+        """Write what is queued, stop the task, close the connection; raises a failure no flush reported."""
+        if self._closed:
+            return
+        self._closed = True
+        self._send.close()
+        with anyio.CancelScope(shield=True):
+            if self._started:
+                await self._stopped.wait()
+            leftover = self._drain(math.inf)  # the task was cancelled before it drained
+            if leftover:
+                await anyio.to_thread.run_sync(self._commit, leftover, limiter=self._thread)
+                self._wake(leftover)
+            self._receive.close()
+            await anyio.to_thread.run_sync(self.conn.close, limiter=self._thread)
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+    def _drain(self, limit: float) -> list[Any]:
+        items: list[Any] = []
+        while len(items) < limit:
+            try:
+                items.append(self._receive.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+        return items
+
+    @staticmethod
+    def _wake(batch: list[Any]) -> None:
+        for item in batch:
+            if isinstance(item, _Call):
+                item.done.set()
+
+    # in the worker thread
+
+    def _commit(self, batch: list[Any]) -> None:
+        while batch:
+            self._culprit = None
+            try:
+                self._transaction(batch)
+            except Exception as exc:
+                if self._culprit is not None:  # an operation raised: fail it, write the rest together
+                    self._fail(self._culprit, exc)
+                    batch = [item for item in batch if item is not self._culprit]
+                elif len(batch) == 1:
+                    self._fail(batch[0], exc)
+                    return
+                else:  # records or the commit failed: find the culprit, write everything else
+                    for item in batch:
+                        self._commit([item])
+                    return
+            else:
+                self.batches += 1
+                return
+
+    def _fail(self, item: Any, exc: Exception) -> None:
+        if isinstance(item, _Call):
+            if isinstance(exc, sqlite3.Error):
+                error = StorageError(self.path, f"write failed: {exc}")
+                error.__cause__ = exc
+                item.result, item.error = None, error
+            else:
+                item.result, item.error = None, exc
+        elif self._failure is None:
+            self._failure = StorageError(self.path, f"could not store {self.describe(item)}: {exc}")
+            self._failure.__cause__ = exc
+
+    def _transaction(self, batch: list[Any]) -> None:
+        conn = self.conn
+        self._begin()
+        try:
+            records: list[Any] = []
+            for item in batch:
+                if not isinstance(item, _Call):
+                    records.append(item)
+                    continue
+                if records:
+                    self.apply_records(conn, records)
+                    records = []
+                self._culprit = item
+                item.result, item.error = item.op(conn), None
+                self._culprit = None
+            if records:
+                self.apply_records(conn, records)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``: take the write lock now (waiting up to ``busy_timeout``, then retrying)."""
+        for attempt in range(BUSY_RETRIES):
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == BUSY_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))

@@ -1,0 +1,262 @@
+"""What only the SQLite store has: the file, its pragmas, migrations, refusals, one writer."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from graphflow import events as ev
+from graphflow.ports import NotFound
+from graphflow.storage import StorageError, default_db_path, open_store
+from graphflow.storage.schema import APPLICATION_ID, LATEST_VERSION
+
+pytestmark = pytest.mark.anyio
+
+
+def started(run_id: str, graph_id: str = "g") -> ev.RunStarted:
+    return ev.RunStarted(run_id=run_id, seq=0, at=1.0, graph_id=graph_id, node_ids=["n"])
+
+
+def node_started(run_id: str, seq: int) -> ev.NodeStarted:
+    return ev.NodeStarted(run_id=run_id, seq=seq, at=1.0 + seq, node_id="n")
+
+
+def raw(path: Path, sql: str) -> list[Any]:
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+async def test_pragmas_and_schema_version(tmp_path):
+    async with open_store(tmp_path / "g.db") as store:
+        pragmas = await store.pragmas()
+        read_pragmas = {row[0]: row[1] for row in await store._db.fetchall(
+            "SELECT 'foreign_keys', foreign_keys FROM pragma_foreign_keys UNION ALL "
+            "SELECT 'synchronous', synchronous FROM pragma_synchronous UNION ALL "
+            "SELECT 'query_only', query_only FROM pragma_query_only")}
+    assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 5000,
+                       "user_version": LATEST_VERSION, "application_id": APPLICATION_ID}
+    assert read_pragmas == {"foreign_keys": 1, "synchronous": 1, "query_only": 1}
+    assert raw(tmp_path / "g.db", "PRAGMA journal_mode") == [("wal",)]  # persistent in the file
+    assert raw(tmp_path / "g.db", "PRAGMA user_version") == [(1,)]
+
+
+async def test_reopening_keeps_the_data_and_the_run_logs_continue(tmp_path):
+    path = tmp_path / "g.db"
+    async with open_store(path) as store:
+        await store.put("ns", "k", {"v": 1})
+        await store.publish(started("r1"))
+        await store.publish(node_started("r1", 1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.db"]  # WAL checkpointed and removed at close
+    async with open_store(path) as store:
+        assert await store.get("ns", "k") == {"v": 1}
+        assert [r.run_id for r in await store.unfinished_runs()] == ["r1"]
+        with pytest.raises(ValueError, match="not the next one"):
+            await store.publish(node_started("r1", 1))
+        await store.publish(node_started("r1", 2))  # a resumed run goes on from the stored seq
+        assert [e.seq for e in await store.load_events("r1")] == [0, 1, 2]
+        assert (await store.get_run("r1")).last_seq == 2
+
+
+@pytest.mark.parametrize("content", [b"hello, this is my shopping list\n", b"\x00" * 4096, b"SQLite format 2\x00xx"])
+async def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path, content):
+    path = tmp_path / "notes.db"
+    path.write_bytes(content)
+    with pytest.raises(StorageError, match="is not a SQLite database") as info:
+        async with open_store(path):
+            pass
+    assert str(path) in str(info.value) and info.value.path == path
+    assert snapshot(tmp_path) == {"notes.db": content}
+
+
+@pytest.mark.parametrize("setup", [
+    "CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('ada')",
+    "CREATE TABLE graphs (graph_id TEXT)",  # a name we use, but not our database
+    "CREATE TABLE contacts (name TEXT); PRAGMA user_version = 1",
+    "PRAGMA user_version = 7",
+])
+async def test_another_programs_database_is_refused_untouched(tmp_path, setup):
+    path = tmp_path / "theirs.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(setup)
+    conn.close()
+    before = snapshot(tmp_path)
+    with pytest.raises(StorageError, match="another program") as info:
+        async with open_store(path):
+            pass
+    assert str(path) in str(info.value)
+    assert snapshot(tmp_path) == before
+
+
+async def test_a_newer_schema_is_refused_untouched(tmp_path):
+    path = tmp_path / "g.db"
+    async with open_store(path) as store:
+        await store.put("ns", "k", 1)
+    raw(path, "PRAGMA user_version = 99")
+    before = snapshot(tmp_path)
+    with pytest.raises(StorageError, match=r"schema version 99, newer than this graphflow knows \(1\)"):
+        async with open_store(path):
+            pass
+    assert snapshot(tmp_path) == before
+
+
+async def test_an_unreachable_path_is_a_storage_error(tmp_path):
+    with pytest.raises(StorageError, match="cannot open"):
+        async with open_store(tmp_path / "missing" / "g.db"):
+            pass
+
+
+async def test_default_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHFLOW_DB", str(tmp_path / "env" / "mine.db"))
+    assert default_db_path() == tmp_path / "env" / "mine.db" and (tmp_path / "env").is_dir()
+    async with open_store() as store:
+        assert store.path == tmp_path / "env" / "mine.db"
+    monkeypatch.delenv("GRAPHFLOW_DB")
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_db_path() == tmp_path / "home" / ".local" / "share" / "graphflow" / "graphflow.db"
+    assert (tmp_path / "home" / ".local" / "share" / "graphflow").is_dir()
+
+
+async def test_sixteen_writers_and_a_second_store_never_see_a_locked_database(tmp_path):
+    path = tmp_path / "g.db"
+    n = 1000
+    async with open_store(path) as store:  # creates and migrates the file before the other store opens it
+
+        async def kv_writer(w: int) -> None:
+            for i in range(n):
+                await store.put(f"w{w}", str(i), {"i": i})
+
+        async def run_writer(w: int) -> None:
+            await store.publish(started(f"run{w}"))
+            for seq in range(1, n):
+                await store.publish(node_started(f"run{w}", seq))
+                if seq % 100 == 0:
+                    await anyio.lowlevel.checkpoint()
+
+        def other_store() -> None:  # its own event loop, connections and writer, on the same file
+            async def main() -> None:
+                async with open_store(path) as other:
+                    await other.publish(started("other_run", "other_graph"))
+                    for i in range(1, n):
+                        await other.put("other", str(i), i)
+                        await other.publish(node_started("other_run", i))
+            anyio.run(main)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, other_store)
+            for w in range(8):
+                tg.start_soon(kv_writer, w)
+                tg.start_soon(run_writer, w)
+        await store.flush()
+        for w in range(8):
+            assert len(await store.items(f"w{w}")) == n
+            assert len(await store.load_events(f"run{w}")) == n
+        assert len(await store.items("other")) == n - 1
+        assert (await store.get_run("other_run")).last_seq == n - 1
+        assert store.writer.batches < 8 * n  # awaited puts from concurrent tasks share transactions
+
+
+async def test_close_writes_what_is_queued_and_returns(tmp_path):
+    path = tmp_path / "g.db"
+    async with open_store(path) as store:
+        await store.publish(started("r1"))
+        for seq in range(1, 500):
+            await store.publish(node_started("r1", seq))
+        await store.close()  # not flushed before: close writes the queue
+        await store.close()  # idempotent
+        with pytest.raises(StorageError, match="closed"):
+            await store.publish(node_started("r1", 500))
+    assert raw(path, "SELECT count(*), max(seq) FROM events") == [(500, 499)]
+
+
+async def test_a_cancelled_block_still_writes_the_queue(tmp_path):
+    path = tmp_path / "g.db"
+    with anyio.CancelScope() as scope:
+        async with open_store(path) as store:
+            await store.publish(started("r1"))
+            for seq in range(1, 100):
+                await store.publish(node_started("r1", seq))
+            scope.cancel()
+            await anyio.sleep_forever()
+    assert raw(path, "SELECT count(*) FROM events") == [(100,)]
+
+
+async def test_errors_in_the_block_propagate_unwrapped(tmp_path):
+    with pytest.raises(NotFound):
+        async with open_store(tmp_path / "g.db") as store:
+            await store.delete_graph("missing")
+
+
+async def test_a_failing_write_loses_only_its_own_rows(tmp_path):
+    path = tmp_path / "g.db"
+    async with open_store(path) as store:
+        raw(path, "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.run_id = 'bad' AND NEW.seq = 1 "
+                  "BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+        for run_id in ("good", "bad"):
+            await store.publish(started(run_id))
+        for seq in range(1, 4):
+            for run_id in ("good", "bad"):
+                await store.publish(node_started(run_id, seq))
+        await store.put("ns", "k", "kept")  # shares the batch that fails
+        with pytest.raises(StorageError, match=r"could not store event 1 \(node_started\) of run 'bad'.*poisoned"):
+            await store.flush()
+        await store.flush()  # reported once
+        assert [e.seq for e in await store.load_events("good")] == [0, 1, 2, 3]
+        assert [e.seq for e in await store.load_events("bad")] == [0, 2, 3]
+        assert await store.get("ns", "k") == "kept"
+
+
+async def test_an_operation_that_raises_does_not_undo_its_batch(tmp_path):
+    async with open_store(tmp_path / "g.db") as store:
+        await store.publish(started("r1"))
+        for seq in range(1, 100):
+            await store.publish(node_started("r1", seq))  # queued, not yet written
+        batches = store.writer.batches
+        with pytest.raises(NotFound):
+            await store.delete_graph("missing")  # joins the events' batch and fails in it
+        assert store.writer.batches == batches + 1  # the rest was written again as one transaction
+        assert len(await store.load_events("r1")) == 100
+        await store.flush()
+
+
+async def test_review_items(tmp_path):
+    async with open_store(tmp_path / "g.db") as store:
+        await store.publish(started("r1"))
+        item = await store.add_review_item("r1", "n", {"question": "ship it?"})
+        assert [i.id for i in await store.list_review_items()] == [item.id]
+        decided = await store.decide_review_item(item.id, "approved", {"by": "ada"})
+        assert (decided.status, decided.decision) == ("approved", {"by": "ada"})
+        assert decided.payload == {"question": "ship it?"}
+        assert decided.decided_at is not None
+        assert await store.list_review_items() == []
+        assert await store.list_review_items("approved") == [decided]
+        with pytest.raises(ValueError, match="already decided"):
+            await store.decide_review_item(item.id, "rejected")
+        with pytest.raises(NotFound):
+            await store.decide_review_item("nope", "approved")
+        await store.delete_graph("g")  # a run's items go with it
+        assert await store.list_review_items(None) == []
+
+
+async def test_a_write_failure_nobody_flushed_is_raised_at_close(tmp_path):
+    path = tmp_path / "g.db"
+    with pytest.raises(StorageError, match="could not store event 1"):
+        async with open_store(path) as store:
+            raw(path, "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.seq = 1 "
+                      "BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+            await store.publish(started("r1"))
+            await store.publish(node_started("r1", 1))
+    assert raw(path, "SELECT seq FROM events") == [(0,)]
