@@ -170,6 +170,7 @@ class _Run:
             await self.emit(ev.RunStarted, graph_id=self.graph.spec.id, graph_version=self.graph_version,
                             inputs=self.inputs, node_ids=list(self.graph.order),
                             resumed_from=seed.from_run if seed else None)
+            await self.checkpoint()  # a durable run exists before any of its nodes runs
             if seed is not None:
                 self.reused_from = seed.from_run
                 self.plan.restore(seed.outputs, {})
@@ -191,6 +192,13 @@ class _Run:
                 await self.pump(tg)
             self.control._send = None
         return await self.finish(self.clock.monotonic() - t0)
+
+    async def checkpoint(self) -> None:
+        """Wait until sinks that keep events durably (they have ``flush``) have them."""
+        for sink in self.r.sinks:
+            flush = getattr(sink, "flush", None)
+            if flush is not None:
+                await flush()
 
     async def handle(self, message: Any) -> None:
         if isinstance(message, Done):
