@@ -138,6 +138,7 @@ class _Run:
         self.attempt: dict[str, int] = {}
         self.scopes: dict[str, anyio.CancelScope] = {}
         self.in_flight = 0
+        self.workers = self.idle = self.queued = 0
         self.run_outputs: dict[str, Any] = {}
         self.usage: dict[str, tuple[float, int, bool]] = {}
         self.last_progress: dict[str, float] = {}
@@ -179,7 +180,9 @@ class _Run:
         self.control._send = send
         if self.control._pending is not None:
             self.plan.cancel(self.control._pending)
-        async with send, receive, anyio.create_task_group() as tg:
+        self.work_send, work_receive = anyio.create_memory_object_stream[Any](math.inf)
+        async with send, receive, self.work_send, work_receive, anyio.create_task_group() as tg:
+            self.work_receive = work_receive
             await self.pump(tg)
             while not self.plan.finished:
                 await self.handle(await receive.receive())
@@ -191,6 +194,7 @@ class _Run:
                     await self.handle(message)
                 await self.pump(tg)
             self.control._send = None
+            self.work_send.close()  # idle workers end
         return await self.finish(self.clock.monotonic() - t0)
 
     async def checkpoint(self) -> None:
@@ -267,7 +271,25 @@ class _Run:
         self.in_flight += 1
         scope = anyio.CancelScope()
         self.scopes[node.id] = scope
-        tg.start_soon(self.attempts.execute, node, inputs, ctx, scope, retry_at)
+        self.work_send.send_nowait((node, inputs, ctx, scope, retry_at))
+        self.queued += 1
+        if self.queued > self.idle and self.workers < self.r.max_concurrency:
+            self.workers += 1
+            tg.start_soon(self.worker)
+
+    async def worker(self) -> None:
+        """Workers are started as work outgrows them (up to the cap) and reused: starting
+        a task per node costs more than the node itself for small nodes."""
+        while True:
+            self.idle += 1
+            try:
+                item = await self.work_receive.receive()
+            except anyio.EndOfStream:
+                return
+            finally:
+                self.idle -= 1
+            self.queued -= 1
+            await self.attempts.execute(*item)
 
     def progress_reporter(self, node_id: str) -> Any:
         """Progress is aggregated: one event per interval, plus the final count."""
