@@ -16,7 +16,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -174,6 +174,17 @@ def run(
     ] = None,
 ) -> None:
     """Run a graph: progress on stderr, the outputs as JSON on stdout."""
+    run_and_report(graph, input, input_json, plugin, quiet, progress, events_jsonl,
+                   lambda compiled, inputs, sinks, control: graphflow.run(
+                       compiled, inputs, sinks=sinks, max_concurrency=max_concurrency, control=control))
+
+
+StartRun = Callable[[CompiledGraph, dict[str, Any], list[EventSink], RunControl], Awaitable[RunResult]]
+
+
+def run_and_report(graph: str, input: Sequence[str], input_json: str | None, plugin: Sequence[str], quiet: bool,
+                   progress: ProgressMode, events_jsonl: Path | None, start: StartRun) -> None:
+    """Shared by every command that runs a graph: inputs, progress, Ctrl+C, outputs, exit code."""
     with boundary(graph):
         compiled = load_compiled(graph, load_registry(plugin))
         inputs = collect_inputs(compiled, input, input_json)
@@ -186,7 +197,7 @@ def run(
             if display is not None:
                 sinks.append(stack.enter_context(display))
             try:
-                result = anyio.run(run_interruptible, compiled, inputs, sinks, max_concurrency)
+                result = anyio.run(run_interruptible, compiled, inputs, sinks, start)
             except KeyboardInterrupt:
                 error("stopped (interrupted)")
                 raise typer.Exit(EXIT_CANCELLED) from None
@@ -198,12 +209,12 @@ def run(
 
 
 async def run_interruptible(graph: CompiledGraph, inputs: dict[str, Any], sinks: list[EventSink],
-                            max_concurrency: int) -> RunResult:
+                            start: StartRun) -> RunResult:
     """Run with Ctrl+C wired to ``RunControl.cancel``; a second Ctrl+C stops the process at once."""
     control = RunControl()
     async with anyio.create_task_group() as tg:
         await tg.start(watch_interrupts, control)
-        result = await graphflow.run(graph, inputs, sinks=sinks, max_concurrency=max_concurrency, control=control)
+        result = await start(graph, inputs, sinks, control)
         tg.cancel_scope.cancel()
     return result
 

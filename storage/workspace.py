@@ -99,8 +99,8 @@ class Workspace:
             await self.save_breakers()
 
     async def resume_from_failure(self, run_id: str, *, version: int | None = None,
-                                  sinks: Sequence[EventSink] = (),
-                                  control: RunControl | None = None) -> tuple[RunResult, list[str]]:
+                                  sinks: Sequence[EventSink] = (), control: RunControl | None = None,
+                                  new_run_id: str | None = None) -> tuple[RunResult, list[str]]:
         """A new run from a failed one, reusing every output that did not change.
         ``version`` picks the graph version to run (default: the latest). Returns the
         result and the nodes whose spec changed since the failed run's version."""
@@ -112,7 +112,7 @@ class Workspace:
         seed = seed_from(await self.store.load_events(run_id), old_graph.spec, new_graph.spec)
         try:
             result = await self.runner(compiled, sinks).run(old.inputs, graph_version=new_graph.version, seed=seed,
-                                                            control=control)
+                                                            control=control, run_id=new_run_id)
         finally:
             await self.store.flush()
             await self.save_breakers()

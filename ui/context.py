@@ -1,0 +1,85 @@
+"""What every page gets: the workspace and the runs going on in this server.
+
+One ``AppContext`` is built by ``ui/app.py`` at start-up and handed to each page's
+``register``; nothing here is module-level state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from anyio.abc import TaskGroup
+
+import graphflow
+from graphflow.runner import RunControl, RunResult
+from graphflow.storage.workspace import Workspace
+
+
+@dataclass
+class LiveRun:
+    run_id: str
+    graph_id: str
+    log: graphflow.EventLog = field(default_factory=graphflow.EventLog)
+    control: RunControl = field(default_factory=RunControl)
+    result: RunResult | None = None
+    error: str | None = None
+
+
+class LiveRuns:
+    """Runs started from the canvas. Each runs in the server's task group, so closing a
+    browser tab never stops a run; pages follow a run by subscribing to its ``log``."""
+
+    def __init__(self, workspace: Workspace, task_group: TaskGroup) -> None:
+        self.workspace = workspace
+        self.task_group = task_group
+        self.runs: dict[str, LiveRun] = {}
+
+    def start(self, graph_id: str, inputs: Mapping[str, Any], *, version: int | None = None) -> LiveRun:
+        live = LiveRun(uuid.uuid4().hex, graph_id)
+        self.runs[live.run_id] = live
+        self.task_group.start_soon(self._run, live, dict(inputs), version)
+        return live
+
+    def resume_from_failure(self, failed_run_id: str, graph_id: str, *, version: int | None = None) -> LiveRun:
+        """A new run that continues a failed one from its failure."""
+        live = LiveRun(uuid.uuid4().hex, graph_id)
+        self.runs[live.run_id] = live
+        self.task_group.start_soon(self._resume, live, failed_run_id, version)
+        return live
+
+    async def _run(self, live: LiveRun, inputs: dict[str, Any], version: int | None) -> None:
+        try:
+            live.result = await self.workspace.run(live.graph_id, inputs, version=version, sinks=[live.log],
+                                                   control=live.control, new_run_id=live.run_id)
+        except graphflow.GraphflowError as exc:  # bad inputs, invalid stored graph: shown on the page
+            live.error = str(exc)
+            await live.log.publish(_failed_start(live, str(exc)))
+
+    async def _resume(self, live: LiveRun, run_id: str, version: int | None) -> None:
+        try:
+            live.result, _ = await self.workspace.resume_from_failure(
+                run_id, version=version, sinks=[live.log], control=live.control, new_run_id=live.run_id)
+        except (graphflow.GraphflowError, ValueError) as exc:
+            live.error = str(exc)
+            await live.log.publish(_failed_start(live, str(exc)))
+
+    def get(self, run_id: str) -> LiveRun | None:
+        return self.runs.get(run_id)
+
+
+def _failed_start(live: LiveRun, message: str) -> Any:
+    """Closes the log of a run that could not start, so followers stop waiting."""
+    seq = len(live.log.events)
+    return graphflow.events.RunFinished(run_id=live.run_id, seq=seq, at=0.0, status="failed", error=message)
+
+
+@dataclass
+class AppContext:
+    workspace: Workspace
+    registry: graphflow.Registry
+    runs: LiveRuns
+    token: str | None = None
+
