@@ -130,4 +130,6 @@ class Workspace:
 
     async def stats(self, graph_id: str, limit: int = 1000) -> Stats:
         logs = await self.store.runs_for_stats(graph_id, limit)
+        if not logs and not await self.store.list_versions(graph_id):
+            raise NotFound(f"no graph {graph_id!r}")
         return Stats(graph_stats(logs), node_stats(logs))
