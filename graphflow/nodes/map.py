@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from graphflow.errors import NodeError
+from graphflow.errors import GraphValidationError, NodeError
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
 from graphflow.nodes.function import call_function
 from graphflow.policies import RetryPolicy
@@ -25,8 +25,12 @@ if TYPE_CHECKING:
 
 
 class MapConfig(NodeConfig):
-    function: str = Field(min_length=1)
+    function: str | None = Field(default=None, min_length=1)
     """Registered function applied to each item: ``fn(item, **args)``."""
+    graph: dict[str, Any] | None = None
+    """Or a sub-graph (graph JSON, validated with the parent) run once per item: its one
+    input node receives the item; the result is the value of its output node, or an object
+    of its outputs when it has several names."""
     args: dict[str, Any] = Field(default_factory=dict)
     reduce: str | None = None
     """Registered function given the list of successful results, in input order."""
@@ -37,6 +41,12 @@ class MapConfig(NodeConfig):
     item_retry: RetryPolicy | None = None
     """Retries for each item, with backoff."""
 
+    @model_validator(mode="after")
+    def _one_target(self) -> MapConfig:
+        if (self.function is None) == (self.graph is None):
+            raise ValueError("give either 'function' or 'graph' (a sub-graph), not both or neither")
+        return self
+
 
 class MapItemFailed(NodeError):
     pass
@@ -45,25 +55,59 @@ class MapItemFailed(NodeError):
 @dataclass(frozen=True, slots=True)
 class BoundMap:
     config: MapConfig
-    fn: FunctionEntry
+    fn: FunctionEntry | None
     reduce: FunctionEntry | None
+    graph: Any = None
+    """The compiled sub-graph, when mapping one."""
+
+    async def call(self, item: Any, ctx: NodeContext) -> Any:
+        if self.fn is not None:
+            return await call_function(self.fn, item, self.config.args, ctx)
+        from graphflow.runner import Runner  # the runner imports node kinds: import it late
+
+        (entry,) = self.graph.input_nodes()
+        result = await Runner(self.graph, clock=ctx.clock, rng=ctx.rng).run({entry.config.name: item})
+        if not result.ok:
+            raise MapItemFailed(f"sub-graph {result.status}: {result.error}")
+        names = {n.config.name for n in self.graph.nodes.values() if n.spec.kind == "output"}
+        return result.outputs.get(next(iter(names))) if len(names) == 1 else result.outputs
+
+
+def _compile_subgraph(data: dict[str, Any], registry: Registry) -> Any:
+    from graphflow.api import validate_graph
+
+    compiled = validate_graph(data, registry)
+    if len(compiled.input_nodes()) != 1:
+        raise ValueError(f"a mapped sub-graph needs exactly one input node, it has {len(compiled.input_nodes())}")
+    return compiled
 
 
 class MapNode(NodeKind):
     kind = "map"
     title = "Map-reduce"
-    description = "Applies a function to every item with a concurrency cap, then reduces."
+    description = "Applies a function or a sub-graph to every item with a concurrency cap, then reduces."
     category = "patterns"
     Config = MapConfig
     inputs = (port("in", "array"),)
     outputs = (port("out"), port("errors", "array", description="per-item failures (collect mode)"))
 
     def check(self, config: MapConfig, registry: Registry) -> list[tuple[str, str]]:
-        return [("unknown_function", f"unknown function {name!r} (register it in a plugin module)")
-                for name in (config.function, config.reduce) if name and name not in registry.functions]
+        problems = [("unknown_function", f"unknown function {name!r} (register it in a plugin module)")
+                    for name in (config.function, config.reduce) if name and name not in registry.functions]
+        if config.graph is not None:
+            try:
+                _compile_subgraph(config.graph, registry)
+            except GraphValidationError as exc:
+                problems += [("invalid_config", f"config.graph: {p}") for p in exc.problems]
+            except ValueError as exc:
+                problems.append(("invalid_config", f"config.graph: {exc}"))
+        return problems
 
     def prepare(self, config: MapConfig, registry: Registry) -> BoundMap:
         reduce = registry.functions[config.reduce] if config.reduce else None
+        if config.graph is not None:
+            return BoundMap(config, None, reduce, _compile_subgraph(config.graph, registry))
+        assert config.function is not None
         return BoundMap(config, registry.functions[config.function], reduce)
 
     async def run(self, bound: BoundMap, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
@@ -82,7 +126,7 @@ class MapNode(NodeKind):
             attempt = 1
             while True:
                 try:
-                    results[index] = await call_function(bound.fn, items[index], cfg.args, ctx)
+                    results[index] = await bound.call(items[index], ctx)
                     ok[index] = True
                     return
                 except Exception as exc:

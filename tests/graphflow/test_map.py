@@ -121,3 +121,28 @@ async def test_ten_thousand_items_aggregate_progress_events(registry):
     result = await Runner(compiled).run({"items": list(range(10_000))})
     assert result.outputs["o"] == sum(range(10_000))
     assert len([e for e in result.events if e.kind == "map_progress"]) <= 50
+
+
+SUB = {"schema_version": 1, "id": "per_item", "nodes": [
+    {"id": "item", "kind": "input", "config": {"name": "item", "type": "integer"}},
+    {"id": "big", "kind": "condition", "config": {"expression": "value > 2"}},
+    {"id": "o_big", "kind": "output", "config": {"name": "big"}},
+    {"id": "o_small", "kind": "output", "config": {"name": "small"}}],
+    "edges": [{"id": "a", "source": "item", "target": "big"},
+              {"id": "b", "source": "big", "source_port": "true", "target": "o_big"},
+              {"id": "c", "source": "big", "source_port": "false", "target": "o_small"}]}
+
+
+async def test_a_sub_graph_runs_per_item(registry):
+    result = await run(registry, map_graph(graph=SUB, concurrency=2), {"items": [1, 3, 2, 5]})
+    assert result.ok
+    assert result.outputs["o"] == [{"small": 1}, {"big": 3}, {"small": 2}, {"big": 5}]
+
+
+def test_an_invalid_sub_graph_is_rejected_with_the_map_node(registry):
+    bad = dict(SUB, nodes=[*SUB["nodes"][:-1], {"id": "o_small", "kind": "nope"}])
+    with pytest.raises(graphflow.GraphValidationError) as err:
+        graphflow.validate_graph(map_graph(graph=bad), registry)
+    assert err.value.problems[0].node_id == "m" and "unknown_kind" in err.value.problems[0].message
+    with pytest.raises(graphflow.GraphValidationError, match="either 'function' or 'graph'"):
+        graphflow.validate_graph(map_graph(function="total", graph=SUB), registry)
