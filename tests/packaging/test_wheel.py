@@ -37,7 +37,7 @@ def test_wheel_contains_every_source_file(wheel: Path):
     assert expected and expected - names == set()
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "graphflow = graphflow.cli:main" in text and "samples = graphflow.sample_graphs" in text
+    assert "graphflow = graphflow.ui.cli:main" in text and "samples = graphflow.sample_graphs" in text
 
 
 def test_installed_wheel_runs_a_sample(wheel: Path, tmp_path: Path):

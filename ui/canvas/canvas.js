@@ -1,0 +1,963 @@
+// The graphflow canvas: a node-graph editor built on Vue Flow, mounted as a NiceGUI element.
+//
+// Python talks to it through run_method (the `methods` at the bottom; calls that arrive before
+// Vue Flow is ready are queued) and hears back through typed events (graphChange, select,
+// connectRefused, save, run). The graph that Python receives is exported from the canvas' own
+// state after every edit, so the canvas is the single source of truth while it is open.
+//
+// Untrusted text (labels, errors, problems) is only ever rendered as Vue text nodes and
+// attribute values: never v-html or innerHTML.
+import { h, markRaw, shallowRef, defineComponent, inject, provide, nextTick } from "vue";
+import { VueFlow, Handle, Position, ConnectionMode, MarkerType, useVueFlow } from "@vue-flow/core";
+import { Background } from "@vue-flow/background";
+import { Controls } from "@vue-flow/controls";
+import { MiniMap } from "@vue-flow/minimap";
+import { loadResource } from "../../static/utils/resources.js";
+
+const CANVAS = Symbol("graphflow-canvas");
+const KIND_MIME = "application/x-graphflow-kind";
+const HISTORY_LIMIT = 100;
+const LAZY_ABOVE = 200; // nodes: above this, render only what is in view (lazy=null means automatic)
+const LAZY_FIT_ZOOM = 0.5; // a lazy canvas fits the graph no smaller than this...
+const LAZY_MIN_ZOOM = 0.25; // ...and zooms out no further: each step out renders more nodes at once
+// Nodes added per task while a large graph loads when every node is rendered (lazy off). One task
+// rendering a thousand nodes keeps the main thread busy for seconds: NiceGUI's socket then misses
+// its pings, and a client that does not come back within reconnect_timeout is dropped and the
+// page reloads (seen with 1,000 nodes on 2 busy cores).
+const LOAD_CHUNK = 150;
+const PATCH_LIMIT = 50; // nodes added or removed by one undo/redo that are patched in place
+// Card geometry (canvas.css), to estimate a node's size and handle positions before it is measured.
+const CARD = { width: 150, maxWidth: 260, base: 31, row: 20.2, firstHandle: 31.3, statusRow: 17, handle: 10 };
+const ID_BAD_CHARS = /[^A-Za-z0-9_.-]/g;
+const STATUS_TEXT = {
+  pending: "pending", running: "running", succeeded: "succeeded", failed: "failed", skipped: "skipped",
+  cancelled: "cancelled", retrying: "retrying", waiting: "waiting",
+};
+let instances = 0;
+
+// The engine's wiring rule (graphflow/compile.py port_types_compatible).
+export function portTypesCompatible(source, target) {
+  return source === target || source === "any" || target === "any" || (source === "integer" && target === "number");
+}
+
+function freshId(prefix, taken) {
+  let base = String(prefix || "node").replace(ID_BAD_CHARS, "_");
+  if (!/^[A-Za-z_]/.test(base)) base = `n_${base}`;
+  let n = 1;
+  while (taken.has(`${base}_${n}`)) n += 1;
+  return `${base}_${n}`;
+}
+
+function isEditable(target) {
+  return !!target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.nodeName));
+}
+
+function clone(value) {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined) return null;
+  return seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(2)} s`;
+}
+
+function truncate(text, limit) {
+  return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+}
+
+function sameData(a, b) {
+  return a.status === b.status && a.problems === b.problems && a.heat === b.heat && a.kindTitle === b.kindTitle
+    && !a.editing && JSON.stringify(a.spec) === JSON.stringify(b.spec) && JSON.stringify(a.ports) === JSON.stringify(b.ports);
+}
+
+function heatColour(heat) {
+  const x = Math.max(0, Math.min(1, Number(heat) || 0));
+  return `hsl(${Math.round(120 * (1 - x))}, 70%, 45%)`;
+}
+
+// A node's size and handle positions before the browser has measured it. Vue Flow culls nodes by
+// their size in lazy mode and draws edges from handle bounds: with zeros, every node counts as
+// visible (all are rendered) and edges to nodes off screen have nowhere to start. The half
+// pixel keeps an estimate from ever equalling a measured size, so a rendered node is always
+// re-measured (Vue Flow skips handle measurement when the size did not change).
+function estimatedGeometry(id, label, ports, hasStatus) {
+  const rows = Math.max(ports.inputs.length, ports.outputs.length);
+  const width = Math.min(CARD.maxWidth, Math.max(CARD.width, 60 + 7 * String(label).length)) + 0.5;
+  const top = CARD.firstHandle + (hasStatus ? CARD.statusRow : 0);
+  const bounds = (list, type, x) => list.map((p, i) => ({
+    id: p.name, nodeId: id, type, position: type === "source" ? Position.Right : Position.Left,
+    x, y: top + i * CARD.row, width: CARD.handle, height: CARD.handle,
+  }));
+  return {
+    dimensions: { width, height: CARD.base + rows * CARD.row + (hasStatus ? CARD.statusRow : 0) },
+    handleBounds: { source: bounds(ports.outputs, "source", width - 3), target: bounds(ports.inputs, "target", -4) },
+  };
+}
+
+// ---------------------------------------------------------------- node component
+
+function portRow(editor, port, direction) {
+  const isInput = direction === "in";
+  return h("div", { class: ["gf-port", `gf-port-${direction}`, port.inferred && "gf-port-inferred"], key: port.name }, [
+    h(Handle, {
+      id: port.name,
+      type: isInput ? "target" : "source",
+      position: isInput ? Position.Left : Position.Right,
+      isValidConnection: editor.isValidConnection,
+      class: ["gf-handle", `gf-type-${port.type}`],
+      "data-port": port.name,
+      "data-port-type": port.type,
+      "data-port-dir": direction,
+    }),
+    h("span", { class: "gf-port-name", title: `${port.name}: ${port.type}${port.multi ? " (many)" : ""}` },
+      port.multi ? `${port.name} ⋯` : port.name),
+  ]);
+}
+
+function statusRow(status) {
+  if (!status) return null;
+  const items = [h("span", { class: ["gf-badge", `gf-badge-${status.status}`], "data-testid": "status" },
+    STATUS_TEXT[status.status] || String(status.status))];
+  if (status.attempts > 1) items.push(h("span", { class: "gf-attempts", "data-testid": "attempts" }, `×${status.attempts}`));
+  if (status.breaker) {
+    items.push(h("span", { class: ["gf-breaker", `gf-breaker-${status.breaker}`], "data-testid": "breaker" },
+      `breaker ${String(status.breaker).replace("_", "-")}`));
+  }
+  if (Array.isArray(status.progress)) {
+    const [done, failed, total] = status.progress;
+    items.push(h("span", { class: "gf-progress", "data-testid": "progress" }, `${done}/${total}${failed ? ` (${failed} failed)` : ""}`));
+  }
+  const duration = formatDuration(status.duration);
+  if (duration) items.push(h("span", { class: "gf-duration" }, duration));
+  return h("div", { class: "gf-status-row" }, items);
+}
+
+function heatRow(heat) {
+  if (!heat) return null;
+  const parts = [];
+  if (heat.p50 !== undefined && heat.p50 !== null) parts.push(`p50 ${formatDuration(heat.p50)}`);
+  if (heat.p95 !== undefined && heat.p95 !== null) parts.push(`p95 ${formatDuration(heat.p95)}`);
+  if (heat.success_rate !== undefined && heat.success_rate !== null) parts.push(`${Math.round(heat.success_rate * 100)}% ok`);
+  if (heat.cost_per_1k !== undefined && heat.cost_per_1k !== null) parts.push(`$${Number(heat.cost_per_1k).toFixed(2)}/1k`);
+  return h("div", { class: "gf-heat", "data-testid": "heat" }, parts.join(" · "));
+}
+
+function labelView(editor, id, data) {
+  const text = data.spec.label || id;
+  if (!data.editing) {
+    return h("span", { class: "gf-label", title: text, onDblclick: (ev) => { ev.stopPropagation(); editor.startEditing(id); } }, text);
+  }
+  return h("input", {
+    class: "gf-label-input nodrag nopan",
+    value: data.spec.label || "",
+    placeholder: id,
+    onVnodeMounted: ({ el }) => { el.focus(); el.select(); },
+    onKeydown: (ev) => {
+      ev.stopPropagation();
+      if (ev.key === "Enter") editor.finishEditing(id, ev.target.value);
+      else if (ev.key === "Escape") editor.finishEditing(id, null);
+    },
+    onBlur: (ev) => editor.finishEditing(id, ev.target.value),
+  });
+}
+
+const GraphflowNode = markRaw(defineComponent({
+  name: "GraphflowNode",
+  inheritAttrs: false, // Vue Flow passes position, dimensions, ...: keep them off the DOM
+  props: { id: { type: String, required: true }, data: { type: Object, required: true } },
+  setup(props) {
+    const editor = inject(CANVAS);
+    return () => {
+      const { id, data } = props;
+      const status = data.status;
+      const attrs = {
+        class: ["gf-node", status && `gf-status-${status.status}`, data.problems && "gf-has-problems"],
+        "data-node-id": id,
+        "data-kind": data.spec.kind,
+      };
+      if (status) attrs["data-status"] = status.status;
+      if (status && status.breaker) attrs["data-breaker"] = status.breaker;
+      if (status && status.attempts) attrs["data-attempts"] = String(status.attempts);
+      if (data.heat) attrs.style = { "--gf-heat": heatColour(data.heat.heat) };
+      const error = status && status.error ? String(status.error) : null;
+      return h("div", attrs, [
+        h("div", { class: "gf-node-head" }, [labelView(editor, id, data), h("span", { class: "gf-kind" }, data.kindTitle)]),
+        statusRow(status),
+        h("div", { class: "gf-ports" }, [
+          h("div", { class: "gf-inputs" }, data.ports.inputs.map((p) => portRow(editor, p, "in"))),
+          h("div", { class: "gf-outputs" }, data.ports.outputs.map((p) => portRow(editor, p, "out"))),
+        ]),
+        error && h("div", { class: "gf-error", title: error, "data-testid": "error" }, truncate(error, 140)),
+        data.problems && h("ul", { class: "gf-problems", "data-testid": "problems" },
+          data.problems.map((message, i) => h("li", { key: i }, String(message)))),
+        heatRow(data.heat),
+      ]);
+    };
+  },
+}));
+
+const NODE_TYPES = markRaw({ graphflow: GraphflowNode });
+
+// ---------------------------------------------------------------- editor logic
+
+class Editor {
+  constructor(flow, props, emit) {
+    this.flow = flow;
+    this.emit = emit;
+    this.kinds = new Map((props.kinds || []).map((k) => [k.kind, k]));
+    this.ready = shallowRef(false);
+    this.lazyOption = props.lazy; // true | false | null (automatic)
+    this.lazy = shallowRef(props.lazy === true);
+    this.toast = shallowRef(null);
+    this.queue = [];
+    this.meta = {};
+    this.orphanEdges = []; // edges whose endpoints are missing: kept and exported unchanged
+    this.loading = null; // the part of a large graph not added yet (see loadMore)
+    this.silent = false;
+    this.portOverrides = new Map();
+    this.statuses = new Map();
+    this.problems = new Map();
+    this.heat = new Map();
+    this.edgeStates = new Map();
+    this.pendingStatuses = new Map();
+    this.frame = 0;
+    this.undoStack = [];
+    this.redoStack = [];
+    this.commitReason = null;
+    this.selection = "";
+    this.clipboard = null;
+    this.pasteCount = 0;
+    this.needsFit = false;
+    this.active = false;
+    this.connected = false;
+    this.draggedKind = null;
+    this.toastTimer = 0;
+    this.initialGraph = props.graph;
+    this.isValidConnection = (connection) => this.refusal(connection) === null;
+  }
+
+  // --- graph <-> Vue Flow
+
+  portsWithEdges(spec) {
+    const ports = this.portsFor(spec);
+    for (const e of this.flow.edges.value) {
+      if (e.source === spec.id && !ports.outputs.some((p) => p.name === e.sourceHandle)) {
+        ports.outputs.push({ name: e.sourceHandle, type: "any", inferred: true });
+      }
+      if (e.target === spec.id && !ports.inputs.some((p) => p.name === e.targetHandle)) {
+        ports.inputs.push({ name: e.targetHandle, type: "any", inferred: true });
+      }
+    }
+    return ports;
+  }
+
+  portsFor(spec) {
+    const override = this.portOverrides.get(spec.id);
+    const kind = this.kinds.get(spec.kind);
+    const inputs = override ? override.inputs : kind ? kind.inputs : [];
+    const outputs = override ? override.outputs : kind ? kind.outputs : [];
+    return { inputs: [...inputs], outputs: [...outputs] };
+  }
+
+  flowNode(spec, ports) {
+    const kind = this.kinds.get(spec.kind);
+    const { position, ...rest } = spec;
+    return {
+      id: spec.id,
+      type: "graphflow",
+      position: { x: Number(position?.x) || 0, y: Number(position?.y) || 0 },
+      ...estimatedGeometry(spec.id, spec.label || spec.id, ports, this.statuses.has(spec.id)),
+      data: {
+        spec: markRaw(rest),
+        kindTitle: kind ? kind.title : spec.kind,
+        ports: markRaw(ports),
+        status: this.statuses.get(spec.id) || null,
+        problems: this.problems.get(spec.id) || null,
+        heat: this.heat.get(spec.id) || null,
+        editing: false,
+      },
+    };
+  }
+
+  flowEdge(spec) {
+    const { id, source, target, source_port: sourcePort = "out", target_port: targetPort = "in", ...rest } = spec;
+    const edge = {
+      id, source, target, sourceHandle: sourcePort, targetHandle: targetPort,
+      markerEnd: MarkerType.ArrowClosed,
+      data: { spec: markRaw(rest) },
+    };
+    if (rest.condition) edge.label = String(rest.condition);
+    this.styleEdge(edge, this.edgeStates.get(id));
+    return edge;
+  }
+
+  styleEdge(edge, state) {
+    edge.class = state ? `gf-edge-${state}` : "";
+    edge.animated = state === "taken";
+  }
+
+  applyGraph(graph) {
+    const { nodes = [], edges = [], ...meta } = graph || {};
+    this.meta = meta;
+    const ports = new Map(nodes.map((n) => [n.id, this.portsFor(n)]));
+    const live = [];
+    this.orphanEdges = [];
+    for (const edge of edges) {
+      const from = ports.get(edge.source);
+      const to = ports.get(edge.target);
+      if (!from || !to) {
+        this.orphanEdges.push(edge);
+        continue;
+      }
+      // An edge always gets a handle to attach to, even on a port the kind does not declare.
+      const sp = edge.source_port || "out";
+      const tp = edge.target_port || "in";
+      if (!from.outputs.some((p) => p.name === sp)) from.outputs.push({ name: sp, type: "any", inferred: true });
+      if (!to.inputs.some((p) => p.name === tp)) to.inputs.push({ name: tp, type: "any", inferred: true });
+      live.push(edge);
+    }
+    this.lazy.value = this.lazyOption ?? nodes.length > LAZY_ABOVE;
+    // Nodes already on the canvas (undo, redo, a graph sent again) keep their measured geometry,
+    // and their data object when nothing in it changed, so they do not even re-render.
+    const kept = [];
+    const fresh = [];
+    const remeasure = [];
+    for (const spec of nodes) {
+      const node = this.flowNode(spec, ports.get(spec.id));
+      const existing = this.flow.findNode(spec.id);
+      if (!existing) {
+        fresh.push(node);
+        continue;
+      }
+      delete node.dimensions;
+      delete node.handleBounds;
+      if (sameData(existing.data, node.data)) node.data = existing.data;
+      else if (JSON.stringify(existing.data.ports) !== JSON.stringify(node.data.ports)) remeasure.push(spec.id);
+      kept.push(node);
+    }
+    // A lazy canvas renders only what is in view, so it takes the whole graph at once.
+    const chunk = this.lazy.value ? fresh.length : LOAD_CHUNK;
+    const now = [...kept, ...fresh.slice(0, chunk)];
+    const present = new Set(now.map((n) => n.id));
+    const edgeNow = live.filter((e) => present.has(e.source) && present.has(e.target)).map((e) => this.flowEdge(e));
+    for (const edge of edgeNow) {
+      const existing = this.flow.findEdge(edge.id);
+      if (existing && JSON.stringify(existing.data.spec) === JSON.stringify(edge.data.spec)) edge.data = existing.data;
+    }
+    const token = (this.loading?.token ?? 0) + 1;
+    this.loading = {
+      token,
+      nodes: fresh.slice(chunk),
+      edges: live.filter((e) => !(present.has(e.source) && present.has(e.target))).map((e) => this.flowEdge(e)),
+      done: false,
+    };
+    const order = nodes.map((n) => n.id).filter((id) => present.has(id));
+    const gone = this.flow.nodes.value.filter((n) => !present.has(n.id)).map((n) => n.id);
+    if (kept.length && gone.length <= PATCH_LIMIT && now.length - kept.length <= PATCH_LIMIT) {
+      this.patchNodes(kept, now.slice(kept.length), gone, order);
+    } else {
+      this.flow.setNodes(now);
+    }
+    this.flow.setEdges(edgeNow);
+    if (remeasure.length) nextTick(() => this.flow.updateNodeInternals(remeasure));
+    if (this.loading.nodes.length || this.loading.edges.length) setTimeout(() => this.loadMore(token), 0);
+    else this.loading.done = true;
+  }
+
+  // Undo and redo change a few nodes of many: update those in place. setNodes would re-parse every
+  // node, and Vue Flow's parse looks each node's parent up in a linear scan (quadratic in nodes).
+  patchNodes(kept, added, gone, order) {
+    for (const node of kept) {
+      const existing = this.flow.findNode(node.id);
+      if (existing.data !== node.data) existing.data = node.data;
+      if (existing.position.x !== node.position.x || existing.position.y !== node.position.y) {
+        existing.position = node.position;
+      }
+    }
+    this.silent = true;
+    try {
+      if (gone.length) this.flow.removeNodes(gone, false);
+      if (added.length) this.flow.addNodes(added);
+    } finally {
+      this.silent = false;
+    }
+    if (this.flow.nodes.value.map((n) => n.id).join("\n") !== order.join("\n")) {
+      this.flow.nodes.value = order.map((id) => this.flow.findNode(id)); // same node objects, graph order
+    }
+  }
+
+  // The rest of a large graph, a chunk per task (see LOAD_CHUNK); a newer graph cancels it.
+  loadMore(token) {
+    const loading = this.loading;
+    if (!loading || loading.token !== token || loading.done) return;
+    const chunk = loading.nodes.splice(0, LOAD_CHUNK).map((n) => ({
+      ...n, data: { ...n.data, status: this.statuses.get(n.id) || null, problems: this.problems.get(n.id) || null,
+                    heat: this.heat.get(n.id) || null },
+    }));
+    const added = new Set(chunk.map((n) => n.id));
+    const present = (id) => added.has(id) || !!this.flow.findNode(id);
+    const ready = loading.edges.filter((e) => present(e.source) && present(e.target));
+    loading.edges = loading.edges.filter((e) => !ready.includes(e));
+    this.silent = true;
+    try {
+      this.flow.addNodes(chunk);
+      if (ready.length) this.flow.addEdges(ready);
+    } finally {
+      this.silent = false;
+    }
+    for (const e of ready) this.styleEdge(this.flow.findEdge(e.id) || e, this.edgeStates.get(e.id));
+    if (loading.nodes.length) {
+      setTimeout(() => this.loadMore(token), 0);
+    } else {
+      loading.done = true;
+      loading.edges = []; // edges whose nodes were deleted meanwhile
+      this.fitIfNeeded();
+    }
+  }
+
+  exportGraph() {
+    const round = (v) => Math.round(v * 100) / 100;
+    const pending = this.loading && !this.loading.done ? this.loading : { nodes: [], edges: [] };
+    const nodes = [...this.flow.nodes.value, ...pending.nodes].map((n) => ({
+      ...n.data.spec, position: { x: round(n.position.x), y: round(n.position.y) },
+    }));
+    const edges = [...this.flow.edges.value, ...pending.edges].map((e) => ({
+      id: e.id, source: e.source, source_port: e.sourceHandle, target: e.target, target_port: e.targetHandle,
+      ...e.data.spec,
+    }));
+    return { ...this.meta, nodes, edges: [...edges, ...this.orphanEdges] };
+  }
+
+  setGraph(graph, ports) {
+    if (ports) this.portOverrides = new Map(Object.entries(ports));
+    this.statuses.clear();
+    this.pendingStatuses.clear();
+    this.edgeStates.clear();
+    this.applyGraph(graph);
+    this.undoStack = [JSON.stringify(this.exportGraph())];
+    this.redoStack = [];
+    this.needsFit = this.flow.nodes.value.length > 0;
+    this.emitSelection();
+  }
+
+  fitView() {
+    this.flow.fitView(this.fitParams());
+  }
+
+  fitParams() {
+    // A lazy canvas opens at a readable zoom on the middle of the graph (the minimap shows the
+    // rest): fitting a thousand nodes on screen would render every one of them, unreadably small.
+    return { padding: 0.1, maxZoom: 1.25, minZoom: this.lazy.value ? LAZY_FIT_ZOOM : 0.05 };
+  }
+
+  // --- history: JSON snapshots of the exported graph
+
+  commit(reason) {
+    const graph = this.exportGraph();
+    const snapshot = JSON.stringify(graph);
+    if (snapshot === this.undoStack[this.undoStack.length - 1]) return;
+    this.undoStack.push(snapshot);
+    if (this.undoStack.length > HISTORY_LIMIT) this.undoStack.shift();
+    this.redoStack = [];
+    this.emit("graphChange", { graph, reason });
+  }
+
+  scheduleCommit(reason) {
+    if (this.commitReason === null) {
+      Promise.resolve().then(() => {
+        const why = this.commitReason;
+        this.commitReason = null;
+        this.commit(why);
+      });
+    }
+    this.commitReason = reason;
+  }
+
+  restore(snapshot, reason) {
+    const graph = JSON.parse(snapshot);
+    this.applyGraph(graph);
+    this.emit("graphChange", { graph, reason });
+    this.emitSelection();
+  }
+
+  undo() {
+    if (this.undoStack.length < 2) return;
+    this.redoStack.push(this.undoStack.pop());
+    this.restore(this.undoStack[this.undoStack.length - 1], "undo");
+  }
+
+  redo() {
+    if (!this.redoStack.length) return;
+    const snapshot = this.redoStack.pop();
+    this.undoStack.push(snapshot);
+    this.restore(snapshot, "redo");
+  }
+
+  // --- Vue Flow hooks
+
+  listen() {
+    const flow = this.flow;
+    flow.onInit(() => this.start());
+    flow.onNodesInitialized(() => this.fitIfNeeded());
+    flow.onNodesChange((changes) => {
+      if (this.silent) return; // a large graph still loading
+      let selection = false;
+      for (const change of changes) {
+        if (change.type === "add") this.scheduleCommit("add");
+        else if (change.type === "position" && change.dragging === false) this.scheduleCommit("move");
+        if (change.type === "remove") this.scheduleCommit("remove");
+        if (change.type === "select" || change.type === "remove") selection = true;
+      }
+      if (selection) Promise.resolve().then(() => this.emitSelection());
+    });
+    flow.onEdgesChange((changes) => {
+      if (this.silent) return;
+      for (const change of changes) {
+        if (change.type === "add") this.scheduleCommit("connect");
+        else if (change.type === "remove") this.scheduleCommit("disconnect");
+      }
+    });
+    flow.onConnectStart(() => { this.connected = false; });
+    flow.onConnect((connection) => this.connect(connection));
+    flow.onConnectEnd((event) => this.connectEnded(event));
+  }
+
+  async start() {
+    // Render the graph only once NiceGUI's socket is connected: a page whose main thread is busy
+    // for seconds while it connects (a large graph) times out, and NiceGUI then reloads it.
+    for (let waited = 0; window.did_handshake === false && waited < 5000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.applyGraph(this.initialGraph);
+    this.initialGraph = null;
+    this.needsFit = this.flow.nodes.value.length > 0;
+    this.undoStack = [JSON.stringify(this.exportGraph())];
+    const queued = this.queue;
+    this.queue = [];
+    this.ready.value = true;
+    for (const [name, args] of queued) this[name](...args);
+    this.fitIfNeeded();
+  }
+
+  call(name, args) {
+    if (this.ready.value) return this[name](...args);
+    if (name === "setGraph") this.queue = this.queue.filter(([n]) => n !== "setGraph");
+    this.queue.push([name, args]);
+    return undefined;
+  }
+
+  fitIfNeeded() {
+    // the viewport size Vue Flow measured: reading clientWidth here would force a layout of every new node
+    if (!this.needsFit || !this.ready.value || !(this.flow.dimensions.value.width > 0)) return;
+    if (this.loading && !this.loading.done) return;
+    if (!this.flow.nodes.value.every((n) => n.dimensions.width > 0)) return;
+    this.needsFit = false;
+    this.fitView();
+  }
+
+  emitSelection() {
+    const ids = this.flow.getSelectedNodes.value.map((n) => n.id);
+    const key = ids.join("\n");
+    if (key === this.selection) return;
+    this.selection = key;
+    this.emit("select", { node_id: ids.length === 1 ? ids[0] : null, node_ids: ids });
+  }
+
+  // --- connecting
+
+  refusal(connection) {
+    const { source, target, sourceHandle, targetHandle } = connection;
+    if (!source || !target) return "connect an output (right) to an input (left)";
+    if (source === target) return `a node cannot connect to itself (${source})`;
+    const from = this.flow.findNode(source);
+    const to = this.flow.findNode(target);
+    if (!from || !to) return "unknown node";
+    const out = from.data.ports.outputs.find((p) => p.name === sourceHandle);
+    const inp = to.data.ports.inputs.find((p) => p.name === targetHandle);
+    if (!out) return `${source} has no output '${sourceHandle}'`;
+    if (!inp) return `${target} has no input '${targetHandle}'`;
+    if (!portTypesCompatible(out.type, inp.type)) {
+      return `type mismatch: ${source}.${out.name} gives ${out.type}, ${target}.${inp.name} takes ${inp.type}`;
+    }
+    const edges = this.flow.edges.value;
+    const into = edges.filter((e) => e.target === target && e.targetHandle === targetHandle);
+    if (into.some((e) => e.source === source && e.sourceHandle === sourceHandle)) return "these ports are already connected";
+    if (!inp.multi && into.length) return `input ${target}.${inp.name} already has a connection (only a join input takes several)`;
+    if (this.reaches(target, source, edges)) return `connecting ${source} to ${target} would make a cycle`;
+    return null;
+  }
+
+  reaches(start, goal, edges) {
+    const next = new Map();
+    for (const e of edges) {
+      if (!next.has(e.source)) next.set(e.source, []);
+      next.get(e.source).push(e.target);
+    }
+    const seen = new Set([start]);
+    const stack = [start];
+    while (stack.length) {
+      const id = stack.pop();
+      if (id === goal) return true;
+      for (const t of next.get(id) || []) {
+        if (!seen.has(t)) { seen.add(t); stack.push(t); }
+      }
+    }
+    return false;
+  }
+
+  connect(connection) {
+    const reason = this.refusal(connection);
+    if (reason) return this.refuse(reason, connection);
+    this.connected = true;
+    const id = freshId("e", this.takenEdgeIds());
+    this.flow.addEdges([this.flowEdge({
+      id, source: connection.source, source_port: connection.sourceHandle,
+      target: connection.target, target_port: connection.targetHandle, condition: null,
+    })]);
+    return undefined;
+  }
+
+  connectEnded(event) {
+    if (this.connected) return;
+    const start = this.flow.connectionStartHandle.value;
+    const point = event && "clientX" in event ? event : event?.changedTouches?.[0];
+    const under = point ? document.elementFromPoint(point.clientX, point.clientY)?.closest(".vue-flow__handle") : null;
+    let end = null;
+    if (under) {
+      end = { nodeId: under.getAttribute("data-nodeid"), id: under.getAttribute("data-handleid"), type: under.classList.contains("source") ? "source" : "target" };
+    } else if (this.flow.connectionEndHandle.value) {
+      end = this.flow.connectionEndHandle.value;
+    }
+    if (!start || !end || !end.nodeId) return;
+    if (end.nodeId === start.nodeId && end.id === start.id && end.type === start.type) return; // a click on a handle
+    if (end.type === start.type) {
+      this.refuse(`connect an output (right) to an input (left), not ${end.type === "source" ? "two outputs" : "two inputs"}`, null);
+      return;
+    }
+    const connection = start.type === "source"
+      ? { source: start.nodeId, sourceHandle: start.id, target: end.nodeId, targetHandle: end.id }
+      : { source: end.nodeId, sourceHandle: end.id, target: start.nodeId, targetHandle: start.id };
+    const reason = this.refusal(connection);
+    if (reason) this.refuse(reason, connection);
+  }
+
+  refuse(reason, connection) {
+    this.toast.value = reason;
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => { this.toast.value = null; }, 5000);
+    this.emit("connectRefused", {
+      reason,
+      source: connection?.source ?? null, source_port: connection?.sourceHandle ?? null,
+      target: connection?.target ?? null, target_port: connection?.targetHandle ?? null,
+    });
+  }
+
+  // --- editing
+
+  takenIds() {
+    return new Set(this.exportGraph().nodes.map((n) => n.id));
+  }
+
+  takenEdgeIds() {
+    return new Set(this.exportGraph().edges.map((e) => e.id));
+  }
+
+  addNode(kindName, position) {
+    const kind = this.kinds.get(kindName);
+    if (!kind) return;
+    const spec = { id: freshId(kind.kind, this.takenIds()), kind: kind.kind, label: "", config: clone(kind.default_config) ?? {} };
+    this.flow.addNodes([this.flowNode({ ...spec, position }, this.portsFor(spec))]);
+  }
+
+  drop(event) {
+    const kind = event.dataTransfer?.getData(KIND_MIME) || this.draggedKind;
+    this.draggedKind = null;
+    if (!kind || !this.kinds.has(kind)) return;
+    event.preventDefault();
+    const p = this.flow.screenToFlowCoordinate({ x: event.clientX, y: event.clientY });
+    this.addNode(kind, { x: Math.round(p.x - 80), y: Math.round(p.y - 20) });
+  }
+
+  addAtCentre(kindName) {
+    const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
+    if (!rect) return;
+    const p = this.flow.screenToFlowCoordinate({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 });
+    this.addNode(kindName, { x: Math.round(p.x - 80), y: Math.round(p.y - 20) });
+  }
+
+  updateNode(id, changes) {
+    const node = this.flow.findNode(id);
+    if (!node) return;
+    const spec = { ...node.data.spec };
+    if (changes.label !== undefined && changes.label !== null) spec.label = String(changes.label);
+    if (changes.config !== undefined && changes.config !== null) spec.config = clone(changes.config);
+    if (changes.ports) this.portOverrides.set(id, changes.ports);
+    node.data = { ...node.data, spec: markRaw(spec), ports: markRaw(this.portsWithEdges(spec)), editing: false };
+    if (changes.ports) nextTick(() => this.flow.updateNodeInternals([id]));
+    this.scheduleCommit("edit");
+  }
+
+  startEditing(id) {
+    const node = this.flow.findNode(id);
+    if (node) node.data = { ...node.data, editing: true };
+  }
+
+  finishEditing(id, label) {
+    const node = this.flow.findNode(id);
+    if (!node || !node.data.editing) return;
+    if (label === null || label === node.data.spec.label) node.data = { ...node.data, editing: false };
+    else this.updateNode(id, { label });
+  }
+
+  copy() {
+    const nodes = this.flow.getSelectedNodes.value;
+    if (!nodes.length) return;
+    const ids = new Set(nodes.map((n) => n.id));
+    this.clipboard = {
+      nodes: nodes.map((n) => ({ spec: { ...clone(n.data.spec), position: { ...n.position } }, ports: this.portOverrides.get(n.id) })),
+      edges: this.flow.edges.value.filter((e) => ids.has(e.source) && ids.has(e.target)).map((e) => ({
+        source: e.source, source_port: e.sourceHandle, target: e.target, target_port: e.targetHandle, ...clone(e.data.spec),
+      })),
+    };
+    this.pasteCount = 0;
+  }
+
+  paste() {
+    if (!this.clipboard) return;
+    this.pasteCount += 1;
+    const offset = 40 * this.pasteCount;
+    const taken = this.takenIds();
+    const renamed = new Map();
+    const nodes = this.clipboard.nodes.map(({ spec, ports }) => {
+      const id = freshId(spec.kind, taken);
+      taken.add(id);
+      renamed.set(spec.id, id);
+      if (ports) this.portOverrides.set(id, ports);
+      const copy = { ...clone(spec), id, position: { x: spec.position.x + offset, y: spec.position.y + offset } };
+      return { ...this.flowNode(copy, this.portsFor(copy)), selected: true };
+    });
+    const edgeIds = this.takenEdgeIds();
+    const edges = this.clipboard.edges.map((e) => {
+      const id = freshId("e", edgeIds);
+      edgeIds.add(id);
+      return this.flowEdge({ ...clone(e), id, source: renamed.get(e.source), target: renamed.get(e.target) });
+    });
+    this.flow.removeSelectedElements();
+    this.flow.addNodes(nodes);
+    this.flow.addEdges(edges);
+  }
+
+  keydown(event) {
+    if (!this.active || isEditable(event.target)) return;
+    const mod = event.ctrlKey || event.metaKey;
+    if (!mod) return;
+    const key = event.key.toLowerCase();
+    const actions = {
+      z: () => (event.shiftKey ? this.redo() : this.undo()),
+      y: () => this.redo(),
+      s: () => this.emit("save", { graph: this.exportGraph() }),
+      c: () => this.copy(),
+      v: () => this.paste(),
+      a: () => this.flow.addSelectedNodes(this.flow.nodes.value),
+      enter: () => this.emit("run", {}),
+    };
+    if (!actions[key]) return;
+    event.preventDefault();
+    actions[key]();
+  }
+
+  // --- run overlays (never part of the graph or its history)
+
+  queueStatuses(entries) {
+    for (const [id, status] of entries) {
+      if (status) this.statuses.set(id, markRaw(status));
+      else this.statuses.delete(id);
+      this.pendingStatuses.set(id, status ? this.statuses.get(id) : null);
+    }
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.flushStatuses());
+  }
+
+  flushStatuses() {
+    this.frame = 0;
+    for (const [id, status] of this.pendingStatuses) {
+      const node = this.flow.findNode(id);
+      if (node && node.data.status !== status) node.data = { ...node.data, status };
+    }
+    this.pendingStatuses.clear();
+  }
+
+  resetStatuses() {
+    this.pendingStatuses.clear();
+    this.statuses.clear();
+    this.edgeStates.clear();
+    for (const node of this.flow.nodes.value) {
+      if (node.data.status) node.data = { ...node.data, status: null };
+    }
+    for (const edge of this.flow.edges.value) this.styleEdge(edge, null);
+  }
+
+  setEdgeStates(states) {
+    for (const [id, state] of Object.entries(states || {})) {
+      if (state) this.edgeStates.set(id, state);
+      else this.edgeStates.delete(id);
+      const edge = this.flow.findEdge(id);
+      if (edge) this.styleEdge(edge, state);
+    }
+  }
+
+  setOverlay(map, field, values) {
+    const before = new Set(map.keys());
+    map.clear();
+    for (const [id, value] of Object.entries(values || {})) {
+      const empty = value === null || (Array.isArray(value) && value.length === 0);
+      if (!empty) map.set(id, markRaw(value));
+    }
+    for (const id of new Set([...before, ...map.keys()])) {
+      const node = this.flow.findNode(id);
+      if (node) node.data = { ...node.data, [field]: map.get(id) || null };
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the NiceGUI element
+
+const VENDORED_CSS = [
+  "@vue-flow/core/vue-flow-core.css",
+  "@vue-flow/core/vue-flow-theme-default.css",
+  "@vue-flow/controls/vue-flow-controls.css",
+  "@vue-flow/minimap/vue-flow-minimap.css",
+];
+
+function injectStyles(css) {
+  if (!css || document.getElementById("graphflow-canvas-css")) return;
+  const style = document.createElement("style");
+  style.id = "graphflow-canvas-css";
+  style.textContent = css;
+  document.head.appendChild(style);
+}
+
+function paletteView(editor, kinds) {
+  const groups = new Map();
+  for (const kind of kinds) {
+    const category = kind.category || "other";
+    if (!groups.has(category)) groups.set(category, []);
+    groups.get(category).push(kind);
+  }
+  const children = [];
+  for (const [category, members] of groups) {
+    children.push(h("div", { class: "gf-palette-category", key: `c:${category}` }, category));
+    for (const kind of members) {
+      children.push(h("div", {
+        class: "gf-palette-item",
+        key: `k:${kind.kind}`,
+        draggable: "true",
+        title: kind.description || kind.title,
+        "data-palette-kind": kind.kind,
+        onDragstart: (ev) => {
+          editor.draggedKind = kind.kind;
+          ev.dataTransfer.setData(KIND_MIME, kind.kind);
+          ev.dataTransfer.effectAllowed = "copy";
+        },
+        onDblclick: () => editor.addAtCentre(kind.kind),
+      }, kind.title || kind.kind));
+    }
+  }
+  return h("aside", { class: "gf-palette", "aria-label": "node kinds" }, children);
+}
+
+const FLOW_OPTIONS = Object.freeze({
+  class: "gf-vueflow",
+  nodeTypes: NODE_TYPES,
+  connectionMode: ConnectionMode.Strict,
+  connectOnClick: false,
+  deleteKeyCode: ["Delete", "Backspace"],
+  multiSelectionKeyCode: ["Control", "Meta", "Shift"],
+  selectionKeyCode: "Shift",
+  zoomOnDoubleClick: false,
+  minZoom: 0.05,
+  maxZoom: 2.5,
+});
+
+function decorations(editor) {
+  return () => [
+    h(Background, { gap: 16 }),
+    h(Controls, { showInteractive: false, fitViewParams: editor.fitParams() }),
+    h(MiniMap, { pannable: true, zoomable: true }),
+  ];
+}
+
+export default {
+  name: "GraphflowCanvas",
+  props: {
+    kinds: { type: Array, default: () => [] },
+    graph: { type: Object, default: () => ({}) },
+    ports: { type: Object, default: () => ({}) },
+    styles: { type: String, default: "" },
+    lazy: { default: null }, // true | false | null: automatic, above LAZY_ABOVE nodes
+  },
+  emits: ["graphChange", "select", "connectRefused", "save", "run"],
+  setup(props, { emit }) {
+    instances += 1;
+    const flowId = `graphflow-canvas-${instances}`;
+    const flow = useVueFlow(flowId);
+    const editor = new Editor(flow, props, emit);
+    for (const [id, ports] of Object.entries(props.ports || {})) editor.portOverrides.set(id, ports);
+    editor.listen();
+    provide(CANVAS, editor);
+    const stylesLoaded = shallowRef(false);
+    return { flowId, flow, editor, stylesLoaded };
+  },
+  async mounted() {
+    injectStyles(this.styles);
+    this.onKeydown = (event) => this.editor.keydown(event);
+    this.onPointerdown = (event) => { this.editor.active = this.$el.contains(event.target); };
+    window.addEventListener("keydown", this.onKeydown);
+    window.addEventListener("pointerdown", this.onPointerdown, true);
+    this.resizeObserver = new ResizeObserver(() => this.editor.fitIfNeeded());
+    this.resizeObserver.observe(this.$el);
+    await Promise.all(VENDORED_CSS.map((name) => loadResource(import.meta.resolve(name))));
+    this.stylesLoaded = true;
+  },
+  beforeUnmount() {
+    window.removeEventListener("keydown", this.onKeydown);
+    window.removeEventListener("pointerdown", this.onPointerdown, true);
+    this.resizeObserver?.disconnect();
+    cancelAnimationFrame(this.editor.frame);
+    clearTimeout(this.editor.toastTimer);
+  },
+  methods: {
+    set_graph(graph, ports) { this.editor.call("setGraph", [graph, ports]); },
+    update_node(id, changes) { this.editor.call("updateNode", [id, changes || {}]); },
+    set_node_status(id, status) { this.editor.call("queueStatuses", [[[id, status]]]); },
+    set_statuses(statuses) { this.editor.call("queueStatuses", [Object.entries(statuses || {})]); },
+    reset_statuses() { this.editor.call("resetStatuses", []); },
+    set_edge_states(states) { this.editor.call("setEdgeStates", [states]); },
+    set_problems(problems) { this.editor.call("setOverlay", [this.editor.problems, "problems", problems]); },
+    set_heat(heat) { this.editor.call("setOverlay", [this.editor.heat, "heat", heat]); },
+    fit_view() { this.editor.call("fitView", []); },
+    undo() { this.editor.call("undo", []); },
+    redo() { this.editor.call("redo", []); },
+  },
+  render() {
+    const editor = this.editor;
+    const flowChildren = this.stylesLoaded
+      ? [h(VueFlow, {
+        ...FLOW_OPTIONS,
+        id: this.flowId,
+        onlyRenderVisibleElements: editor.lazy.value,
+        minZoom: editor.lazy.value ? LAZY_MIN_ZOOM : FLOW_OPTIONS.minZoom,
+      }, { default: decorations(editor) })]
+      : [];
+    if (editor.toast.value) {
+      flowChildren.push(h("div", { class: "gf-toast", role: "alert", "data-testid": "connect-refused" }, editor.toast.value));
+    }
+    return h("div", { class: "gf-canvas-root", "data-ready": String(editor.ready.value) }, [
+      paletteView(editor, this.kinds),
+      h("div", {
+        class: "gf-flow",
+        onDragover: (ev) => { ev.preventDefault(); if (ev.dataTransfer) ev.dataTransfer.dropEffect = "copy"; },
+        onDrop: (ev) => editor.drop(ev),
+      }, flowChildren),
+    ]);
+  },
+};

@@ -1,0 +1,83 @@
+"""Typed events the canvas sends to Python, and the status shape Python sends to the canvas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+from nicegui.events import UiEventArguments
+
+from graphflow.state import NodeRecord
+
+NodeStatusName = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled", "retrying", "waiting"]
+BreakerState = Literal["closed", "open", "half_open"]
+EdgeState = Literal["taken", "untaken"]
+
+
+class NodeStatus(TypedDict, total=False):
+    """What a node shows while a run goes on (``set_node_status``/``set_statuses``)."""
+
+    status: NodeStatusName
+    attempts: int
+    error: str | None
+    breaker: BreakerState | None
+    progress: tuple[int, int, int] | list[int] | None
+    """Map nodes: ``(done, failed, total)``."""
+    duration: float | None
+
+
+class NodeHeat(TypedDict, total=False):
+    """Run statistics of one node, drawn as an overlay (``set_heat``)."""
+
+    p50: float | None
+    p95: float | None
+    success_rate: float | None
+    cost_per_1k: float | None
+    heat: float
+    """0 (cool) .. 1 (hot): the colour of the node's left edge."""
+
+
+def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> NodeStatus:
+    """The canvas view of a node's run state (``RunState.nodes[node_id]``)."""
+    return NodeStatus(
+        status=record.status,  # type: ignore[typeddict-item]
+        attempts=record.attempts,
+        error=record.error,
+        breaker=breaker,
+        progress=list(record.progress) if record.progress else None,
+        duration=record.duration,
+    )
+
+
+@dataclass(kw_only=True, slots=True)
+class GraphChangeEvent(UiEventArguments):
+    graph: dict[str, Any]
+    """The whole graph (a GraphSpec JSON dict, positions included) after the edit."""
+    reason: str
+    """add | remove | move | connect | disconnect | edit | undo | redo"""
+
+
+@dataclass(kw_only=True, slots=True)
+class SelectEvent(UiEventArguments):
+    node_id: str | None
+    """The selected node when exactly one is selected, else None."""
+    node_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True, slots=True)
+class ConnectRefusedEvent(UiEventArguments):
+    reason: str
+    source: str | None = None
+    source_port: str | None = None
+    target: str | None = None
+    target_port: str | None = None
+
+
+@dataclass(kw_only=True, slots=True)
+class SaveEvent(UiEventArguments):
+    graph: dict[str, Any]
+
+
+@dataclass(kw_only=True, slots=True)
+class RunEvent(UiEventArguments):
+    pass
