@@ -6,6 +6,7 @@ One ``AppContext`` is built by ``ui/app.py`` at start-up and handed to each page
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from anyio.abc import TaskGroup
 import graphflow
 from graphflow.runner import RunControl, RunResult
 from graphflow.storage.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,8 +56,9 @@ class LiveRuns:
     async def _run(self, live: LiveRun, inputs: dict[str, Any], version: int | None) -> None:
         try:
             live.result = await self.workspace.run(live.graph_id, inputs, version=version, sinks=[live.log],
-                                                   control=live.control, new_run_id=live.run_id)
-        except graphflow.GraphflowError as exc:  # bad inputs, invalid stored graph: shown on the page
+                                                   control=live.control, run_id=live.run_id)
+        except Exception as exc:  # bad inputs, an invalid stored graph, a storage error: shown on the page
+            log.exception("run %s of %s could not run", live.run_id, live.graph_id)
             live.error = str(exc)
             await live.log.publish(_failed_start(live, str(exc)))
 
@@ -62,7 +66,8 @@ class LiveRuns:
         try:
             live.result, _ = await self.workspace.resume_from_failure(
                 run_id, version=version, sinks=[live.log], control=live.control, new_run_id=live.run_id)
-        except (graphflow.GraphflowError, ValueError) as exc:
+        except Exception as exc:
+            log.exception("resuming run %s failed", run_id)
             live.error = str(exc)
             await live.log.publish(_failed_start(live, str(exc)))
 

@@ -1,0 +1,110 @@
+"""The plain functions behind the settings form, the problem overlay and the run view."""
+
+from __future__ import annotations
+
+import pytest
+
+import graphflow
+from graphflow import events as ev
+from graphflow.errors import Problem
+from graphflow.model import EdgeSpec
+from graphflow.state import RunState
+from graphflow.ui.pages.editor import problems_by_node, same_spec
+from graphflow.ui.pages.live import describe, edge_state
+from graphflow.ui.pages.settings_form import OMIT, Field, config_fields, config_from, node_with, parse_value, policies
+
+REGISTRY = graphflow.default_registry()
+
+
+def schema(kind: str) -> dict:
+    return REGISTRY.kinds[kind].describe()["config_schema"]
+
+
+def test_fields_follow_the_kind_schema():
+    join = {f.name: f for f in config_fields(schema("join"))}
+    assert join["strategy"].type == "enum" and join["strategy"].options == ["all", "best_effort", "quorum",
+                                                                             "first_success"]
+    assert (join["quorum"].type, join["quorum"].nullable) == ("integer", True)
+    assert join["order"].type == "json"
+    inp = {f.name: f for f in config_fields(schema("input"))}
+    assert (inp["name"].type, inp["name"].required) == ("string", True)
+    assert inp["required"].type == "boolean" and inp["default"].type == "json"
+    router = {f.name: f for f in config_fields(schema("router"))}
+    assert (router["default"].type, router["default"].nullable) == ("string", True)
+    assert router["routes"].type == "json" and router["routes"].required
+
+
+def test_parse_values():
+    number = Field("n", "n", "number")
+    assert parse_value(number, 2.5) == 2.5 and parse_value(number, None) is OMIT
+    with pytest.raises(ValueError, match="whole number"):
+        parse_value(Field("i", "i", "integer"), 2.5)
+    assert parse_value(Field("q", "q", "integer", nullable=True), None) is None
+    assert parse_value(Field("j", "j", "json"), '{"a": [1]}') == {"a": [1]}
+    with pytest.raises(ValueError, match="not JSON"):
+        parse_value(Field("j", "j", "json"), "{a")
+    assert parse_value(Field("s", "s", "string", nullable=True), "") is None
+
+
+def test_config_keeps_what_was_there_and_leaves_untouched_defaults_out():
+    fields = config_fields(schema("join"))
+    raw = {"strategy": "quorum", "quorum": 2, "required": "", "order": "", "mode": "sequential"}
+    config, errors = config_from(fields, raw, {"strategy": "all"})
+    assert errors == {} and config == {"strategy": "quorum", "quorum": 2}
+    config, errors = config_from(fields, {**raw, "order": "[oops"}, {})
+    assert set(errors) == {"order"}
+
+
+def test_node_options():
+    node = {"id": "p", "kind": "function", "config": {}, "retry": {"max_attempts": 3, "jitter": "none"}}
+    raw = {"label": "P", "timeout": None, "optional": False, "default_output": "", "retry_enabled": True,
+           "max_attempts": 4, "base_delay": 0.1, "max_delay": 1, "retry_on": "ConnectionError, TimeoutError",
+           "breaker_name": "api", "failure_threshold": 2, "reset_timeout": 5, "cache_enabled": False, "ttl": 60}
+    changes, errors = policies(raw, node)
+    assert errors == {}
+    updated = node_with(node, changes)
+    assert updated["retry"] == {"max_attempts": 4, "jitter": "none", "base_delay": 0.1, "max_delay": 1,
+                                "retry_on": ["ConnectionError", "TimeoutError"]}
+    assert updated["breaker"] == {"name": "api", "failure_threshold": 2, "reset_timeout": 5}
+    assert "timeout" not in updated and "cache" not in updated and "optional" not in updated
+    off = node_with(updated, policies({**raw, "retry_enabled": False, "breaker_name": ""}, updated)[0])
+    assert "retry" not in off and "breaker" not in off
+    graphflow.load_graph({"schema_version": 1, "id": "g", "nodes": [updated]})  # a valid NodeSpec
+    fresh = {"id": "d", "kind": "delay", "config": {"seconds": 1.0}}  # as dropped from the palette
+    untouched = {**raw, "label": "", "description": "", "retry_enabled": False, "breaker_name": ""}
+    assert node_with(fresh, policies(untouched, fresh)[0]) == fresh
+
+
+def test_problems_land_on_nodes_and_edge_ends():
+    graph = {"nodes": [{"id": "a"}, {"id": "b"}], "edges": [{"id": "e", "source": "a", "target": "b"}]}
+    problems = [Problem("unknown_port", "no port x", edge_id="e"), Problem("invalid_config", "bad", node_id="a"),
+                Problem("cycle", "a loop")]
+    assert problems_by_node(graph, problems) == {"a": ["[unknown_port] no port x", "[invalid_config] bad"],
+                                                 "b": ["[unknown_port] no port x"]}
+
+
+def test_same_spec_ignores_dict_shape():
+    spec = graphflow.load_graph({"schema_version": 1, "id": "g", "nodes": [{"id": "a", "kind": "constant"}]})
+    assert same_spec({"schema_version": 1, "id": "g", "nodes": [{"id": "a", "kind": "constant", "label": ""}]}, spec)
+    assert not same_spec({"schema_version": 1, "id": "g"}, spec)
+
+
+def test_edge_states_from_the_run_state():
+    state = RunState()
+    for event in [ev.RunStarted(run_id="r", seq=0, at=0, graph_id="g", node_ids=["a", "b", "c"]),
+                  ev.NodeSucceeded(run_id="r", seq=1, at=0, node_id="a", edges_taken=["ab"]),
+                  ev.NodeFailed(run_id="r", seq=2, at=0, node_id="b", error_type="E", error_message="m"),
+                  ev.NodeStarted(run_id="r", seq=3, at=0, node_id="c")]:
+        state.apply(event)
+    edges = {e: EdgeSpec(id=e, source=s, target=t, source_port=p) for e, s, t, p in [
+        ("ab", "a", "b", "out"), ("ac", "a", "c", "out"), ("bc", "b", "c", "error"), ("bd", "b", "d", "out")]}
+    assert {k: edge_state(e, state) for k, e in edges.items()} == {
+        "ab": "taken", "ac": "untaken", "bc": "taken", "bd": "untaken"}
+
+
+def test_event_log_lines():
+    line = describe(ev.NodeRetrying(run_id="r", seq=1, at=0.5, node_id="p", attempt=2, delay=0.1,
+                                    error_type="ConnectionError", error_message="down"))
+    assert line.endswith("node_retrying p (attempt 2): ConnectionError: down")
+    assert describe(ev.BreakerChanged(run_id="r", seq=2, at=0, breaker="api", from_state="closed",
+                                      to_state="open")).endswith("breaker_changed api: closed -> open")

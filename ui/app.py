@@ -1,0 +1,172 @@
+"""The composition root of the canvas: store, workspace, registry, live runs and pages, wired
+once at start-up.
+
+``start()`` (``graphflow serve``) opens the database for the app's lifetime in one task on
+NiceGUI's loop (a task group for the runs started from the canvas lives in the same task),
+imports the sample graphs on first start, continues the runs the last process left
+unfinished, and registers the pages. ``create_app(ctx)`` is the part tests use with a
+context they built themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.resources
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from nicegui import app, ui
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import graphflow
+from graphflow.cli import EXIT_FAILED, CliError
+from graphflow.ports import GraphVersion
+from graphflow.storage import StorageError, open_store
+from graphflow.storage.workspace import Workspace
+
+from .auth import TokenGuard, check_bind
+from .context import AppContext, LiveRuns
+from .pages import editor, graphs, history, replay, stats
+
+__all__ = ["check_bind", "create_app", "import_samples", "register_pages", "start"]
+log = logging.getLogger("graphflow.ui")
+PAGES = (graphs, editor, history, replay, stats)
+
+
+def register_pages(ctx: AppContext) -> None:
+    for page in PAGES:
+        page.register(ctx)
+
+
+def create_app(ctx: AppContext) -> None:
+    """Pages (and the token guard when ``ctx.token`` is set) for an app that has not served yet."""
+    if ctx.token:
+        app.add_middleware(TokenGuard, token=ctx.token)
+    register_pages(ctx)
+
+
+async def import_samples(workspace: Workspace) -> list[GraphVersion]:
+    """On first start (no graph stored): every sample graph shipped with graphflow."""
+    if await workspace.store.list_graphs():
+        return []
+    stored = []
+    files = importlib.resources.files("graphflow.sample_graphs")
+    for entry in sorted(files.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json"):
+            continue
+        try:
+            compiled = graphflow.validate_graph(entry.read_bytes(), workspace.registry)
+        except graphflow.GraphValidationError as exc:  # a sample needing a plugin that is not installed
+            log.warning("sample %s not imported: %s", entry.name, exc)
+            continue
+        stored.append(await workspace.store.save_graph(compiled.spec))
+    return stored
+
+
+class Supervised:
+    """The part of a task group ``LiveRuns`` uses, with each task's failure logged instead of
+    cancelling every other run (and closing the store)."""
+
+    def __init__(self, task_group: TaskGroup) -> None:
+        self.task_group = task_group
+
+    def start_soon(self, func: Callable[..., Awaitable[Any]], *args: Any, name: object = None) -> None:
+        async def guarded() -> None:
+            try:
+                await func(*args)
+            except Exception:
+                log.exception("background task %s failed", name or getattr(func, "__name__", func))
+
+        self.task_group.start_soon(guarded, name=name)
+
+
+async def _recover(workspace: Workspace) -> None:
+    results = await workspace.recover_unfinished()
+    if results:
+        log.info("continued %d unfinished run(s)", len(results))
+
+
+class Server:
+    """The app's lifetime: one task holds the store and the runs' task group open.
+
+    NiceGUI runs an async startup handler as a task without waiting for it, so the server may
+    accept requests before the pages exist: ``ReadyGate`` holds them until ``ready`` is set.
+    (asyncio events: they are created before NiceGUI's loop runs, which anyio's cannot be.)
+    """
+
+    def __init__(self, db: Path, registry: graphflow.Registry, token: str | None) -> None:
+        self.db, self.registry, self.token = db, registry, token
+        self.ready, self.stopping, self.stopped = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self.error: BaseException | None = None
+
+    async def main(self) -> None:
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                store = await stack.enter_async_context(open_store(self.db))
+                task_group = await stack.enter_async_context(anyio.create_task_group())
+                workspace = Workspace(store, self.registry)
+                await workspace.load_breakers()
+                samples = await import_samples(workspace)
+                if samples:
+                    log.info("imported %d sample graphs", len(samples))
+                runs = Supervised(task_group)
+                runs.start_soon(_recover, workspace, name="recover unfinished runs")
+                live = LiveRuns(workspace, runs)  # type: ignore[arg-type]  # start_soon is all it uses
+                register_pages(AppContext(workspace, self.registry, live, self.token))
+                self.ready.set()
+                await self.stopping.wait()
+                task_group.cancel_scope.cancel()  # unfinished runs are continued at the next start
+        except Exception as exc:
+            self.error = exc
+            log.exception("graphflow could not start")
+            app.shutdown()
+        finally:
+            self.ready.set()
+            self.stopped.set()
+
+    async def shutdown(self) -> None:
+        self.stopping.set()
+        if self.ready.is_set():
+            await self.stopped.wait()
+
+
+class ReadyGate:
+    """ASGI middleware: every request waits until the pages are registered."""
+
+    def __init__(self, app: ASGIApp, server: Server) -> None:
+        self.app, self.server = app, server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan" and not self.server.ready.is_set():
+            await self.server.ready.wait()
+        await self.app(scope, receive, send)
+
+
+def start(host: str, port: int, db: Path, token: str | None, plugins: list[str]) -> None:
+    """Serve the canvas until interrupted (blocking)."""
+    check_bind(host, token)
+    registry = graphflow.default_registry(plugins)
+    try:
+        anyio.run(_check_store, db)  # a bad path or a newer database fails here, with one line
+    except (StorageError, OSError) as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    server = Server(db, registry, token)
+    app.add_middleware(ReadyGate, server=server)
+    if token:
+        app.add_middleware(TokenGuard, token=token)
+    app.on_startup(server.main)
+    app.on_shutdown(server.shutdown)
+    ui.run(host=host, port=port, reload=False, show=False, title="graphflow", tailwind=False,
+           show_welcome_message=True, favicon="🔀")
+    if server.error is not None:
+        raise CliError(f"could not start: {server.error}", EXIT_FAILED)
+
+
+async def _check_store(db: Path) -> None:
+    async with open_store(db):
+        pass

@@ -1,0 +1,250 @@
+"""The editor (``/graph/{graph_id}``): the canvas with the latest stored version, a settings
+panel for the selected node, validation problems on the nodes and in a list, save (a new
+version, only when valid), and runs watched live (``live.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from nicegui import ui
+
+import graphflow
+from graphflow.compile import CompiledGraph
+from graphflow.errors import GraphValidationError, Problem
+from graphflow.model import GraphSpec
+from graphflow.ports import GraphVersion, NotFound
+from graphflow.validate import spec_from_data
+
+from ..canvas import GraphCanvas
+from ..canvas.events import GraphChangeEvent, SaveEvent, SelectEvent
+from ..context import AppContext, LiveRun
+from .frame import frame, tag
+from .history import nav_links
+from .live import RunView, ask_inputs
+from .settings_form import SettingsForm
+
+
+def check(graph: dict[str, Any], registry: graphflow.Registry) -> tuple[CompiledGraph | None, list[Problem]]:
+    """The compiled graph, or the problems that stop it from compiling."""
+    try:
+        return graphflow.validate_graph(graph, registry), []
+    except GraphValidationError as exc:
+        return None, list(exc.problems)
+
+
+def problems_by_node(graph: dict[str, Any], problems: list[Problem]) -> dict[str, list[str]]:
+    """Each problem on its node; an edge's problem on the edge's target (and source) node."""
+    ends = {e.get("id"): (e.get("source"), e.get("target")) for e in graph.get("edges", ())}
+    nodes = {n.get("id") for n in graph.get("nodes", ())}
+    result: dict[str, list[str]] = {}
+    for p in problems:
+        where = [p.node_id] if p.node_id else [n for n in ends.get(p.edge_id, ()) if n] if p.edge_id else []
+        for node_id in dict.fromkeys(where):
+            if node_id in nodes:
+                result.setdefault(node_id, []).append(f"[{p.code}] {p.message}")
+    return result
+
+
+def same_spec(graph: dict[str, Any], spec: GraphSpec) -> bool:
+    try:
+        return spec_from_data(graph) == spec
+    except GraphValidationError:
+        return False
+
+
+class Editor:
+    """One browser tab's editor state: nothing here is shared with another tab."""
+
+    def __init__(self, ctx: AppContext, stored: GraphVersion) -> None:
+        self.ctx = ctx
+        self.graph_id = stored.graph_id
+        self.version = stored.version
+        self.saved = stored.spec
+        self.graph: dict[str, Any] = stored.spec.model_dump(mode="json")
+        self.kinds = {name: kind.describe() for name, kind in ctx.registry.kinds.items()}
+        self.compiled: CompiledGraph | None = None
+        self.problems: list[Problem] = []
+        self.selected: str | None = None
+        self.form: SettingsForm | None = None
+        self.run_view: RunView | None = None
+
+    # --- layout
+
+    def build(self) -> None:
+        with frame(self.saved.name or self.graph_id):
+            with ui.row().classes("items-center full-width q-gutter-sm"):
+                self.version_label = tag(ui.label().classes("gf-muted"), "version")
+                ui.space()
+                tag(ui.button("Save", icon="save", on_click=self.save), "save")
+                tag(ui.button("Run", icon="play_arrow", on_click=self.run).props("color=positive"), "run")
+                nav_links(self.graph_id, "editor")
+            with ui.row().classes("full-width no-wrap").style("gap: 12px; align-items: stretch"):
+                self.canvas = GraphCanvas(list(self.kinds.values()), self.graph, registry=self.ctx.registry,
+                                          on_change=self.on_change, on_select=self.on_select,
+                                          on_save=self.on_save, on_run=self.run)
+                self.canvas.style("flex: 1; height: calc(100vh - 150px); min-width: 0")
+                with ui.column().style("width: 380px; flex: none; height: calc(100vh - 150px); overflow: auto"):
+                    with ui.tabs().classes("full-width") as tabs:
+                        self.tab_settings = ui.tab("Settings")
+                        self.tab_problems = tag(ui.tab("Problems"), "problems-tab")
+                        self.tab_run = ui.tab("Run")
+                    self.tabs = tabs
+                    with ui.tab_panels(tabs, value=self.tab_settings).classes("full-width"):
+                        with ui.tab_panel(self.tab_settings):
+                            self.settings = tag(ui.column().classes("full-width"), "settings")
+                        with ui.tab_panel(self.tab_problems):
+                            self.problem_list = tag(ui.column().classes("full-width q-gutter-xs"), "problems")
+                        with ui.tab_panel(self.tab_run):
+                            with tag(ui.column().classes("full-width"), "run-panel") as self.run_panel:
+                                ui.label("No run yet: press Run (Ctrl+Enter on the canvas).").classes("gf-muted")
+        self.show_settings()
+        self.validate()
+
+    # --- editing
+
+    def on_change(self, event: GraphChangeEvent) -> None:
+        self.changed(event.graph)
+
+    def changed(self, graph: dict[str, Any]) -> None:
+        self.graph = graph
+        self.validate()
+        if self.form is not None:
+            node = self.node(self.form.node["id"])
+            if node is None or _without_position(node) != _without_position(self.form.node):
+                self.show_settings()
+
+    def validate(self) -> None:
+        self.compiled, self.problems = check(self.graph, self.ctx.registry)
+        self.canvas.set_problems(problems_by_node(self.graph, self.problems))
+        self.problem_list.clear()
+        with self.problem_list:
+            if not self.problems:
+                ui.label("No problems: the graph is valid.").classes("gf-muted")
+            for problem in self.problems:
+                tag(ui.label(str(problem)).classes("gf-problem"), "problem", code=problem.code)
+        self.tab_problems.props(f"label='Problems ({len(self.problems)})'" if self.problems else "label=Problems")
+        dirty = self.compiled.spec != self.saved if self.compiled else not same_spec(self.graph, self.saved)
+        self.version_label.text = f"version {self.version}" + (" · unsaved changes" if dirty else "")
+
+    def node(self, node_id: str) -> dict[str, Any] | None:
+        return next((n for n in self.graph.get("nodes", ()) if n.get("id") == node_id), None)
+
+    def on_select(self, event: SelectEvent) -> None:
+        self.selected = event.node_id
+        self.show_settings()
+        if event.node_id:
+            self.tabs.set_value(self.tab_settings)
+
+    def show_settings(self) -> None:
+        self.settings.clear()
+        self.form = None
+        node = self.node(self.selected) if self.selected else None
+        with self.settings:
+            if node is None:
+                ui.label("Select a node to edit its settings.").classes("gf-muted")
+                return
+            kind = self.kinds.get(node.get("kind", ""))
+            with ui.row().classes("full-width items-center no-wrap"):
+                ui.label(f"{node.get('id')} · {(kind or {}).get('title') or node.get('kind')}").classes("gf-muted")
+                ui.space()
+                tag(ui.button("Apply", icon="check", on_click=self.apply_settings).props("dense"), "apply-settings")
+            self.form = SettingsForm(node, kind)
+
+    def apply_settings(self) -> None:
+        if self.form is None:
+            return
+        old = self.form.node
+        new, _ = self.form.read()  # the form shows its own errors
+        current = self.node(old["id"])
+        if new is None or current is None:
+            return
+        edited = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+        node = {k: v for k, v in current.items() if k not in edited} | {k: new[k] for k in edited if k in new}
+        graph = {**self.graph, "nodes": [node if n.get("id") == node["id"] else n for n in self.graph["nodes"]]}
+        if edited - {"label", "config"}:  # the canvas edits only label and config in place: reload the graph
+            self.canvas.set_graph(graph)
+        else:
+            self.canvas.update_node(node["id"], label=node.get("label", ""), config=node.get("config") or {})
+        self.form.node = node
+        self.changed(graph)
+
+    # --- saving
+
+    async def on_save(self, event: SaveEvent) -> None:
+        self.changed(event.graph)
+        await self.save()
+
+    async def save(self, announce: bool = True) -> GraphVersion | None:
+        """A new version when the graph is valid and changed; None (and why) when invalid."""
+        if self.compiled is None:
+            ui.notify(f"not saved: {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''} "
+                      "(see Problems)", type="negative")
+            self.tabs.set_value(self.tab_problems)
+            return None
+        stored = await self.ctx.workspace.save_if_changed(self.compiled.spec)
+        if stored.version != self.version:
+            ui.notify(f"saved version {stored.version}", type="positive")
+        elif announce:
+            ui.notify(f"no changes since version {stored.version}")
+        self.version, self.saved = stored.version, stored.spec
+        self.validate()
+        return stored
+
+    # --- running
+
+    async def run(self) -> None:
+        if self.run_view is not None and not self.run_view.finished:
+            ui.notify("a run is going on: stop it first")
+            return
+        stored = await self.save(announce=False)
+        if stored is None or self.compiled is None:
+            return
+        inputs = await ask_inputs(self.compiled)
+        if inputs is None:
+            return
+        self.watch(self.ctx.runs.start(self.graph_id, inputs, version=stored.version), stored.spec)
+
+    def watch(self, live: LiveRun, spec: GraphSpec) -> None:
+        self.run_panel.clear()
+        self.tabs.set_value(self.tab_run)
+        with self.run_panel:
+            tag(ui.label(f"run {live.run_id}").classes("gf-muted"), "run-id")
+        self.run_view = RunView(self.canvas, spec, self.run_panel, self.ctx.workspace.breaker_states())
+        self.run_view.follow(live)
+
+    async def follow(self, run_id: str) -> None:
+        """Watch a run of this server: the one asked for (``?run=``), else one of this graph still going on."""
+        live = self.ctx.runs.get(run_id) if run_id else None
+        if live is None:
+            active = [r for r in self.ctx.runs.runs.values() if r.graph_id == self.graph_id and not r.log.closed]
+            live = active[-1] if active else None
+        if live is None or live.graph_id != self.graph_id:
+            return
+        started = live.log.events[0] if live.log.events else None
+        version = getattr(started, "graph_version", None) or self.version
+        spec = self.saved
+        if version != self.version:
+            with contextlib.suppress(NotFound):
+                spec = (await self.ctx.workspace.store.get_graph(self.graph_id, version)).spec
+        self.watch(live, spec)
+
+
+def _without_position(node: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if k != "position"}
+
+
+def register(ctx: AppContext) -> None:
+    @ui.page("/graph/{graph_id}")
+    async def editor_page(graph_id: str, run: str = "") -> None:
+        try:
+            stored = await ctx.workspace.store.get_graph(graph_id)
+        except NotFound:
+            with frame("Not found"):
+                tag(ui.label(f"There is no saved graph {graph_id!r}."), "not-found")
+                ui.link("Back to the graphs", "/")
+            return
+        editor = Editor(ctx, stored)
+        editor.build()
+        await editor.follow(run)

@@ -1,0 +1,178 @@
+"""The graph list (``/``): the stored graphs with open, rename, duplicate, export and delete;
+a new graph; import of a JSON file, validated first (nothing is stored when it fails)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+
+from nicegui import events, ui
+
+import graphflow
+from graphflow.errors import GraphValidationError, Problem
+from graphflow.model import GraphSpec
+from graphflow.ports import GraphSummary, GraphVersion, NotFound
+from graphflow.storage.workspace import Workspace
+from graphflow.validate import MAX_BYTES
+
+from ..context import AppContext
+from .frame import ask_text, confirm, frame, tag
+
+
+def slug(text: str) -> str:
+    """A graph id from a name: letters, digits, ``_ . -``, starting with a letter."""
+    ident = re.sub(r"[^A-Za-z0-9_.\-]+", "_", text.strip()).strip("_.-")[:100]
+    return ident if ident and (ident[0].isalpha() or ident[0] == "_") else f"graph_{ident}".rstrip("_")
+
+
+def unique_id(base: str, taken: Iterable[str]) -> str:
+    taken = set(taken)
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"
+
+
+async def import_graph(ctx: AppContext, data: bytes) -> GraphVersion:
+    """Validate a graph file against the registry and store it; raises ``GraphValidationError``."""
+    compiled = graphflow.validate_graph(data, ctx.registry)
+    return await ctx.workspace.save_if_changed(compiled.spec)
+
+
+async def duplicate(workspace: Workspace, graph_id: str, name: str) -> GraphVersion:
+    spec = (await workspace.store.get_graph(graph_id)).spec
+    taken = [g.graph_id for g in await workspace.store.list_graphs()]
+    return await workspace.store.save_graph(spec.model_copy(update={"id": unique_id(f"{graph_id}_copy", taken),
+                                                                    "name": name}))
+
+
+async def rename(workspace: Workspace, graph_id: str, name: str) -> GraphVersion:
+    spec = (await workspace.store.get_graph(graph_id)).spec
+    return await workspace.store.save_graph(spec.model_copy(update={"name": name}))
+
+
+async def create(workspace: Workspace, name: str) -> GraphVersion:
+    taken = [g.graph_id for g in await workspace.store.list_graphs()]
+    spec = GraphSpec(schema_version=1, id=unique_id(slug(name), taken), name=name)
+    return await workspace.store.save_graph(spec)
+
+
+def problem_line(problem: Problem) -> str:
+    """``[code] node 'x': message``: the code and the node or edge it is about."""
+    return str(problem)
+
+
+def when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at else "-"
+
+
+def register(ctx: AppContext) -> None:
+    workspace = ctx.workspace
+
+    @ui.page("/")
+    async def graph_list() -> None:
+        with frame("Graphs"):
+            with ui.row().classes("items-center q-gutter-sm"):
+                ui.button("New graph", icon="add", on_click=lambda: new_graph()).mark("new-graph")
+                ui.upload(label="Import JSON", auto_upload=True, max_file_size=MAX_BYTES,
+                          on_upload=lambda e: import_file(e),
+                          on_rejected=lambda: ui.notify(f"not imported: the limit is {MAX_BYTES:,} bytes",
+                                                        type="negative")) \
+                    .props('accept=".json,application/json" flat bordered') \
+                    .classes("gf-upload").style("width: 260px").mark("import")
+            problems = tag(ui.column().classes("q-gutter-xs"), "import-problems")
+            listing = ui.column().classes("full-width").style("gap: 0")
+
+        async def reload() -> None:
+            show(await workspace.store.list_graphs())
+
+        def show(rows: list[GraphSummary]) -> None:
+            listing.clear()
+            with listing:
+                if not rows:
+                    ui.label("No graphs yet: create one or import a JSON file.").classes("gf-muted")
+                    return
+                with ui.grid(columns="minmax(160px, 2fr) minmax(120px, 1.5fr) 70px 60px 130px auto") \
+                        .classes("full-width items-center").style("gap: 4px 12px"):
+                    for head in ("Name", "Id", "Versions", "Runs", "Updated", ""):
+                        ui.label(head).classes("gf-muted")
+                    for row in rows:
+                        graph_row(row)
+
+        def graph_row(row: GraphSummary) -> None:
+            saved = row.latest_version > 0
+            if saved:
+                tag(ui.link(row.name or row.graph_id, f"/graph/{row.graph_id}").classes("gf-row-cell"),
+                    "graph-link", graph_id=row.graph_id)
+            else:
+                ui.label(row.name or row.graph_id).classes("gf-row-cell")
+            ui.label(row.graph_id).classes("gf-row-cell gf-muted")
+            ui.label(str(row.latest_version))
+            ui.label(str(row.runs))
+            ui.label(when(row.updated_at)).classes("gf-muted")
+            with tag(ui.row().classes("q-gutter-xs no-wrap"), "graph-actions", graph_id=row.graph_id):
+                actions = [("open", "Open", lambda: ui.navigate.to(f"/graph/{row.graph_id}")),
+                           ("rename", "Rename", lambda: rename_graph(row)),
+                           ("duplicate", "Duplicate", lambda: duplicate_graph(row)),
+                           ("export", "Export", lambda: export_graph(row.graph_id))]
+                for action, text, handler in actions:
+                    ui.button(text, on_click=handler).props(f"flat dense size=sm data-action={action}") \
+                        .mark(f"{action}-{row.graph_id}").set_enabled(saved)
+                ui.button("Delete", on_click=lambda: delete_graph(row)) \
+                    .props("flat dense size=sm color=negative data-action=delete").mark(f"delete-{row.graph_id}")
+
+        async def new_graph() -> None:
+            name = await ask_text("New graph", "Name")
+            if name:
+                stored = await create(workspace, name)
+                ui.navigate.to(f"/graph/{stored.graph_id}")
+
+        async def rename_graph(row: GraphSummary) -> None:
+            name = await ask_text(f"Rename {row.graph_id}", "New name", row.name, ok="Rename")
+            if name and name != row.name:
+                stored = await rename(workspace, row.graph_id, name)
+                ui.notify(f"renamed: version {stored.version}")
+                await reload()
+
+        async def duplicate_graph(row: GraphSummary) -> None:
+            name = await ask_text(f"Duplicate {row.graph_id}", "Name of the copy", f"{row.name} (copy)",
+                                  ok="Duplicate")
+            if name:
+                stored = await duplicate(workspace, row.graph_id, name)
+                ui.notify(f"duplicated as {stored.graph_id}")
+                await reload()
+
+        async def delete_graph(row: GraphSummary) -> None:
+            runs = f" and its {row.runs} run{'s' if row.runs != 1 else ''}" if row.runs else ""
+            if await confirm(f"Delete {row.name or row.graph_id} ({row.graph_id}){runs}?"):
+                try:
+                    await workspace.store.delete_graph(row.graph_id)
+                except NotFound:
+                    pass  # deleted meanwhile (another tab)
+                ui.notify(f"deleted {row.graph_id}")
+                await reload()
+
+        async def export_graph(graph_id: str) -> None:
+            stored = await workspace.store.get_graph(graph_id)
+            ui.download.content(stored.spec.to_json().encode(), f"{graph_id}.json", "application/json")
+
+        async def import_file(event: events.UploadEventArguments) -> None:
+            problems.clear()
+            try:
+                stored = await import_graph(ctx, await event.file.read())
+            except GraphValidationError as exc:
+                with problems:
+                    ui.label(f"{event.file.name} was not imported ({len(exc.problems)} problem"
+                             f"{'s' if len(exc.problems) != 1 else ''}):").classes("gf-problem")
+                    for problem in exc.problems:
+                        tag(ui.label(problem_line(problem)).classes("gf-problem gf-mono"), "import-problem",
+                            code=problem.code)
+            else:
+                ui.notify(f"imported {stored.graph_id} version {stored.version}", type="positive")
+                await reload()
+            event.sender.reset()  # type: ignore[attr-defined]
+
+        await reload()

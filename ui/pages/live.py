@@ -1,0 +1,244 @@
+"""Watching a run on the canvas: the run's events, folded into a ``RunState``, become node
+statuses, breaker badges and edge states, pushed to the browser in batches (one every
+``BATCH_SECONDS`` at most), plus a run panel with the event log and the final outputs.
+
+Everything comes from the run's own event log (``LiveRun.log``), never from polling storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+from nicegui import background_tasks, ui
+
+from graphflow import events as ev
+from graphflow.compile import CompiledGraph
+from graphflow.model import GraphSpec
+from graphflow.state import RunState
+
+from ..canvas import GraphCanvas, node_status
+from ..context import LiveRun
+from .frame import tag
+
+BATCH_SECONDS = 0.05
+LOG_LINES = 2000
+
+
+def describe(event: ev.Event) -> str:
+    """One line of the event log (plain text)."""
+    at = time.strftime("%H:%M:%S", time.localtime(event.at)) + f".{int(event.at % 1 * 1000):03d}"
+    node = getattr(event, "node_id", None)
+    head = f"{at} {event.kind}" + (f" {node}" if node and event.kind != "breaker_changed" else "")
+    if isinstance(event, ev.NodeStarted | ev.NodeSucceeded) and event.attempt > 1:
+        head += f" (attempt {event.attempt})"
+    if isinstance(event, ev.NodeFailed | ev.NodeRetrying):
+        head += f" (attempt {event.attempt}): {event.error_type}: {event.error_message}"
+    elif isinstance(event, ev.NodeSkipped | ev.NodeCancelled) and event.reason:
+        head += f": {event.reason}"
+    elif isinstance(event, ev.BreakerChanged):
+        head += f" {event.breaker}: {event.from_state} -> {event.to_state}" + (f" ({event.reason})" if event.reason
+                                                                                else "")
+    elif isinstance(event, ev.MapProgress):
+        head += f" {event.done}/{event.total}" + (f" ({event.failed} failed)" if event.failed else "")
+    elif isinstance(event, ev.RunFinished):
+        head += f" {event.status}" + (f": {event.error}" if event.error else "")
+    elif isinstance(event, ev.RunCancelled):
+        head += f": {event.reason}"
+    return head
+
+
+def edge_state(edge: Any, state: RunState) -> str | None:
+    """taken | untaken | None (not decided yet), from the source node's record."""
+    source = state.nodes.get(edge.source)
+    if source is None:
+        return None
+    if source.status == "succeeded":
+        return "taken" if edge.id in source.edges_taken else "untaken"
+    if source.status == "failed" and edge.source_port == "error":
+        target = state.nodes.get(edge.target)
+        if target is not None and target.status not in ("pending", "skipped"):
+            return "taken"
+        return "untaken" if state.status not in ("pending", "running") else None
+    if source.status in ("failed", "skipped", "cancelled"):
+        return "untaken"
+    return None
+
+
+class RunView:
+    """The overlays and the run panel of one run. ``follow(live)`` runs until the run's log ends."""
+
+    def __init__(self, canvas: GraphCanvas, spec: GraphSpec, panel: ui.element,
+                 breakers: dict[str, str] | None = None) -> None:
+        self.canvas = canvas
+        self.state = RunState()
+        self.breaker_of = {n.id: n.breaker.name for n in spec.nodes if n.breaker is not None}
+        self.nodes_of_breaker: dict[str, list[str]] = defaultdict(list)
+        for node_id, name in self.breaker_of.items():
+            self.nodes_of_breaker[name].append(node_id)
+        self.breakers = {name: state for name, state in (breakers or {}).items() if name in self.nodes_of_breaker}
+        self.out_edges: dict[str, list[Any]] = defaultdict(list)
+        for edge in spec.edges:
+            self.out_edges[edge.source].append(edge)
+        self.changed: set[str] = set(self.breaker_of)
+        self.lines: list[str] = []
+        self.live: LiveRun | None = None
+        self.finished = False
+        with panel:
+            with ui.row().classes("items-center full-width"):
+                self.status = tag(ui.label("starting").style("font-weight: 600"), "run-status")
+                ui.space()
+                self.stop = tag(ui.button("Stop", icon="stop", on_click=self.cancel).props("color=negative dense"),
+                                "stop-run")
+            self.log = tag(ui.log(max_lines=LOG_LINES).classes("full-width gf-mono").style("height: 240px"),
+                           "event-log")
+            self.outputs = ui.column().classes("full-width")
+            self.timer = ui.timer(BATCH_SECONDS, self.flush)
+
+    def follow(self, live: LiveRun) -> asyncio.Task[None]:
+        self.live = live
+        self.canvas.reset_statuses()
+        task = background_tasks.create(self._follow(live), name=f"follow run {live.run_id}")
+        ui.context.client.on_delete(task.cancel)
+        return task
+
+    async def _follow(self, live: LiveRun) -> None:
+        async for event in live.log.subscribe():
+            self.apply(event)
+
+    def apply(self, event: ev.Event) -> None:
+        try:
+            self.state.apply(event)
+        except ValueError as exc:  # a gap in the log: say so, keep going
+            self.lines.append(f"(log problem: {exc})")
+        self.lines.append(describe(event))
+        node_id = getattr(event, "node_id", None)
+        if isinstance(event, ev.BreakerChanged):
+            self.breakers[event.breaker] = event.to_state
+            self.changed.update(self.nodes_of_breaker.get(event.breaker, ()))
+        elif isinstance(event, ev.RunStarted):
+            self.changed.update(event.node_ids)
+        elif node_id:
+            self.changed.add(node_id)
+        if event.kind in ev.RUN_END_KINDS:
+            self.changed.update(self.state.nodes)
+            self.finished = True
+
+    def cancel(self) -> None:
+        if self.live is not None and not self.finished:
+            self.live.control.cancel("stopped from the canvas")
+            self.stop.disable()
+
+    def flush(self) -> None:
+        """Send what changed since the last flush: one message per kind of overlay."""
+        if self.changed:
+            changed, self.changed = self.changed, set()
+            statuses = {}
+            for node_id in changed:
+                record = self.state.nodes.get(node_id)
+                name = self.breaker_of.get(node_id)
+                breaker = self.breakers.get(name, "closed") if name else None
+                if record is not None:
+                    statuses[node_id] = node_status(record, breaker=breaker)  # type: ignore[arg-type]
+                elif breaker is not None:
+                    statuses[node_id] = {"status": "pending", "breaker": breaker}
+            if statuses:
+                self.canvas.set_statuses(statuses)
+            edges = {e.id: edge_state(e, self.state) for n in changed for e in self.out_edges.get(n, ())}
+            if any(edges.values()):
+                self.canvas.set_edge_states({k: v for k, v in edges.items() if v})
+        if self.lines:
+            lines, self.lines = self.lines, []
+            self.log.push("\n".join(lines))
+        self.status.text = self.state.status if self.state.status != "pending" else "starting"
+        if self.finished:
+            self.timer.deactivate()
+            self.stop.set_visibility(False)
+            self.show_outputs()
+
+    def show_outputs(self) -> None:
+        self.outputs.clear()
+        with self.outputs:
+            if self.state.error:
+                tag(ui.label(f"{self.state.failed_node or 'run'}: {self.state.error}").classes("gf-problem"),
+                    "run-error")
+            ui.label("Outputs").classes("gf-muted")
+            text = json.dumps(self.state.outputs, indent=2, ensure_ascii=False, default=str)
+            tag(ui.code(text, language="json").classes("full-width"), "run-outputs")
+
+
+def input_fields(compiled: CompiledGraph) -> list[Any]:
+    """The configs of the graph's input nodes (name, type, required, default, description)."""
+    return [node.config for node in compiled.input_nodes()]
+
+
+def parse_input(cfg: Any, raw: Any) -> Any:
+    """A form value as the input's declared type; ``ValueError`` with a message otherwise."""
+    if cfg.type == "boolean":
+        return bool(raw)
+    if cfg.type in ("integer", "number"):
+        if raw is None:
+            raise ValueError("a number is required")
+        return int(raw) if cfg.type == "integer" and float(raw) == int(raw) else raw
+    text = "" if raw is None else str(raw)
+    if cfg.type == "string":
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        if cfg.type == "any":
+            return text
+        raise ValueError(f"must be a JSON {cfg.type}") from None
+
+
+async def ask_inputs(compiled: CompiledGraph) -> dict[str, Any] | None:
+    """A dialog with one field per input node; the run inputs, or None when cancelled."""
+    fields = input_fields(compiled)
+    if not fields:
+        return {}
+    with ui.dialog() as dialog, ui.card().style("min-width: 420px"):
+        ui.label("Run inputs").style("font-weight: 600")
+        widgets: dict[str, ui.element] = {}
+        for cfg in fields:
+            label = f"{cfg.name} ({cfg.type})" + ("" if not cfg.required or cfg.default is not None else " *")
+            default = cfg.default
+            if cfg.type == "boolean":
+                widget: ui.element = ui.checkbox(label, value=bool(default))
+            elif cfg.type in ("integer", "number"):
+                widget = ui.number(label, value=default, precision=0 if cfg.type == "integer" else None)
+            elif cfg.type == "string":
+                widget = ui.input(label, value=default or "")
+            else:
+                widget = ui.textarea(label + " JSON", value="" if default is None else json.dumps(default))
+            if cfg.description:
+                ui.label(cfg.description).classes("gf-muted")
+            widgets[cfg.name] = tag(widget.classes("full-width"), f"input-{cfg.name}")
+        errors = ui.column()
+
+        def start() -> None:
+            values, problems = {}, []
+            for cfg in fields:
+                raw = getattr(widgets[cfg.name], "value", None)
+                if raw in (None, "") and not cfg.required:
+                    continue  # the input's default
+                try:
+                    values[cfg.name] = parse_input(cfg, raw)
+                except ValueError as exc:
+                    problems.append(f"{cfg.name}: {exc}")
+            errors.clear()
+            with errors:
+                for problem in problems:
+                    ui.label(problem).classes("gf-problem")
+            if not problems:
+                dialog.submit(values)
+
+        with ui.row().classes("full-width justify-end"):
+            ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
+            tag(ui.button("Start run", icon="play_arrow", on_click=start), "start-run")
+    result = await dialog
+    if not dialog.is_deleted:  # deleted with its page when the tab closed
+        dialog.delete()
+    return result
