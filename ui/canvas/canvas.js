@@ -691,6 +691,10 @@ class Editor {
     const spec = { ...node.data.spec };
     if (changes.label !== undefined && changes.label !== null) spec.label = String(changes.label);
     if (changes.config !== undefined && changes.config !== null) spec.config = clone(changes.config);
+    for (const [key, value] of Object.entries(changes.fields || {})) {  // node options: timeout, retry, ...
+      if (key === "id" || key === "kind" || key === "position") continue;
+      if (value === null) delete spec[key]; else spec[key] = clone(value);
+    }
     if (changes.ports) this.portOverrides.set(id, changes.ports);
     node.data = { ...node.data, spec: markRaw(spec), ports: markRaw(this.portsWithEdges(spec)), editing: false };
     if (changes.ports) nextTick(() => this.flow.updateNodeInternals([id]));

@@ -128,13 +128,35 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         self.run_method("set_graph", graph, node_ports)
 
     def update_node(self, node_id: str, *, label: str | None = None, config: Mapping[str, Any] | None = None,
-                    ports: Mapping[str, list[dict[str, Any]]] | None = None) -> None:
-        """Edit a node (e.g. from a settings form): an undoable edit, answered by ``on_change``."""
+                    ports: Mapping[str, list[dict[str, Any]]] | None = None,
+                    fields: Mapping[str, Any] | None = None) -> None:
+        """Edit a node (e.g. from a settings form): an undoable edit, answered by ``on_change``.
+        ``fields`` sets other node options (timeout, retry, breaker, ...); None removes one."""
         if ports is None and config is not None and self._registry is not None:
             kind = next((n.get("kind") for n in self.graph.get("nodes", ()) if n.get("id") == node_id), None)
             ports = node_ports(kind, config, self._registry) if kind else None
-        changes = {"label": label, "config": dict(config) if config is not None else None, "ports": ports}
+        changes = {"label": label, "config": dict(config) if config is not None else None, "ports": ports,
+                   "fields": dict(fields) if fields else None}
+        self._apply_locally(node_id, label, config, fields)
         self.run_method("update_node", node_id, changes)
+
+    def _apply_locally(self, node_id: str, label: str | None, config: Mapping[str, Any] | None,
+                       fields: Mapping[str, Any] | None) -> None:
+        """``graph`` reflects the edit at once; the browser's ``on_change`` confirms it."""
+        for node in self._props["graph"].get("nodes", []):
+            if node.get("id") != node_id:
+                continue
+            if label is not None:
+                node["label"] = label
+            if config is not None:
+                node["config"] = copy.deepcopy(dict(config))
+            for key, value in (fields or {}).items():
+                if key in ("id", "kind", "position"):
+                    continue
+                if value is None:
+                    node.pop(key, None)
+                else:
+                    node[key] = copy.deepcopy(value)
 
     def set_node_status(self, node_id: str, status: NodeStatus | None) -> None:
         self.run_method("set_node_status", node_id, status)

@@ -163,10 +163,9 @@ class Editor:
         edited = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
         node = {k: v for k, v in current.items() if k not in edited} | {k: new[k] for k in edited if k in new}
         graph = {**self.graph, "nodes": [node if n.get("id") == node["id"] else n for n in self.graph["nodes"]]}
-        if edited - {"label", "config"}:  # the canvas edits only label and config in place: reload the graph
-            self.canvas.set_graph(graph)
-        else:
-            self.canvas.update_node(node["id"], label=node.get("label", ""), config=node.get("config") or {})
+        others = {k: node.get(k) for k in edited - {"label", "config"}}  # None removes an option
+        self.canvas.update_node(node["id"], label=node.get("label", ""), config=node.get("config") or {},
+                                fields=others)
         self.form.node = node
         self.changed(graph)
 
