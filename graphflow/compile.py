@@ -325,8 +325,8 @@ def _fallback_gates(
             if index > 0 and head in earlier:
                 break  # holding it back would starve an earlier branch; from here on, no gates
             earlier |= _ancestors_or_self(head, in_edges)
-            if index == 0:
-                continue
+            if index == 0 or any(e.target != join_id for e in out_edges[head]):
+                continue  # a head others consume too is never held: they would wait on the fallback
             members = {head}
             frontier = sorted({e.source for e in in_edges[head]}, key=position.__getitem__, reverse=True)
             while frontier:

@@ -353,3 +353,28 @@ def test_join_sees_a_branch_value_sent_on_its_second_edge() -> None:
 def test_batch_graphs_also_run_one_node_at_a_time() -> None:
     for graph in (BATCH_CANCELLED, QUORUM_EARLY):
         assert_consistent(graph, run_with_deadline(graph, max_concurrency=1))
+
+
+SHARED_FALLBACK_HEAD = {  # n3 heads the 2nd fallback branch of n6 but also feeds n4, n5, n7: never held
+    "schema_version": 1, "id": "shared_head",
+    "nodes": [{"id": "n0", "kind": "constant", "config": {"value": 0}},
+              {"id": "n1", "kind": "constant", "config": {"value": 0}},
+              {"id": "n2", "kind": "constant", "config": {"value": -2}},
+              {"id": "n3", "kind": "join", "config": {"strategy": "quorum", "quorum": 1}},
+              {"id": "n4", "kind": "join", "config": {}},
+              {"id": "n5", "kind": "join", "config": {"strategy": "best_effort", "required": ["n3", "n4"]}},
+              {"id": "n6", "kind": "join", "config": {"strategy": "first_success", "mode": "sequential"}},
+              {"id": "n7", "kind": "stop", "config": {"status": "succeeded", "reason": "enough"}}],
+    "edges": [{"id": "e0", "source": "n1", "target": "n3"}, {"id": "e1", "source": "n2", "target": "n3"},
+              {"id": "e2", "source": "n0", "target": "n4"}, {"id": "e3", "source": "n3", "target": "n4"},
+              {"id": "e4", "source": "n4", "target": "n5"},
+              {"id": "e5", "source": "n3", "target": "n5", "source_port": "error", "condition": "value > 0"},
+              {"id": "e6", "source": "n0", "target": "n6"}, {"id": "e7", "source": "n3", "target": "n6"},
+              {"id": "e8", "source": "n3", "target": "n7"}],
+}
+
+
+def test_fallback_head_shared_with_other_consumers_is_not_held() -> None:
+    result = run_with_deadline(SHARED_FALLBACK_HEAD)
+    assert result.status == "succeeded" and result.node_states["n6"] == "succeeded"
+    assert_consistent(SHARED_FALLBACK_HEAD, result)
