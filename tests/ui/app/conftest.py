@@ -33,18 +33,6 @@ from graphflow.storage import open_store
 from graphflow.storage.workspace import Workspace
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests with an event loop of their own (the simulated user, anyio) first, browser tests last:
-    once pytest-playwright's sync API has started, its event loop runs in the main thread and a
-    later ``anyio.run`` there fails. (tests/ui/history/conftest.py orders the same way.)"""
-    def rank(item: pytest.Item) -> int:
-        if "user" in getattr(item, "fixturenames", ()) or item.get_closest_marker("anyio"):
-            return 0
-        return 2 if item.get_closest_marker("browser") else 1
-
-    items.sort(key=rank)
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -1,0 +1,268 @@
+"""The replay player: a stored run's events, a cursor over them, and the run's state there.
+
+Pure: no NiceGUI, no I/O, no clock. The replay page drives it from a ``ui.timer`` and
+hands it the wall time that passed; tests hand it numbers.
+
+- ``cursor`` is the index of the last applied event; -1 is "before the first event".
+- ``state_at(i)`` is ``RunState.from_events(events[:i + 1])``. It starts from the nearest
+  snapshot below ``i`` (one every ``snapshot_every`` events, taken lazily as the log is
+  walked), so scrubbing a long run applies at most ``snapshot_every`` events per move.
+- Playback time follows the events' ``at`` timestamps, scaled by ``speed`` (``math.inf``:
+  "max", a fixed number of events per tick). Idle gaps longer than ``max_gap`` seconds
+  (a run recovered after a crash, a long backoff) are shortened to ``max_gap``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from graphflow import events as ev
+from graphflow.model import GraphSpec
+from graphflow.state import RunState
+from graphflow.ui.canvas.events import EdgeState, NodeStatus, node_status
+
+SPEEDS: dict[str, float] = {"1x": 1.0, "2x": 2.0, "5x": 5.0, "10x": 10.0, "max": math.inf}
+SNAPSHOT_EVERY = 200
+MAX_GAP = 2.0
+MAX_EVENTS_PER_TICK = 20
+"""At speed "max": events applied per ``advance`` call."""
+ERROR_PORT = "error"
+
+
+class Player:
+    def __init__(self, events: Sequence[ev.Event], *, snapshot_every: int = SNAPSHOT_EVERY,
+                 max_gap: float = MAX_GAP, speed: float = 1.0) -> None:
+        if snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be at least 1, not {snapshot_every}")
+        self.events = list(events)
+        self.snapshot_every = snapshot_every
+        self.speed = speed
+        self.cursor = -1
+        self._state = RunState()
+        self._snapshots: dict[int, RunState] = {0: RunState()}
+        """State after the first ``n`` events, for ``n`` a multiple of ``snapshot_every``."""
+        self.offsets = _offsets(self.events, max_gap)
+        """Playback time (seconds from the first event) of each event, gaps shortened."""
+        self.position = 0.0
+        """Playback time the cursor has reached."""
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"speed must be positive, not {value}")
+        self._speed = value
+
+    @property
+    def state(self) -> RunState:
+        """The state at the cursor (the player's own: copy it before changing it)."""
+        return self._state
+
+    @property
+    def current(self) -> ev.Event | None:
+        return self.events[self.cursor] if self.cursor >= 0 else None
+
+    @property
+    def at_start(self) -> bool:
+        return self.cursor < 0
+
+    @property
+    def at_end(self) -> bool:
+        return self.cursor >= len(self.events) - 1
+
+    @property
+    def snapshot_indices(self) -> list[int]:
+        """Event counts a snapshot is kept for (0 included)."""
+        return sorted(self._snapshots)
+
+    def state_at(self, index: int) -> RunState:
+        """A fresh ``RunState`` after events ``0..index`` (-1: before any event)."""
+        index = self._check(index)
+        count = index + 1
+        base = count - count % self.snapshot_every
+        while base not in self._snapshots:  # snapshots are taken in order: walk down to the last one
+            base -= self.snapshot_every
+        state = _copy(self._snapshots[base])
+        for n in range(base, count):
+            state.apply(self.events[n])
+            if (n + 1) % self.snapshot_every == 0 and n + 1 not in self._snapshots:
+                self._snapshots[n + 1] = _copy(state)
+        return state
+
+    def seek(self, index: int) -> RunState:
+        """Move the cursor to ``index`` (clamped to -1..last); returns the state there (``state``)."""
+        index = max(-1, min(index, len(self.events) - 1))
+        if index > self.cursor and index - self.cursor <= self.snapshot_every:
+            self._forward(index)  # nearby and ahead: cheaper than a rebuild
+        elif index != self.cursor:
+            self._state = self.state_at(index)
+            self.cursor = index
+        self.position = self.offsets[index] if index >= 0 else 0.0
+        return self._state
+
+    def step(self) -> ev.Event | None:
+        """Apply the next event; None at the end."""
+        if self.at_end:
+            return None
+        self.seek(self.cursor + 1)
+        return self.current
+
+    def to_start(self) -> RunState:
+        return self.seek(-1)
+
+    def to_end(self) -> RunState:
+        return self.seek(len(self.events) - 1)
+
+    def advance(self, elapsed: float) -> list[ev.Event]:
+        """Playback: ``elapsed`` wall seconds passed; apply the events due by then."""
+        if elapsed < 0:
+            raise ValueError(f"elapsed time cannot be negative: {elapsed}")
+        if self.at_end:
+            return []
+        start = self.cursor
+        if math.isinf(self.speed):
+            target = min(self.cursor + MAX_EVENTS_PER_TICK, len(self.events) - 1)
+            self.position = self.offsets[target]
+        else:
+            self.position += elapsed * self.speed
+            target = self.cursor
+            while target + 1 < len(self.events) and self.offsets[target + 1] <= self.position:
+                target += 1
+        self._forward(target)
+        return self.events[start + 1:target + 1]
+
+    def _forward(self, index: int) -> None:
+        for n in range(self.cursor + 1, index + 1):
+            self._state.apply(self.events[n])
+            if (n + 1) % self.snapshot_every == 0 and n + 1 not in self._snapshots:
+                self._snapshots[n + 1] = _copy(self._state)
+        self.cursor = max(self.cursor, index)
+
+    def _check(self, index: int) -> int:
+        if not -1 <= index < len(self.events):
+            raise IndexError(f"event index {index} is outside -1..{len(self.events) - 1}")
+        return index
+
+
+def _copy(state: RunState) -> RunState:
+    """A copy that shares nothing ``apply`` or a caller could change in place (outputs and
+    inputs are values taken from events: their own contents are not copied)."""
+    new = copy.copy(state)
+    new.inputs, new.outputs, new.breakers = dict(state.inputs), dict(state.outputs), dict(state.breakers)
+    nodes = {}
+    for node_id, record in state.nodes.items():
+        twin = copy.copy(record)
+        twin.edges_taken = list(record.edges_taken)
+        nodes[node_id] = twin
+    new.nodes = nodes
+    return new
+
+
+def _offsets(events: Sequence[ev.Event], max_gap: float) -> list[float]:
+    offsets: list[float] = []
+    for i, event in enumerate(events):
+        gap = 0.0 if i == 0 else min(max(event.at - events[i - 1].at, 0.0), max_gap)
+        offsets.append((offsets[-1] if offsets else 0.0) + gap)
+    return offsets
+
+
+# ---------------------------------------------------------------- what the canvas shows
+
+
+def breaker_names(spec: GraphSpec) -> dict[str, str]:
+    """Breaker name by node id, for the nodes that have one."""
+    return {node.id: node.breaker.name for node in spec.nodes if node.breaker is not None}
+
+
+def initial_breakers(events: Sequence[ev.Event]) -> dict[str, str]:
+    """Each breaker's state before its first change in the run (the ``from_state`` of that
+    change). ``{**initial, **state.breakers}`` is then every known breaker at any cursor;
+    a breaker that never changes in the run is unknown."""
+    states: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, ev.BreakerChanged):
+            states.setdefault(event.breaker, event.from_state)
+    return states
+
+
+def node_statuses(state: RunState, by_node: Mapping[str, str],
+                  initial: Mapping[str, str] | None = None) -> dict[str, NodeStatus]:
+    """The canvas status of every node in ``state``; ``by_node``: breaker name by node id
+    (``breaker_names``), ``initial``: breakers before their first change (``initial_breakers``)."""
+    breakers = {**(initial or {}), **state.breakers}
+    result: dict[str, NodeStatus] = {}
+    for node_id, record in state.nodes.items():
+        breaker = breakers.get(by_node[node_id]) if node_id in by_node else None
+        result[node_id] = node_status(record, breaker=breaker)  # type: ignore[arg-type]
+    return result
+
+
+def edge_states(spec: GraphSpec, state: RunState) -> dict[str, EdgeState | None]:
+    """Taken / untaken for the edges whose source has settled; None while it has not.
+    A failed node whose error port is wired sends its failure down those edges."""
+    routes_errors = {edge.source for edge in spec.edges if edge.source_port == ERROR_PORT}
+    result: dict[str, EdgeState | None] = {}
+    for edge in spec.edges:
+        record = state.nodes.get(edge.source)
+        status = record.status if record else "pending"
+        if record is not None and status == "succeeded":
+            result[edge.id] = "taken" if edge.id in record.edges_taken else "untaken"
+        elif status == "failed":
+            taken = edge.source in routes_errors and edge.source_port == ERROR_PORT
+            result[edge.id] = "taken" if taken else "untaken"
+        elif status in ("skipped", "cancelled"):
+            result[edge.id] = "untaken"
+        else:
+            result[edge.id] = None
+    return result
+
+
+def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """What to send so that a view showing ``before`` shows ``after`` (None clears)."""
+    diff = {key: value for key, value in after.items() if before.get(key) != value}
+    diff.update({key: None for key in before if key not in after})
+    return diff
+
+
+# ---------------------------------------------------------------- events as text
+
+
+def describe(event: ev.Event, t0: float) -> str:
+    """One line for the event log: ``#seq +s kind node detail``."""
+    head = f"#{event.seq}  +{event.at - t0:.3f}s  {event.kind}"
+    detail = ""
+    if isinstance(event, ev.RunStarted):
+        detail = f"graph {event.graph_id}" + (f" v{event.graph_version}" if event.graph_version else "") + (
+            f", resumed from {event.resumed_from}" if event.resumed_from else "")
+    elif isinstance(event, ev.RunFinished):
+        detail = event.status + (f" at {event.failed_node}: {event.error}" if event.failed_node else "")
+    elif isinstance(event, ev.RunCancelled | ev.RunResumed):
+        detail = event.reason
+    elif isinstance(event, ev.BreakerChanged):
+        detail = f"{event.breaker}: {event.from_state} -> {event.to_state}" + (
+            f" ({event.reason})" if event.reason else "")
+    elif isinstance(event, ev.NodeStarted):
+        detail = f"{event.node_id} attempt {event.attempt}"
+    elif isinstance(event, ev.NodeSucceeded):
+        notes = [n for n, on in (("cached", event.cached), ("degraded", event.degraded),
+                                 (f"reused from {event.reused_from}", bool(event.reused_from))) if on]
+        detail = f"{event.node_id} in {event.duration:.3f}s" + (f" ({', '.join(notes)})" if notes else "")
+    elif isinstance(event, ev.NodeFailed):
+        detail = f"{event.node_id} attempt {event.attempt}: {event.error_type}: {event.error_message}"
+    elif isinstance(event, ev.NodeRetrying):
+        detail = (f"{event.node_id} attempt {event.attempt} failed ({event.error_type}: {event.error_message}), "
+                  f"retry in {event.delay:.3f}s")
+    elif isinstance(event, ev.MapProgress):
+        detail = f"{event.node_id} {event.done}/{event.total}" + (f", {event.failed} failed" if event.failed else "")
+    elif isinstance(event, ev.NodeSkipped | ev.NodeCancelled):
+        detail = f"{event.node_id}" + (f": {event.reason}" if event.reason else "")
+    return f"{head}  {detail}".rstrip()

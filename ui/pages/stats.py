@@ -1,0 +1,111 @@
+"""Run statistics of a graph (``/graph/{graph_id}/stats``): per node p50/p95 latency, success
+rate, retries and cost per 1,000 runs, as a table and as a heat overlay on the canvas; the
+graph-level line; and the current state of the graph's circuit breakers.
+
+Heat is a node's p95 relative to the slowest node's p95 (0 cool .. 1 hot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nicegui import ui
+
+from graphflow.model import GraphSpec
+from graphflow.ports import NotFound
+from graphflow.stats import GraphStats, NodeStats
+from graphflow.ui.canvas import GraphCanvas, NodeHeat
+
+from ..context import AppContext
+from .frame import frame, tag
+from .history import nav_links, seconds
+
+COLUMNS = [
+    {"name": "node", "label": "Node", "field": "node", "align": "left", "sortable": True},
+    {"name": "runs", "label": "Runs", "field": "runs", "sortable": True},
+    {"name": "p50", "label": "p50", "field": "p50"},
+    {"name": "p95", "label": "p95", "field": "p95"},
+    {"name": "success", "label": "Success", "field": "success"},
+    {"name": "retries", "label": "Retries", "field": "retries", "sortable": True},
+    {"name": "cost", "label": "Cost / 1K runs", "field": "cost"},
+    {"name": "heat", "label": "Heat", "field": "heat"},
+]
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def heat_map(nodes: Sequence[NodeStats]) -> dict[str, NodeHeat]:
+    """Each node's overlay: heat is p95 / the slowest p95 (0 when nothing was timed)."""
+    slowest = max((n.p95 for n in nodes if n.p95), default=0.0)
+    return {
+        n.node_id: NodeHeat(p50=n.p50, p95=n.p95, success_rate=n.success_rate, cost_per_1k=n.cost_per_1k_runs,
+                            heat=(n.p95 or 0.0) / slowest if slowest else 0.0)
+        for n in nodes
+    }
+
+
+def table_rows(nodes: Sequence[NodeStats], spec: GraphSpec | None) -> list[dict[str, str | int]]:
+    labels = {node.id: node.label for node in spec.nodes} if spec else {}
+    heat = heat_map(nodes)
+    return [
+        {"node": f"{labels[n.node_id]} ({n.node_id})" if labels.get(n.node_id) else n.node_id, "id": n.node_id,
+         "runs": n.runs, "p50": seconds(n.p50), "p95": seconds(n.p95), "success": percent(n.success_rate),
+         "retries": n.retries, "cost": f"{n.cost_per_1k_runs:.4f}", "heat": f"{heat[n.node_id]['heat']:.2f}"}
+        for n in nodes
+    ]
+
+
+def graph_line(stats: GraphStats) -> str:
+    return (f"{stats.runs} runs · p50 {seconds(stats.p50)} · p95 {seconds(stats.p95)} · "
+            f"success {percent(stats.success_rate)} · cost per 1K runs {stats.cost_per_1k_runs:.4f}")
+
+
+def show_breakers(ctx: AppContext, spec: GraphSpec) -> None:
+    """The current state of each breaker the graph's nodes use (kept across runs and restarts)."""
+    policies = {node.breaker.name: node.breaker for node in spec.nodes if node.breaker}
+    if not policies:
+        return
+    for policy in policies.values():  # restores a saved breaker, so its state is the current one
+        ctx.workspace.breakers.get(policy)
+    states = ctx.workspace.breaker_states()
+    with tag(ui.row().classes("items-center q-gutter-sm"), "breakers"):
+        ui.label("Circuit breakers:").classes("gf-muted")
+        for name in sorted(policies):
+            users = ", ".join(n.id for n in spec.nodes if n.breaker and n.breaker.name == name)
+            state = states.get(name, "closed")
+            colour = {"closed": "positive", "open": "negative", "half_open": "warning"}.get(state, "grey")
+            tag(ui.badge(f"{name}: {state.replace('_', '-')} ({users})", color=colour), breaker=name, state=state)
+
+
+def register(ctx: AppContext) -> None:
+    @ui.page("/graph/{graph_id}/stats")
+    async def stats_page(graph_id: str) -> None:
+        workspace = ctx.workspace
+        with frame(f"Stats of {graph_id}"):
+            nav_links(graph_id, "stats")
+            try:
+                stored = await workspace.store.get_graph(graph_id)
+            except NotFound:
+                stored = None
+                ui.label(f"No graph {graph_id!r}: showing the statistics of its stored runs, if any.") \
+                    .classes("gf-muted")
+            stats = await workspace.stats(graph_id)
+            tag(ui.label(graph_line(stats.graph)).style("font-weight: 600"), "graph-stats")
+            if stats.graph.runs == 0:
+                tag(ui.label("No finished runs yet: statistics appear after the graph has run.").classes("gf-muted"),
+                    "no-stats")
+            if stored is not None:
+                show_breakers(ctx, stored.spec)
+            rows = table_rows(stats.nodes, stored.spec if stored else None)
+            tag(ui.table(columns=COLUMNS, rows=rows, row_key="id"), "node-stats") \
+                .props("dense flat bordered").classes("full-width")
+            if stored is not None:
+                spec = stored.spec
+                kinds = {node.kind for node in spec.nodes}
+                described = [k.describe() for name, k in ctx.registry.kinds.items() if name in kinds]
+                ui.add_css(".gf-replay .gf-palette { display: none; }")
+                canvas = GraphCanvas(described, spec.model_dump(mode="json"), registry=ctx.registry) \
+                    .classes("gf-replay").style("height: 460px; width: 100%")
+                canvas.set_heat(heat_map(stats.nodes))
