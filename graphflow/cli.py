@@ -95,8 +95,10 @@ def load_compiled(path: str, registry: Registry) -> CompiledGraph:
     return graphflow.validate_graph(text, registry)
 
 
-def collect_inputs(graph: CompiledGraph, pairs: Sequence[str], input_json: str | None) -> dict[str, Any]:
-    """``--input-json`` first, then each ``--input name=value`` (converted to the input's type)."""
+def collect_inputs(graph: CompiledGraph, pairs: Sequence[str], input_json: str | None,
+                   example: bool = False) -> dict[str, Any]:
+    """``--input-json`` first, then each ``--input name=value`` (converted to the input's type);
+    with ``example``, every input still missing takes its node's ``example``."""
     values: dict[str, Any] = {}
     if input_json is not None:
         text = Path(input_json[1:]).read_text(encoding="utf-8") if input_json.startswith("@") else input_json
@@ -113,7 +115,27 @@ def collect_inputs(graph: CompiledGraph, pairs: Sequence[str], input_json: str |
         if not sep or not name.strip():
             raise CliError(f"--input {pair!r}: expected name=value")
         values[name.strip()] = parse_input_text(graph, name.strip(), text)
+    if example:
+        fill_examples(graph, values)
     return check_run_inputs(graph, values)
+
+
+def fill_examples(graph: CompiledGraph, values: dict[str, Any]) -> None:
+    """Give every input not in ``values`` its example; a required one without an example is an error
+    (an optional one without an example keeps its default)."""
+    missing = []
+    for cfg in (n.config for n in graph.input_nodes()):
+        if cfg.name in values:
+            continue
+        if cfg.example is not None:
+            values[cfg.name] = cfg.example
+        elif cfg.required:
+            missing.append(cfg.name)
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        given = " ".join(f"--input {m}=VALUE" for m in missing)
+        raise CliError(f"--example: required input{'s' if len(missing) > 1 else ''} {names} "
+                       f"{'have' if len(missing) > 1 else 'has'} no example; give {given}")
 
 
 GraphArg = Annotated[str, typer.Argument(metavar="GRAPH.json", help="Graph file, or - for stdin.", show_default=False)]
@@ -121,6 +143,8 @@ PluginOpt = Annotated[
     list[str],
     typer.Option("--plugin", "-p", metavar="MODULE", help="Import MODULE and call its register(registry)."),
 ]
+ExampleOpt = Annotated[bool, typer.Option(
+    "--example", help="Every input not given takes the example its input node declares.")]
 
 
 class ProgressMode(StrEnum):
@@ -163,6 +187,7 @@ def run(
     input_json: Annotated[
         str | None, typer.Option("--input-json", metavar="JSON|@FILE", help="All inputs as a JSON object.")
     ] = None,
+    example: ExampleOpt = False,
     plugin: PluginOpt = [],  # noqa: B006
     max_concurrency: Annotated[int, typer.Option(min=1, help="Most nodes running at once.")] = 64,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; summary only if the run fails.")] = False,
@@ -176,18 +201,20 @@ def run(
     """Run a graph: progress on stderr, the outputs as JSON on stdout."""
     run_and_report(graph, input, input_json, plugin, quiet, progress, events_jsonl,
                    lambda compiled, inputs, sinks, control: graphflow.run(
-                       compiled, inputs, sinks=sinks, max_concurrency=max_concurrency, control=control))
+                       compiled, inputs, sinks=sinks, max_concurrency=max_concurrency, control=control),
+                   example=example)
 
 
 StartRun = Callable[[CompiledGraph, dict[str, Any], list[EventSink], RunControl], Awaitable[RunResult]]
 
 
 def run_and_report(graph: str, input: Sequence[str], input_json: str | None, plugin: Sequence[str], quiet: bool,
-                   progress: ProgressMode, events_jsonl: Path | None, start: StartRun) -> None:
+                   progress: ProgressMode, events_jsonl: Path | None, start: StartRun, *,
+                   example: bool = False) -> None:
     """Shared by every command that runs a graph: inputs, progress, Ctrl+C, outputs, exit code."""
     with boundary(graph):
         compiled = load_compiled(graph, load_registry(plugin))
-        inputs = collect_inputs(compiled, input, input_json)
+        inputs = collect_inputs(compiled, input, input_json, example)
         with contextlib.ExitStack() as stack:
             sinks: list[EventSink] = []
             if events_jsonl is not None:

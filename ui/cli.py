@@ -19,7 +19,7 @@ import typer
 
 import graphflow
 from graphflow import cli as engine_cli
-from graphflow.cli import EXIT_FAILED, EXIT_USAGE, CliError, PluginOpt, ProgressMode, boundary
+from graphflow.cli import EXIT_FAILED, EXIT_USAGE, CliError, ExampleOpt, PluginOpt, ProgressMode, boundary
 from graphflow.compile import CompiledGraph
 from graphflow.ports import EventSink, NotFound
 from graphflow.runner import RunControl, RunResult
@@ -62,6 +62,7 @@ def run(
                                              help="A run input, converted to its declared type.")] = [],  # noqa: B006
     input_json: Annotated[str | None, typer.Option("--input-json", metavar="JSON|@FILE",
                                                    help="All inputs as a JSON object.")] = None,
+    example: ExampleOpt = False,
     plugin: PluginOpt = [],  # noqa: B006
     max_concurrency: Annotated[int, typer.Option(min=1, help="Most nodes running at once.")] = 64,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; summary only if the run fails.")] = False,
@@ -76,7 +77,8 @@ def run(
         start = engine_cli_start(max_concurrency)
     else:
         start = stored_start(db, plugin, max_concurrency)
-    engine_cli.run_and_report(graph, input, input_json, plugin, quiet, progress, events_jsonl, start)
+    engine_cli.run_and_report(graph, input, input_json, plugin, quiet, progress, events_jsonl, start,
+                              example=example)
 
 
 def engine_cli_start(max_concurrency: int) -> engine_cli.StartRun:

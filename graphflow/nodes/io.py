@@ -15,6 +15,8 @@ class InputConfig(NodeConfig):
     required: bool = True
     default: Any = None
     """Used when the input is not given and not required."""
+    example: Any = None
+    """A sample value: prefills the canvas's run form; ``graphflow run --example`` uses it for inputs not given."""
     description: str = ""
 
 

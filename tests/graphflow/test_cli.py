@@ -237,6 +237,62 @@ def test_run_bad_inputs_exit_2(tmp_path: Path, plugin: str, args: list[str], mes
     assert "Traceback" not in result.stderr
 
 
+EXAMPLE_GRAPH = graph(
+    node("in", "input", name="x", type="integer", example=41),
+    node("label", "input", name="label", type="string", required=False, default="plain", example="shown"),
+    node("extra", "input", name="extra", type="string", required=False, default="kept"),
+    node("inc", "function", function="clitest.inc"),
+    node("out", "output", name="result"),
+    node("label_out", "output", name="label"),
+    node("extra_out", "output", name="extra"),
+    edge("in", "inc"),
+    edge("inc", "out"),
+    edge("label", "label_out"),
+    edge("extra", "extra_out"),
+)
+
+
+def test_run_example_fills_every_input_not_given(tmp_path: Path, plugin: str) -> None:
+    path = write(tmp_path, EXAMPLE_GRAPH)
+    result = cli("run", path, "-p", plugin, "--example", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"result": 42, "label": "shown", "extra": "kept"}, "no example: the default"
+    result = cli("run", path, "-p", plugin, "--example", "-i", "x=1", "--input-json", '{"label": "mine"}', "-q")
+    assert json.loads(result.stdout) == {"result": 2, "label": "mine", "extra": "kept"}, "given inputs win"
+    result = cli("run", path, "-p", plugin, "-q")
+    assert result.exit_code == 2, "without --example, an example is never used"
+    assert "missing required input 'x'" in result.stderr
+
+
+def test_run_example_without_one_for_a_required_input_is_a_clear_error(tmp_path: Path, plugin: str) -> None:
+    result = cli("run", write(tmp_path, INC_GRAPH), "-p", plugin, "--example")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: --example: required input 'x' has no example; give --input x=VALUE"]
+    assert cli("run", write(tmp_path, INC_GRAPH), "-p", plugin, "--example", "-i", "x=1", "-q").exit_code == 0
+
+
+def test_run_example_of_the_wrong_type_is_reported(tmp_path: Path, plugin: str) -> None:
+    data = graph(node("in", "input", name="x", type="integer", example="forty"),
+                 node("out", "output", name="result"), edge("in", "out"))
+    result = cli("run", write(tmp_path, data), "--example")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == ["error: input 'x' must be integer, got str: 'forty'"]
+
+
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_graphs"
+
+
+@pytest.mark.parametrize("name", ["sequential_chain", "parallel_enrichment", "decision_tree", "email_triage",
+                                  "resilience_demo"])
+def test_every_sample_runs_with_its_example(name: str) -> None:
+    """``python -m graphflow.cli run SAMPLE --example`` (the engine alone) succeeds and prints its outputs."""
+    result = cli("run", str(SAMPLES_DIR / f"{name}.json"), "--example", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)
+
+
 def test_run_events_jsonl(tmp_path: Path, plugin: str) -> None:
     events_file = tmp_path / "events.jsonl"
     result = cli("run", write(tmp_path, INC_GRAPH), "-p", plugin, "-i", "x=1", "--events-jsonl", str(events_file), "-q")

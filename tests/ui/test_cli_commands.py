@@ -39,6 +39,45 @@ def test_run_is_recorded_and_shown(db):
     assert "degraded, default used" in shown.stdout
 
 
+EXAMPLE_RUNS = {
+    # sample: (what its example run shows, checked on the outputs)
+    "sequential_chain": lambda out: out["account"]["sent_to"] == "ana.lima@example.com",
+    "parallel_enrichment": lambda out: (out["report"]["customer"]["id"], out["report"]["partial_failure"],
+                                        out["report"]["errors"]) == ("C002", True,
+                                                                    {"erp": "ConnectionError: ERP timeout"}),
+    "decision_tree": lambda out: out["decision"]["action"] == "auto_approve",
+    "email_triage": lambda out: (out["summary"]["total"], out["errors"]) == (100, []),
+    "resilience_demo": lambda out: (out["answer"]["source"], out["answer"]["fallback_reason"]) == (
+        "backup", "ConnectionError: primary source unavailable"),
+}
+
+
+@pytest.mark.parametrize("name", EXAMPLE_RUNS)
+def test_every_sample_runs_with_one_command(db, name):
+    """``graphflow run sample_graphs/X.json --example``: every input node has an example, the run
+    succeeds, its outputs are printed and it is recorded."""
+    sample = SAMPLES / f"{name}.json"
+    spec = graphflow.load_graph(sample.read_text())
+    assert all(n.config.get("example") is not None for n in spec.nodes if n.kind == "input")
+    done = invoke("run", str(sample), "--example", "--progress", "lines", "--db", db)
+    assert done.exit_code == 0, done.stderr
+    assert EXAMPLE_RUNS[name](json.loads(done.stdout)), done.stdout
+    assert done.stderr.strip().splitlines()[-1].startswith("succeeded")
+    assert "succeeded" in invoke("runs", "--db", db).stdout
+
+
+def test_example_missing_for_a_required_input_is_one_line(db, tmp_path):
+    data = json.loads((SAMPLES / "parallel_enrichment.json").read_text())
+    del next(n for n in data["nodes"] if n["kind"] == "input")["config"]["example"]
+    graph = tmp_path / "no_example.json"
+    graph.write_text(json.dumps(data))
+    done = invoke("run", str(graph), "--example", "--db", db)
+    assert done.exit_code == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "error: --example: required input 'customer_id' has no example; give --input customer_id=VALUE"]
+    assert invoke("runs", "--db", db).stdout.strip().splitlines()[1:] == []  # nothing was run
+
+
 def test_stats_table_after_runs(db):
     for query in ("refund window", "refund window", "healthy refund window"):
         invoke("run", str(SAMPLES / "resilience_demo.json"), "-i", f"query={query}", "-q", "--db", db)

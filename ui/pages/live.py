@@ -171,7 +171,7 @@ class RunView:
 
 
 def input_fields(compiled: CompiledGraph) -> list[Any]:
-    """The configs of the graph's input nodes (name, type, required, default, description)."""
+    """The configs of the graph's input nodes (name, type, required, default, example, description)."""
     return [node.config for node in compiled.input_nodes()]
 
 
@@ -204,15 +204,16 @@ async def ask_inputs(compiled: CompiledGraph) -> dict[str, Any] | None:
         widgets: dict[str, ui.element] = {}
         for cfg in fields:
             label = f"{cfg.name} ({cfg.type})" + ("" if not cfg.required or cfg.default is not None else " *")
-            default = cfg.default
+            prefill = cfg.default if cfg.default is not None else cfg.example
             if cfg.type == "boolean":
-                widget: ui.element = ui.checkbox(label, value=bool(default))
+                widget: ui.element = ui.checkbox(label, value=bool(prefill))
             elif cfg.type in ("integer", "number"):
-                widget = ui.number(label, value=default, precision=0 if cfg.type == "integer" else None)
+                widget = ui.number(label, value=prefill, precision=0 if cfg.type == "integer" else None)
             elif cfg.type == "string":
-                widget = ui.input(label, value=default or "")
+                widget = ui.input(label, value="" if prefill is None else str(prefill))
             else:
-                widget = ui.textarea(label + " JSON", value="" if default is None else json.dumps(default))
+                text = "" if prefill is None else json.dumps(prefill, indent=2, ensure_ascii=False)
+                widget = ui.textarea(label + " JSON", value=text)
             if cfg.description:
                 ui.label(cfg.description).classes("gf-muted")
             widgets[cfg.name] = tag(widget.classes("full-width"), f"input-{cfg.name}")

@@ -4,6 +4,7 @@ browser would send them; the settings form, validation, save and a live run are 
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from nicegui import ui
@@ -121,7 +122,7 @@ async def test_run_from_the_editor_is_followed_from_its_events(user, ctx):
     await user.open("/graph/resilience_demo")
     user.find(marker="run").click()
     await user.should_see(marker="input-query")
-    user.find(marker="input-query").type("refund window")
+    user.find(marker="input-query").clear().type("refund window")
     user.find(marker="start-run").click()
     await user.should_see("succeeded", marker="run-status", retries=50)
     await user.should_see("breaker_changed primary-api: closed -> open (3 consecutive failures)")
@@ -129,3 +130,28 @@ async def test_run_from_the_editor_is_followed_from_its_events(user, ctx):
     await user.should_see('"source": "backup"')
     runs = await ctx.workspace.runs("resilience_demo")
     assert [r.status for r in runs] == ["succeeded"]
+
+
+async def test_the_run_form_is_prefilled_with_the_example_or_the_default(user, ctx):
+    await user.open("/graph/parallel_enrichment")
+    user.find(marker="run").click()
+    await user.should_see(marker="input-customer_id")
+    assert widget(user, "input-customer_id").value == "C002"  # the example (no default)
+    user.find(marker="start-run").click()
+    await user.should_see("succeeded", marker="run-status", retries=50)
+    await user.should_see('"partial_failure": true')
+    runs = await ctx.workspace.runs("parallel_enrichment")
+    assert [(r.status, r.inputs) for r in runs] == [("succeeded", {"customer_id": "C002"})]
+
+
+async def test_the_run_form_shows_a_json_example_and_prefers_the_default(user):
+    await user.open("/graph/decision_tree")
+    user.find(marker="run").click()
+    await user.should_see(marker="input-inquiry")
+    example = canvas(user).graph["nodes"][0]["config"]["example"]
+    assert json.loads(widget(user, "input-inquiry").value) == example and example["order_id"] == "A-100"
+
+    await user.open("/graph/email_triage")
+    user.find(marker="run").click()
+    await user.should_see(marker="input-count")
+    assert widget(user, "input-count").value == 100  # the default (it wins over the example)
