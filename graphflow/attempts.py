@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from graphflow.clock import Clock
 from graphflow.compile import CompiledNode
 from graphflow.errors import NodeOutputError, NodeTimeout
+from graphflow.mailbox import Mailbox
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import ErrorInfo
 from graphflow.policies import RetryPolicy
@@ -96,7 +96,7 @@ class Attempts:
     """Shared by the node tasks of one run."""
 
     def __init__(self, clock: Clock, breakers: BreakerRegistry, cache: KeyValueStore | None,
-                 rng: random.Random, send: MemoryObjectSendStream[Any]) -> None:
+                 rng: random.Random, send: Mailbox) -> None:
         self.clock = clock
         self.breakers = breakers
         self.cache = cache
@@ -104,35 +104,13 @@ class Attempts:
         self.send = send
 
     async def execute(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
-                      scope: anyio.CancelScope, retry_at: float | None = None) -> None:
+                      retry_at: float | None = None) -> None:
+        """Run the node and send its ``Done``. A cancelled node sends nothing: its worker does."""
         spec = node.spec
         t0 = self.clock.monotonic()
         if spec.retry is None and spec.breaker is None and spec.cache is None and spec.timeout is None \
                 and retry_at is None:
-            await self.execute_plain(node, inputs, ctx, scope, t0)
-            return
-        with scope:
-            if retry_at is not None and retry_at > self.clock.time():  # a backoff persisted before a crash
-                await self.clock.sleep(retry_at - self.clock.time())
-            key = None
-            if spec.cache is not None and spec.cache.enabled and self.cache is not None:
-                key = cache_key(node, inputs)
-                hit = await self.cache.get(CACHE_NAMESPACE, key, now=self.clock.time())
-                if hit is not None:
-                    self.send.send_nowait(Done(node.id, True, hit, self.clock.monotonic() - t0, ctx.attempt,
-                                               cached=True))
-                    return
-            done = await self.attempt_loop(node, inputs, ctx)
-            if done.ok and key is not None and self.cache is not None and spec.cache is not None:
-                await self.cache.put(CACHE_NAMESPACE, key, done.payload, expires_at=self.clock.time() + spec.cache.ttl)
-            self.send.send_nowait(done)
-        if scope.cancelled_caught:
-            self.send.send_nowait(Done(node.id, False, None, self.clock.monotonic() - t0, ctx.attempt))
-
-    async def execute_plain(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
-                            scope: anyio.CancelScope, t0: float) -> None:
-        """One attempt, no policies: the common case, kept short because it is hot."""
-        with scope:
+            # One attempt, no policies: the common case, kept short because it is hot.
             try:
                 output = jsonable(await node.kind.run(node.runtime, inputs, ctx))
                 done = Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
@@ -140,8 +118,25 @@ class Attempts:
                 done = Done(node.id, False, error_info(node.id, exc), self.clock.monotonic() - t0, ctx.attempt,
                             ctx.cost, ctx.tokens)
             self.send.send_nowait(done)
-        if scope.cancelled_caught:
-            self.send.send_nowait(Done(node.id, False, None, self.clock.monotonic() - t0, ctx.attempt))
+            return
+        if retry_at is not None and retry_at > self.clock.time():  # a backoff persisted before a crash
+            await self.clock.sleep(retry_at - self.clock.time())
+        key = None
+        if spec.cache is not None and spec.cache.enabled and self.cache is not None:
+            key = cache_key(node, inputs)
+            hit = await self.cache.get(CACHE_NAMESPACE, key, now=self.clock.time())
+            if hit is not None:
+                self.send.send_nowait(Done(node.id, True, hit, self.clock.monotonic() - t0, ctx.attempt, cached=True))
+                return
+        done = await self.attempt_loop(node, inputs, ctx)
+        if done.ok and key is not None and self.cache is not None and spec.cache is not None:
+            await self.cache.put(CACHE_NAMESPACE, key, done.payload, expires_at=self.clock.time() + spec.cache.ttl)
+        self.send.send_nowait(done)
+
+    def cancelled(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
+                  retry_at: float | None = None) -> None:
+        """The worker's report for a node cancelled in flight (the loop drops its result)."""
+        self.send.send_nowait(Done(node.id, False, None, 0.0, ctx.attempt))
 
     async def attempt_loop(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> Done:
         policy = node.spec.retry or NO_RETRY

@@ -1,7 +1,7 @@
 """The runner: the only module that owns tasks.
 
 One loop drives the planner. Nodes run as tasks in one task group and report back
-through a memory object stream (``attempts.py``); the loop owns all mutable run state
+through a mailbox (``mailbox.py``, ``attempts.py``); the loop owns all mutable run state
 and is the only place events are numbered and published. Pure, synchronous kinds
 (``inline``) run in the loop itself, which is what keeps tiny nodes cheap.
 """
@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup
 
 from graphflow import events as ev
-from graphflow.attempts import AttemptStarted, Attempts, BreakerChanges, Done, Progress, Retrying, jsonable
+from graphflow.attempts import Attempts, AttemptStarted, BreakerChanges, Done, Progress, Retrying, jsonable
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
 from graphflow.inputs import check_run_inputs
+from graphflow.mailbox import Mailbox, Workers
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import ErrorInfo, NodeState, Plan, Transition
 from graphflow.ports import EventSink, KeyValueStore
@@ -136,13 +136,12 @@ class _Run:
         self.seq = 0
         self.started: dict[str, float] = {}
         self.attempt: dict[str, int] = {}
-        self.scopes: dict[str, anyio.CancelScope] = {}
         self.in_flight = 0
-        self.workers = self.idle = self.queued = 0
         self.run_outputs: dict[str, Any] = {}
         self.usage: dict[str, tuple[float, int, bool]] = {}
         self.last_progress: dict[str, float] = {}
         self.recovery: Recovery | None = None
+        self.workers: Workers | None = None
         self.reused_from: str | None = None
 
     async def emit(self, cls: type[ev._EventBase], **fields: Any) -> None:
@@ -175,26 +174,22 @@ class _Run:
             if seed is not None:
                 self.reused_from = seed.from_run
                 self.plan.restore(seed.outputs, {})
-        send, receive = anyio.create_memory_object_stream[Any](math.inf)
-        self.attempts = Attempts(self.clock, self.r.breakers, self.r.cache, self.r.rng, send)
-        self.control._send = send
+        mailbox = Mailbox()
+        self.attempts = Attempts(self.clock, self.r.breakers, self.r.cache, self.r.rng, mailbox)
+        self.control._send = mailbox
         if self.control._pending is not None:
             self.plan.cancel(self.control._pending)
-        self.work_send, work_receive = anyio.create_memory_object_stream[Any](math.inf)
-        async with send, receive, self.work_send, work_receive, anyio.create_task_group() as tg:
-            self.work_receive = work_receive
-            await self.pump(tg)
+        async with anyio.create_task_group() as tg:
+            self.workers = Workers(tg, self.attempts.execute, self.attempts.cancelled)
+            await self.pump()
             while not self.plan.finished:
-                await self.handle(await receive.receive())
-                while not self.plan.finished:  # drain what is already there before scheduling again
-                    try:
-                        message = receive.receive_nowait()
-                    except anyio.WouldBlock:
-                        break
+                await mailbox.wait()
+                # handle everything already there before scheduling again
+                while not self.plan.finished and (message := mailbox.get_nowait()) is not None:
                     await self.handle(message)
-                await self.pump(tg)
+                await self.pump()
             self.control._send = None
-            self.work_send.close()  # idle workers end
+            self.workers.close()
         return await self.finish(self.clock.monotonic() - t0)
 
     async def checkpoint(self) -> None:
@@ -233,7 +228,7 @@ class _Run:
         elif isinstance(message, _Cancel):
             self.plan.cancel(message.reason)
 
-    async def pump(self, tg: TaskGroup) -> None:
+    async def pump(self) -> None:
         """Publish what the planner decided, then start what is ready, until nothing changes."""
         while True:
             for transition in self.plan.take_transitions():
@@ -245,9 +240,9 @@ class _Run:
             for node_id in ready:
                 # An inline node earlier in this batch may have ended the run or made this one unneeded.
                 if self.plan.state[node_id] is NodeState.RUNNING:
-                    await self.start(tg, self.graph.nodes[node_id])
+                    await self.start(self.graph.nodes[node_id])
 
-    async def start(self, tg: TaskGroup, node: CompiledNode) -> None:
+    async def start(self, node: CompiledNode) -> None:
         attempt, retry_at = 1, None
         if self.recovery is not None:  # persisted attempt counter and backoff deadline
             attempt = self.recovery.attempts.get(node.id, 1)
@@ -269,27 +264,8 @@ class _Run:
             return
         ctx.on_progress = self.progress_reporter(node.id)
         self.in_flight += 1
-        scope = anyio.CancelScope()
-        self.scopes[node.id] = scope
-        self.work_send.send_nowait((node, inputs, ctx, scope, retry_at))
-        self.queued += 1
-        if self.queued > self.idle and self.workers < self.r.max_concurrency:
-            self.workers += 1
-            tg.start_soon(self.worker)
-
-    async def worker(self) -> None:
-        """Workers are started as work outgrows them (up to the cap) and reused: starting
-        a task per node costs more than the node itself for small nodes."""
-        while True:
-            self.idle += 1
-            try:
-                item = await self.work_receive.receive()
-            except anyio.EndOfStream:
-                return
-            finally:
-                self.idle -= 1
-            self.queued -= 1
-            await self.attempts.execute(*item)
+        assert self.workers is not None
+        self.workers.submit(node.id, (node, inputs, ctx, retry_at))
 
     def progress_reporter(self, node_id: str) -> Any:
         """Progress is aggregated: one event per interval, plus the final count."""
@@ -328,9 +304,8 @@ class _Run:
         elif t.state is NodeState.SKIPPED:
             await self.emit(ev.NodeSkipped, node_id=node_id, reason=t.reason)
         elif t.state is NodeState.CANCELLED:
-            scope = self.scopes.get(node_id)
-            if scope is not None:
-                scope.cancel()
+            if self.workers is not None:
+                self.workers.cancel(node_id)
             await self.emit(ev.NodeCancelled, node_id=node_id, reason=t.reason)
 
     def collect_output(self, node_id: str, output: dict[str, Any]) -> None:

@@ -1,0 +1,114 @@
+"""The two hand-offs of a run: node tasks -> run loop (``Mailbox``), run loop -> node
+tasks (``Workers``).
+
+anyio's memory object streams yield to the event loop on every ``receive`` and build an
+``Event`` per wait. A run passes two messages per node, so for small nodes those costs
+were most of the scheduler's time. Here a read is free while messages are queued, and a
+wake-up costs one ``Event`` only when the reader is actually waiting.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+
+class Mailbox:
+    """Many senders (node tasks, a cancel button), one reader (the run loop)."""
+
+    def __init__(self) -> None:
+        self._items: deque[Any] = deque()
+        self._wakeup: anyio.Event | None = None
+
+    def send_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        if self._wakeup is not None:
+            self._wakeup.set()
+            self._wakeup = None
+
+    def get_nowait(self) -> Any | None:
+        return self._items.popleft() if self._items else None
+
+    async def wait(self) -> None:
+        """Return once a message is queued (at once if one already is)."""
+        while not self._items:
+            self._wakeup = anyio.Event()
+            await self._wakeup.wait()
+
+
+class _Idle:
+    __slots__ = ("event", "item")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.item: Any = None
+
+
+class Workers:
+    """Tasks reused across nodes: starting a task per node costs more than a small node.
+
+    ``submit`` hands an item to an idle worker or starts a new one; the caller caps how
+    many items are in flight, and so how many workers there are. Each worker lives in
+    one cancel scope (entering a scope per node was a tenth of a small node's cost):
+    ``cancel(key)`` ends the worker running that item, which then calls ``on_cancelled``
+    with it instead of taking more work."""
+
+    def __init__(self, tg: TaskGroup, work: Callable[..., Awaitable[None]],
+                 on_cancelled: Callable[..., None]) -> None:
+        self._tg = tg
+        self._work = work
+        self._on_cancelled = on_cancelled
+        self._idle: list[_Idle] = []
+        self._running: dict[str, anyio.CancelScope] = {}
+        self._dropped: set[str] = set()
+        """Cancelled after ``submit`` but before a worker took them up."""
+        self._closed = False
+
+    def submit(self, key: str, item: tuple[Any, ...]) -> None:
+        if self._idle:
+            idle = self._idle.pop()
+            idle.item = (key, item)
+            idle.event.set()
+        else:
+            self._tg.start_soon(self._worker, key, item)
+
+    def cancel(self, key: str) -> None:
+        scope = self._running.get(key)
+        if scope is not None:
+            scope.cancel()
+        else:
+            self._dropped.add(key)
+
+    def close(self) -> None:
+        """Idle workers end; the busy ones end when their item is done."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for waiting in idle:
+            waiting.event.set()
+
+    async def _worker(self, key: str, item: tuple[Any, ...]) -> None:
+        with anyio.CancelScope() as scope:
+            while True:
+                if key in self._dropped:
+                    self._dropped.discard(key)
+                    self._on_cancelled(*item)
+                else:
+                    self._running[key] = scope
+                    try:
+                        await self._work(*item)
+                    finally:
+                        del self._running[key]
+                if self._closed:
+                    return
+                idle = _Idle()
+                self._idle.append(idle)
+                await idle.event.wait()
+                if idle.item is None:
+                    return
+                key, item = idle.item
+        if scope.cancelled_caught:
+            self._on_cancelled(*item)

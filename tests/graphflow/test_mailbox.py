@@ -1,0 +1,91 @@
+"""The run loop's hand-offs: a mailbox that reads without yielding, and reused workers
+whose cancel reaches exactly the item it names."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from graphflow.mailbox import Mailbox, Workers
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_mailbox_wakes_a_waiting_reader_and_keeps_order() -> None:
+    box = Mailbox()
+    got: list[int] = []
+
+    async def reader() -> None:
+        while len(got) < 3:
+            await box.wait()
+            while (item := box.get_nowait()) is not None:
+                got.append(item)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(reader)
+        await anyio.wait_all_tasks_blocked()
+        box.send_nowait(1)
+        box.send_nowait(2)
+        await anyio.wait_all_tasks_blocked()
+        box.send_nowait(3)
+    assert got == [1, 2, 3]
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self.finished: list[str] = []
+        self.cancelled: list[str] = []
+        self.gates: dict[str, anyio.Event] = {}
+
+    async def work(self, name: str) -> None:
+        self.ran.append(name)
+        if name in self.gates:
+            await self.gates[name].wait()
+        self.finished.append(name)
+
+    def on_cancelled(self, name: str) -> None:
+        self.cancelled.append(name)
+
+
+async def test_a_cancel_before_the_worker_starts_drops_the_item() -> None:
+    h = Harness()
+    async with anyio.create_task_group() as tg:
+        workers = Workers(tg, h.work, h.on_cancelled)
+        workers.submit("a", ("a",))
+        workers.cancel("a")  # the worker task has not run yet
+        await anyio.wait_all_tasks_blocked()
+        workers.close()
+    assert h.ran == [] and h.cancelled == ["a"]
+
+
+async def test_cancel_ends_the_running_item_and_others_go_on() -> None:
+    h = Harness()
+    h.gates = {"slow": anyio.Event(), "other": anyio.Event()}
+    async with anyio.create_task_group() as tg:
+        workers = Workers(tg, h.work, h.on_cancelled)
+        workers.submit("slow", ("slow",))
+        workers.submit("other", ("other",))
+        await anyio.wait_all_tasks_blocked()
+        workers.cancel("slow")
+        await anyio.wait_all_tasks_blocked()
+        h.gates["other"].set()
+        await anyio.wait_all_tasks_blocked()
+        workers.close()
+    assert h.cancelled == ["slow"] and h.finished == ["other"]
+
+
+async def test_a_late_cancel_never_hits_the_next_item_of_the_same_worker() -> None:
+    h = Harness()
+    h.gates = {"second": anyio.Event()}
+    async with anyio.create_task_group() as tg:
+        workers = Workers(tg, h.work, h.on_cancelled)
+        workers.submit("first", ("first",))
+        await anyio.wait_all_tasks_blocked()  # first is done; its worker is idle
+        workers.submit("second", ("second",))  # reuses that worker
+        await anyio.wait_all_tasks_blocked()
+        workers.cancel("first")  # e.g. a stop node decided after first's result was queued
+        h.gates["second"].set()
+        await anyio.wait_all_tasks_blocked()
+        workers.close()
+    assert h.finished == ["first", "second"] and h.cancelled == []
