@@ -169,9 +169,10 @@ def _resolve_kind(node: NodeSpec, registry: Registry, problems: list[Problem]) -
         config = kind.parse_config(node.config)
     except ValidationError as exc:
         for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "config"
+            path = ".".join(["config", *(str(p) for p in err["loc"])])  # a whole-config check has no loc
             code = "unknown_field" if err["type"] == "extra_forbidden" else "invalid_config"
-            problems.append(Problem(code, f"config.{field}: {err['msg']}", node.id, path=f"config.{field}"))
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(Problem(code, f"{path}: {message}", node.id, path=path))
         return None
     for code, message in kind.check(config, registry):
         problems.append(Problem(code, message, node.id))

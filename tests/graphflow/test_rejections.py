@@ -384,3 +384,12 @@ def test_dunder_expressions_are_bad_expression(where: str, text: str) -> None:
 @pytest.mark.parametrize("where", ["condition", "router", "edge"])
 def test_safe_expression_in_the_same_places_validates(where: str) -> None:
     graphflow.validate_graph(_expression_graph(where, "value > 0"), make_registry())
+
+
+def test_a_whole_config_check_names_the_config_without_pydantic_noise() -> None:
+    graph = {"schema_version": 1, "id": "g", "nodes": [{"id": "m", "kind": "map", "config": {}}], "edges": []}
+    with pytest.raises(GraphValidationError) as info:
+        graphflow.validate_graph(graph)
+    problem = next(p for p in info.value.problems if p.code == "invalid_config")
+    assert (problem.node_id, problem.path) == ("m", "config")
+    assert problem.message == "config: give either 'function' or 'graph' (a sub-graph), not both or neither"

@@ -150,7 +150,7 @@ class Editor:
                 ui.label(f"{node.get('id')} · {(kind or {}).get('title') or node.get('kind')}").classes("gf-muted")
                 ui.space()
                 tag(ui.button("Apply", icon="check", on_click=self.apply_settings).props("dense"), "apply-settings")
-            self.form = SettingsForm(node, kind)
+            self.form = SettingsForm(node, kind, {"function": sorted(self.ctx.registry.functions)})
 
     def apply_settings(self) -> None:
         if self.form is None:

@@ -20,7 +20,7 @@ CSS = """
 .gf-problem { color: #b91c1c; font-size: .85rem; }
 .gf-mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .8rem; white-space: pre-wrap; }
 .gf-row-cell { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.gf-upload .q-uploader__list { display: none; }
+.gf-upload .q-uploader__list, .gf-upload .q-uploader__subtitle { display: none; }
 """
 
 

@@ -66,7 +66,7 @@ def register(ctx: AppContext) -> None:
                 stored = None
             nav_links(graph_id, "runs")
             with ui.row().classes("items-center q-gutter-sm"):
-                ui.label(stored.spec.name if stored else f"{graph_id} (no longer stored)").style("font-weight: 600")
+                ui.label(stored.spec.name if stored else f"{graph_id} (no stored graph)").style("font-weight: 600")
                 tag(ui.button("Refresh", icon="refresh", on_click=lambda: listing.refresh()).props("flat dense"),
                     "refresh")
             listing_box = ui.column().classes("full-width").style("gap: 0")

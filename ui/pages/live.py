@@ -17,6 +17,8 @@ from nicegui import background_tasks, ui
 
 from graphflow import events as ev
 from graphflow.compile import CompiledGraph
+from graphflow.errors import RunInputError
+from graphflow.inputs import check_run_inputs
 from graphflow.model import GraphSpec
 from graphflow.state import RunState
 
@@ -35,6 +37,10 @@ def describe(event: ev.Event) -> str:
     head = f"{at} {event.kind}" + (f" {node}" if node and event.kind != "breaker_changed" else "")
     if isinstance(event, ev.NodeStarted | ev.NodeSucceeded) and event.attempt > 1:
         head += f" (attempt {event.attempt})"
+    if isinstance(event, ev.NodeSucceeded) and (event.degraded or event.cached or event.reused_from):
+        notes = [n for n, on in (("degraded: " + (event.error or ""), event.degraded), ("cached", event.cached),
+                                 (f"reused from {event.reused_from}", bool(event.reused_from))) if on]
+        head += f" ({'; '.join(notes)})"
     if isinstance(event, ev.NodeFailed | ev.NodeRetrying):
         head += f" (attempt {event.attempt}): {event.error_type}: {event.error_message}"
     elif isinstance(event, ev.NodeSkipped | ev.NodeCancelled) and event.reason:
@@ -45,7 +51,8 @@ def describe(event: ev.Event) -> str:
     elif isinstance(event, ev.MapProgress):
         head += f" {event.done}/{event.total}" + (f" ({event.failed} failed)" if event.failed else "")
     elif isinstance(event, ev.RunFinished):
-        head += f" {event.status}" + (f": {event.error}" if event.error else "")
+        head += f" {event.status}" + (f": {event.error}" if event.error else "") + (
+            f" (degraded: {', '.join(event.degraded)})" if event.degraded else "")
     elif isinstance(event, ev.RunCancelled):
         head += f": {event.reason}"
     return head
@@ -225,10 +232,18 @@ async def ask_inputs(compiled: CompiledGraph) -> dict[str, Any] | None:
                 raw = getattr(widgets[cfg.name], "value", None)
                 if raw in (None, "") and not cfg.required:
                     continue  # the input's default
+                if raw in (None, "") and cfg.type != "boolean":
+                    problems.append(f"{cfg.name}: required")
+                    continue
                 try:
                     values[cfg.name] = parse_input(cfg, raw)
                 except ValueError as exc:
                     problems.append(f"{cfg.name}: {exc}")
+            if not problems:
+                try:  # the engine's own check: e.g. valid JSON of the wrong type
+                    check_run_inputs(compiled, values)
+                except RunInputError as exc:
+                    problems.append(str(exc))
             errors.clear()
             with errors:
                 for problem in problems:

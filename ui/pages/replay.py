@@ -95,8 +95,10 @@ class Replay:
                 button.tooltip(tip)
                 if name == "play":
                     self.play_button = button
-            self.speed = tag(ui.select(list(SPEEDS), value="1x", on_change=self.set_speed), "speed") \
-                .props("dense options-dense").style("width: 80px").tooltip("Playback speed")
+            self.player.speed = SPEEDS[self.player.default_speed]
+            self.speed = tag(ui.select(list(SPEEDS), value=self.player.default_speed, on_change=self.set_speed),
+                             "speed").props("dense options-dense").style("width: 90px") \
+                .tooltip("Playback speed (paced: one event every few tenths of a second)")
             self.slider = tag(ui.slider(min=-1, max=max(n - 1, 0), value=-1, on_change=self.scrub), "timeline") \
                 .props("label").style("min-width: 300px; width: 40vw")
         self.position = tag(ui.label().classes("gf-mono"), "current-event")
@@ -111,8 +113,8 @@ class Replay:
                 else:
                     tag(ui.label("The graph version this run used is no longer stored: only the event log can be "
                                  "replayed.").classes("gf-notice"), "no-graph")
-                self.detail = tag(ui.column().classes("full-width"), "node-detail")
             with ui.column().style("flex: 3; min-width: 300px"):
+                self.detail = tag(ui.column().classes("full-width"), "node-detail")
                 ui.label("Event log").style("font-weight: 600")
                 self.scroll = ui.scroll_area().classes("gf-log").style("height: 360px; border: 1px solid #e5e7eb")
                 with self.scroll:
@@ -170,8 +172,11 @@ class Replay:
         player, state = self.player, self.player.state
         self.slider.value = player.cursor
         event = player.current
+        # the slider's bubble names the event as the log does (#seq), not by its index
+        self.slider.props(f'label-value="{"start" if event is None else f"#{event.seq}"}"')
         where = f"event {player.cursor + 1} of {len(player)}"
-        self.position.text = f"{where}: {describe(event, self.t0)}" if event else f"{where}: before the first event"
+        self.position.text = f"{where}: {describe(event, self.t0)}" if event else \
+            f"before the first event ({len(player)} events)"
         if self.canvas is not None and self.used is not None:
             if player.cursor < 0:
                 self.canvas.reset_statuses()

@@ -8,8 +8,9 @@ hands it the wall time that passed; tests hand it numbers.
   snapshot below ``i`` (one every ``snapshot_every`` events, taken lazily as the log is
   walked), so scrubbing a long run applies at most ``snapshot_every`` events per move.
 - Playback time follows the events' ``at`` timestamps, scaled by ``speed`` (``math.inf``:
-  "max", a fixed number of events per tick). Idle gaps longer than ``max_gap`` seconds
-  (a run recovered after a crash, a long backoff) are shortened to ``max_gap``.
+  "max", a fixed number of events per tick; ``PACED``: one event every ``PACED_STEP``
+  seconds, for runs too fast to follow in real time). Idle gaps longer than ``max_gap``
+  seconds (a run recovered after a crash, a long backoff) are shortened to ``max_gap``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from graphflow.model import GraphSpec
 from graphflow.state import RunState
 from graphflow.ui.canvas.events import EdgeState, NodeStatus, node_status
 
-SPEEDS: dict[str, float] = {"1x": 1.0, "2x": 2.0, "5x": 5.0, "10x": 10.0, "max": math.inf}
+PACED = -1.0
+"""Speed: one event per ``PACED_STEP`` seconds, whatever the run's own timing."""
+PACED_STEP = 0.35
+SPEEDS: dict[str, float] = {"paced": PACED, "1x": 1.0, "2x": 2.0, "5x": 5.0, "10x": 10.0, "max": math.inf}
+REAL_TIME_FROM = 3.0
+"""Runs shorter than this (seconds of playback at 1x) are replayed paced by default."""
 SNAPSHOT_EVERY = 200
 MAX_GAP = 2.0
 MAX_EVENTS_PER_TICK = 20
@@ -48,9 +54,16 @@ class Player:
         """Playback time (seconds from the first event) of each event, gaps shortened."""
         self.position = 0.0
         """Playback time the cursor has reached."""
+        self._carry = 0.0
+        """Paced playback: wall time not yet spent on an event."""
 
     def __len__(self) -> int:
         return len(self.events)
+
+    @property
+    def default_speed(self) -> str:
+        """The ``SPEEDS`` key to start with: real time, unless the run is too fast to follow."""
+        return "1x" if self.offsets and self.offsets[-1] >= REAL_TIME_FROM else "paced"
 
     @property
     def speed(self) -> float:
@@ -58,9 +71,10 @@ class Player:
 
     @speed.setter
     def speed(self, value: float) -> None:
-        if not value > 0:
-            raise ValueError(f"speed must be positive, not {value}")
+        if not (value > 0 or value == PACED):
+            raise ValueError(f"speed must be positive (or PACED), not {value}")
         self._speed = value
+        self._carry = 0.0
 
     @property
     def state(self) -> RunState:
@@ -129,9 +143,15 @@ class Player:
         if self.at_end:
             return []
         start = self.cursor
-        if math.isinf(self.speed):
-            target = min(self.cursor + MAX_EVENTS_PER_TICK, len(self.events) - 1)
-            self.position = self.offsets[target]
+        if math.isinf(self.speed) or self.speed == PACED:
+            if self.speed == PACED:
+                self._carry += elapsed
+                count = int(self._carry / PACED_STEP)
+                self._carry -= count * PACED_STEP
+            else:
+                count = MAX_EVENTS_PER_TICK
+            target = min(self.cursor + count, len(self.events) - 1)
+            self.position = self.offsets[target] if target >= 0 else 0.0
         else:
             self.position += elapsed * self.speed
             target = self.cursor

@@ -8,7 +8,7 @@ The parsing is plain functions (``parse_value``, ``node_with``) so it is tested 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,8 +178,11 @@ def policies(raw: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[dict[str,
 class SettingsForm:
     """Widgets for one node, laid out in the current container; ``read()`` gives the new node."""
 
-    def __init__(self, node: Mapping[str, Any], kind: Mapping[str, Any] | None) -> None:
+    def __init__(self, node: Mapping[str, Any], kind: Mapping[str, Any] | None,
+                 choices: Mapping[str, Sequence[str]] | None = None) -> None:
+        """``choices``: known values of string options by name (e.g. the registered functions)."""
         self.node = dict(node)
+        self.choices = dict(choices or {})
         self.fields = config_fields((kind or {}).get("config_schema") or {})
         self.widgets: dict[str, ui.element] = {}
         self.options: dict[str, ui.element] = {}
@@ -231,6 +234,12 @@ class SettingsForm:
                                value=current if current in options else None)
         elif f.type in ("number", "integer"):
             widget = ui.number(label, value=current, precision=0 if f.type == "integer" else None)
+        elif f.type == "string" and self.choices.get(f.name):
+            known = list(self.choices[f.name])
+            if current and current not in known:
+                known.insert(0, str(current))
+            widget = ui.select(known, label=label, value=current or None, with_input=True,
+                               new_value_mode="add-unique")
         elif f.type == "string":
             widget = ui.input(label, value="" if current is None else str(current))
         else:

@@ -32,6 +32,10 @@ COLUMNS = [
 ]
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
@@ -58,7 +62,7 @@ def table_rows(nodes: Sequence[NodeStats], spec: GraphSpec | None) -> list[dict[
 
 
 def graph_line(stats: GraphStats) -> str:
-    return (f"{stats.runs} runs · p50 {seconds(stats.p50)} · p95 {seconds(stats.p95)} · "
+    return (f"{plural(stats.runs, 'run')} · p50 {seconds(stats.p50)} · p95 {seconds(stats.p95)} · "
             f"success {percent(stats.success_rate)} · cost per 1K runs {stats.cost_per_1k_runs:.4f}")
 
 
@@ -89,9 +93,14 @@ def register(ctx: AppContext) -> None:
                 stored = await workspace.store.get_graph(graph_id)
             except NotFound:
                 stored = None
-                ui.label(f"No graph {graph_id!r}: showing the statistics of its stored runs, if any.") \
+            try:
+                stats = await workspace.stats(graph_id)
+            except NotFound:
+                tag(ui.label(f"There is no graph {graph_id!r} and no run of it."), "not-found")
+                return
+            if stored is None:
+                ui.label(f"Graph {graph_id!r} is no longer stored: these are the statistics of its stored runs.") \
                     .classes("gf-muted")
-            stats = await workspace.stats(graph_id)
             tag(ui.label(graph_line(stats.graph)).style("font-weight: 600"), "graph-stats")
             if stats.graph.runs == 0:
                 tag(ui.label("No finished runs yet: statistics appear after the graph has run.").classes("gf-muted"),

@@ -155,3 +155,29 @@ async def test_the_run_form_shows_a_json_example_and_prefers_the_default(user):
     user.find(marker="run").click()
     await user.should_see(marker="input-count")
     assert widget(user, "input-count").value == 100  # the default (it wins over the example)
+
+
+async def test_the_run_form_refuses_a_wrong_type_and_a_blank_required_input(user, ctx):
+    await user.open("/graph/decision_tree")
+    user.find(marker="run").click()
+    await user.should_see(marker="input-inquiry")
+    user.find(marker="input-inquiry").clear().type('"just a string"')  # valid JSON, not an object
+    user.find(marker="start-run").click()
+    await user.should_see("input 'inquiry' must be object, got str")
+
+    await user.open("/graph/sequential_chain")
+    user.find(marker="run").click()
+    await user.should_see(marker="input-message")
+    user.find(marker="input-message").clear()
+    user.find(marker="start-run").click()
+    await user.should_see("message: required")
+    assert await ctx.workspace.runs("decision_tree") == [] and await ctx.workspace.runs("sequential_chain") == []
+
+
+async def test_a_function_node_offers_the_registered_functions(user, ctx):
+    await user.open("/graph/resilience_demo")
+    select(user, "primary")
+    await user.should_see(marker="cfg-function")
+    field = widget(user, "cfg-function")
+    assert isinstance(field, ui.select)
+    assert "samples.resilient.fetch_backup" in field.options and field.value == "samples.resilient.fetch_primary"

@@ -139,3 +139,8 @@ async def test_stats_of_a_graph_without_runs(user, app):
     await user.open("/graph/fresh/stats")
     await user.should_see(marker="no-stats")
     assert texts(user, "graph-stats")[0].startswith("0 runs")
+
+
+async def test_stats_of_an_unknown_graph_says_so(user):
+    await user.open("/graph/nope/stats")
+    await user.should_see("There is no graph 'nope' and no run of it.")

@@ -12,6 +12,8 @@ from graphflow import events as ev
 from graphflow.state import RunState
 from graphflow.ui.pages.replay_player import (
     MAX_EVENTS_PER_TICK,
+    PACED_STEP,
+    SPEEDS,
     Player,
     breaker_names,
     changes,
@@ -270,3 +272,15 @@ def test_describe_is_one_line_per_event_kind():
     assert any("breaker_changed  svc: closed -> open" in line for line in lines)
     assert lines[-1].endswith("run_finished  failed at boom: ValueError: no")
     assert all("\n" not in line for line in lines)
+
+
+def test_paced_playback_shows_one_event_per_step_whatever_the_timestamps():
+    events = synthetic(10, gap=0.001)  # a run of 10 ms: at 1x it would be over in one tick
+    player = Player(events)
+    assert player.default_speed == "paced"
+    player.speed = SPEEDS["paced"]
+    assert player.advance(0.0) == []
+    assert player.advance(PACED_STEP * 0.6) == []
+    assert player.advance(PACED_STEP * 0.6) == events[:1]  # the remainder carries over
+    assert player.advance(PACED_STEP * 2) == events[1:3]
+    assert Player(synthetic(10, gap=1.0)).default_speed == "1x"  # slow enough to follow in real time
