@@ -25,8 +25,9 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import graphflow  # noqa: E402
 from engine import FANOUT, FANOUT_NODES, SLEEP, SLEEPERS, conditional_graph, fanout_graph, make_registry  # noqa: E402
+
+import graphflow  # noqa: E402
 from graphflow.runner import Runner  # noqa: E402
 from graphflow.storage import open_store  # noqa: E402
 

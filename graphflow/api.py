@@ -14,7 +14,7 @@ from graphflow.model import GraphSpec
 from graphflow.ports import EventSink, KeyValueStore
 from graphflow.registry import Registry, default_registry
 from graphflow.resilience import BreakerRegistry
-from graphflow.runner import RunControl, RunResult, Runner
+from graphflow.runner import RunControl, Runner, RunResult
 from graphflow.validate import parse_graph_json, spec_from_data
 
 

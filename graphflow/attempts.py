@@ -186,15 +186,16 @@ class Attempts:
                         self.send.send_nowait(BreakerChanges(node.id, changes))
 
     async def call(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
-                   timeout: float | None) -> dict[str, Any]:
-        if timeout is None:
+                   limit: float | None) -> dict[str, Any]:
+        """One attempt, failing with ``NodeTimeout`` after ``limit`` seconds of the run's clock."""
+        if limit is None:
             return await node.kind.run(node.runtime, inputs, ctx)
         output: dict[str, Any] = {}
         completed = False
         # Race the call against clock.sleep, so a fake clock can drive timeouts in tests.
         async with anyio.create_task_group() as tg:
             async def watchdog() -> None:
-                await self.clock.sleep(timeout)
+                await self.clock.sleep(limit)
                 tg.cancel_scope.cancel()
 
             tg.start_soon(watchdog)
@@ -202,5 +203,5 @@ class Attempts:
             completed = True
             tg.cancel_scope.cancel()
         if not completed:
-            raise NodeTimeout(timeout, node_id=node.id, attempt=ctx.attempt)
+            raise NodeTimeout(limit, node_id=node.id, attempt=ctx.attempt)
         return output

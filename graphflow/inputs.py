@@ -27,7 +27,8 @@ def check_run_inputs(graph: CompiledGraph, inputs: Mapping[str, Any]) -> dict[st
     problems = []
     unknown = sorted(set(inputs) - set(declared))
     if unknown:
-        problems.append(f"unknown input(s): {', '.join(unknown)} (graph takes: {', '.join(sorted(declared)) or 'none'})")
+        takes = ", ".join(sorted(declared)) or "none"
+        problems.append(f"unknown input(s): {', '.join(unknown)} (graph takes: {takes})")
     for name, cfg in declared.items():
         if name not in inputs:
             if cfg.required:

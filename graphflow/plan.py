@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from graphflow.compile import CompiledEdge, CompiledGraph
@@ -26,7 +26,7 @@ from graphflow.model import ERROR_PORT
 from graphflow.nodes.routing import expression_scope
 
 
-class NodeState(str, Enum):
+class NodeState(StrEnum):
     PENDING = "pending"
     READY = "ready"
     HELD = "held"
@@ -336,8 +336,6 @@ class Plan:
                 continue
             if not all(self.state[s] in TERMINAL for s in nx_graph.successors(node_id)):
                 continue
-            if self.state[node_id] is NodeState.RUNNING:
-                self._finish(node_id, Transition(node_id, NodeState.CANCELLED, reason=f"join {join_id!r} no longer needs it"))
-            else:
-                self._finish(node_id, Transition(node_id, NodeState.SKIPPED, reason=f"join {join_id!r} no longer needs it"))
+            state = NodeState.CANCELLED if self.state[node_id] is NodeState.RUNNING else NodeState.SKIPPED
+            self._finish(node_id, Transition(node_id, state, reason=f"join {join_id!r} no longer needs it"))
             stack.extend(nx_graph.predecessors(node_id))

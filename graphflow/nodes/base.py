@@ -61,7 +61,8 @@ class NodeContext:
         return f"{self.run_id}:{self.node_id}"
 
 
-def port(name: str, type: str = "any", *, required: bool = True, multi: bool = False, description: str = "") -> PortSpec:
+def port(name: str, type: str = "any", *, required: bool = True, multi: bool = False,
+         description: str = "") -> PortSpec:
     return PortSpec.model_validate(
         {"name": name, "type": type, "required": required, "multi": multi, "description": description}
     )

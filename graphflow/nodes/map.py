@@ -155,7 +155,7 @@ class MapNode(NodeKind):
                     tg.start_soon(worker)
         except ExceptionGroup as group:  # fail fast: report the item, not the task group
             first = group.exceptions[0]
-            raise first if isinstance(first, MapItemFailed) else group
+            raise (first if isinstance(first, MapItemFailed) else group) from None
         kept = [r for r, good in zip(results, ok, strict=True) if good]
         out = await call_function(bound.reduce, kept, {}, ctx) if bound.reduce else results
         errors.sort(key=lambda e: e["index"])

@@ -21,7 +21,6 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 

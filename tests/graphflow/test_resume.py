@@ -31,7 +31,8 @@ SPEC = graph(
     node("j", "join", strategy="best_effort"), fn("d", "step"),
     node("cond", "condition", expression="value > 5"), node("big", "output", name="big"),
     node("small", "output", name="small"), node("dout", "output", name="d"),
-    edge("d", "dout"), edge("in", "a"), edge("a", "b"), edge("a", "c"), edge("b", "j"), edge("c", "j"), edge("j", "d", condition="true"),
+    edge("d", "dout"), edge("in", "a"), edge("a", "b"), edge("a", "c"), edge("b", "j"), edge("c", "j"),
+    edge("j", "d", condition="true"),
     edge("in", "cond"), edge("cond", "big", "true"), edge("cond", "small", "false"),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import pytest
 from graphs import edge, fn, graph, node
 
@@ -110,8 +111,8 @@ async def test_concurrency_cap_is_never_exceeded(registry):
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        await anyio.sleep(0)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint()
         in_flight -= 1
         return v
 
@@ -126,7 +127,7 @@ async def test_independent_nodes_overlap(registry):
 
     async def step(v, name):
         order.append(f"start:{name}")
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         order.append(f"end:{name}")
 
     registry.register_function("step", step)
@@ -158,7 +159,8 @@ async def test_state_rebuilt_from_events_matches_the_run(registry):
     result = await run_with(registry, spec)
     state = graphflow.RunState.from_events(result.events)
     assert {n: r.status for n, r in state.nodes.items()} == result.node_states
-    assert state.outputs == result.outputs == {"o": {"results": {"y": 3}, "errors": {"bad": "ConnectionError: upstream unavailable"}, "partial": True}}
+    expected = {"results": {"y": 3}, "errors": {"bad": "ConnectionError: upstream unavailable"}, "partial": True}
+    assert state.outputs == result.outputs == {"o": expected}
     assert state.nodes["bad"].error == "ConnectionError: upstream unavailable"
     assert state.status == "succeeded"
 

@@ -47,13 +47,13 @@ def test_installed_wheel_runs_a_sample(wheel: Path, tmp_path: Path):
     script = (
         "import graphflow, graphflow.ui, graphflow.storage, graphflow.sample_graphs as s\n"
         "from pathlib import Path\n"
-        "assert graphflow.__file__.startswith(%r), graphflow.__file__\n"
+        f"assert graphflow.__file__.startswith({str(target)!r}), graphflow.__file__\n"
         "graphs = sorted(Path(s.__file__).parent.glob('*.json'))\n"
         "assert graphs, 'no sample graphs in the wheel'\n"
         "registry = graphflow.default_registry()\n"
         "for g in graphs: graphflow.validate_graph(g, registry)\n"
         "print(len(graphs))\n"
-    ) % str(target)
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

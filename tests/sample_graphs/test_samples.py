@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-import graphflow.sample_graphs
 import pytest
-from graphflow.sample_graphs import chain, enrichment
 
 import graphflow
+import graphflow.sample_graphs
 from graphflow import GraphSpec, GraphValidationError, RunResult, default_registry, load_graph, run, validate_graph
+from graphflow.sample_graphs import chain, enrichment
 
 SAMPLES_DIR = Path(graphflow.sample_graphs.__file__).parent
 SAMPLES = ("sequential_chain", "parallel_enrichment", "decision_tree")

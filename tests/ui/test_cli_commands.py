@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 import graphflow
-
 from graphflow.ui.cli import app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_graphs"
