@@ -97,7 +97,7 @@ def serve(graph: dict[str, Any], lazy: bool | None) -> tuple[str, dict[str, Any]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    kwargs = {"port": port, "show": False, "reload": False, "uvicorn_logging_level": "warning"}
+    kwargs = {"host": "127.0.0.1", "port": port, "show": False, "reload": False, "uvicorn_logging_level": "warning"}
     threading.Thread(target=ui.run, kwargs=kwargs, daemon=True).start()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -118,7 +118,8 @@ def nicegui_server() -> Iterator[str]:
     port = _free_port()
     os.environ["NICEGUI_SCREEN_TEST_PORT"] = str(port)
     # tailwind=False: the in-browser Tailwind compiler costs ~0.4 s per page load, and the canvas does not use it
-    options = {"port": port, "show": False, "reload": False, "tailwind": False, "uvicorn_logging_level": "warning"}
+    options = {"host": "127.0.0.1", "port": port, "show": False, "reload": False, "tailwind": False,
+               "uvicorn_logging_level": "warning"}
     thread = threading.Thread(target=ui.run, kwargs=options, name="nicegui", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
