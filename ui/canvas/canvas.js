@@ -27,11 +27,17 @@ const LAZY_MIN_ZOOM = 0.25; // ...and zooms out no further: each step out render
 const LOAD_CHUNK = 150;
 const PATCH_LIMIT = 50; // nodes added or removed by one undo/redo that are patched in place
 // Card geometry (canvas.css), to estimate a node's size and handle positions before it is measured.
-const CARD = { width: 150, maxWidth: 260, base: 31, row: 20.2, firstHandle: 31.3, statusRow: 17, handle: 10 };
+// Every card has the same width (a label, error or problem wraps and is clamped instead of widening it).
+const CARD = { width: 150, base: 44, row: 20.2, firstHandle: 44.3, labelLine: 16, statusRow: 17, handle: 10 };
+const LABEL_LINE_CHARS = 23; // characters of a bold label that fit on one line of a card, roughly
+const ERROR_CHARS = 400; // an error's text on the card (two lines show; the tooltip has it all)
+const MINIMAP_ABOVE = 40; // nodes: the minimap is shown for larger graphs only (a small one fits in view)
+const FIT_PADDING = "32px";
+const FIT_MAX_ZOOM = 1; // a small graph is shown at its natural size, not blown up
 const ID_BAD_CHARS = /[^A-Za-z0-9_.-]/g;
 const STATUS_TEXT = {
   pending: "pending", running: "running", succeeded: "succeeded", failed: "failed", skipped: "skipped",
-  cancelled: "cancelled", retrying: "retrying", waiting: "waiting",
+  cancelled: "cancelled", retrying: "retrying", waiting: "waiting", degraded: "degraded",
 };
 let instances = 0;
 
@@ -70,6 +76,22 @@ function sameData(a, b) {
     && !a.editing && JSON.stringify(a.spec) === JSON.stringify(b.spec) && JSON.stringify(a.ports) === JSON.stringify(b.ports);
 }
 
+// What a status shows: an optional node that failed and went on with its default output succeeded
+// for the scheduler, but it is "degraded" on the card (status "degraded", or degraded: true).
+function shownStatus(status) {
+  if (!status) return null;
+  return status.degraded || status.status === "degraded" ? "degraded" : String(status.status);
+}
+
+function hasFailures(heat) {
+  return !!heat && heat.success_rate !== undefined && heat.success_rate !== null && Number(heat.success_rate) < 1;
+}
+
+function percentOk(rate) {
+  const x = Number(rate) * 100;
+  return x < 100 ? Math.min(99, Math.round(x)) : 100; // never "100% ok" for a node that failed at all
+}
+
 function heatColour(heat) {
   const x = Math.max(0, Math.min(1, Number(heat) || 0));
   return `hsl(${Math.round(120 * (1 - x))}, 70%, 45%)`;
@@ -82,14 +104,15 @@ function heatColour(heat) {
 // re-measured (Vue Flow skips handle measurement when the size did not change).
 function estimatedGeometry(id, label, ports, hasStatus) {
   const rows = Math.max(ports.inputs.length, ports.outputs.length);
-  const width = Math.min(CARD.maxWidth, Math.max(CARD.width, 60 + 7 * String(label).length)) + 0.5;
-  const top = CARD.firstHandle + (hasStatus ? CARD.statusRow : 0);
+  const width = CARD.width + 0.5;
+  const labelExtra = String(label).length > LABEL_LINE_CHARS ? CARD.labelLine : 0;
+  const top = CARD.firstHandle + labelExtra + (hasStatus ? CARD.statusRow : 0);
   const bounds = (list, type, x) => list.map((p, i) => ({
     id: p.name, nodeId: id, type, position: type === "source" ? Position.Right : Position.Left,
     x, y: top + i * CARD.row, width: CARD.handle, height: CARD.handle,
   }));
   return {
-    dimensions: { width, height: CARD.base + rows * CARD.row + (hasStatus ? CARD.statusRow : 0) },
+    dimensions: { width, height: CARD.base + labelExtra + rows * CARD.row + (hasStatus ? CARD.statusRow : 0) },
     handleBounds: { source: bounds(ports.outputs, "source", width - 3), target: bounds(ports.inputs, "target", -4) },
   };
 }
@@ -116,8 +139,9 @@ function portRow(editor, port, direction) {
 
 function statusRow(status) {
   if (!status) return null;
-  const items = [h("span", { class: ["gf-badge", `gf-badge-${status.status}`], "data-testid": "status" },
-    STATUS_TEXT[status.status] || String(status.status))];
+  const shown = shownStatus(status);
+  const items = [h("span", { class: ["gf-badge", `gf-badge-${shown}`], "data-testid": "status" },
+    STATUS_TEXT[shown] || shown)];
   if (status.attempts > 1) items.push(h("span", { class: "gf-attempts", "data-testid": "attempts" }, `×${status.attempts}`));
   if (status.breaker) {
     items.push(h("span", { class: ["gf-breaker", `gf-breaker-${status.breaker}`], "data-testid": "breaker" },
@@ -134,12 +158,24 @@ function statusRow(status) {
 
 function heatRow(heat) {
   if (!heat) return null;
-  const parts = [];
-  if (heat.p50 !== undefined && heat.p50 !== null) parts.push(`p50 ${formatDuration(heat.p50)}`);
-  if (heat.p95 !== undefined && heat.p95 !== null) parts.push(`p95 ${formatDuration(heat.p95)}`);
-  if (heat.success_rate !== undefined && heat.success_rate !== null) parts.push(`${Math.round(heat.success_rate * 100)}% ok`);
-  if (heat.cost_per_1k !== undefined && heat.cost_per_1k !== null) parts.push(`$${Number(heat.cost_per_1k).toFixed(2)}/1k`);
-  return h("div", { class: "gf-heat", "data-testid": "heat" }, parts.join(" · "));
+  const known = (v) => v !== undefined && v !== null;
+  const timing = [];
+  if (known(heat.p50)) timing.push(`p50 ${formatDuration(heat.p50)}`);
+  if (known(heat.p95)) timing.push(`p95 ${formatDuration(heat.p95)}`);
+  const outcome = [];
+  if (known(heat.success_rate)) {
+    // a node that failed in some runs is a problem whatever its speed: a red chip (and a red ring on the card)
+    const failing = hasFailures(heat);
+    outcome.push(h("span", {
+      class: failing ? "gf-heat-ok" : null, "data-testid": "success-rate",
+      title: failing ? "failed in some runs" : null,
+    }, `${percentOk(heat.success_rate)}% ok`));
+  }
+  if (known(heat.cost_per_1k)) outcome.push(h("span", {}, `$${Number(heat.cost_per_1k).toFixed(2)}/1k`));
+  return h("div", { class: "gf-heat", "data-testid": "heat" }, [
+    timing.length ? h("div", {}, timing.join(" · ")) : null,
+    outcome.length ? h("div", { class: "gf-heat-outcome" }, outcome) : null,
+  ]);
 }
 
 function labelView(editor, id, data) {
@@ -170,16 +206,22 @@ const GraphflowNode = markRaw(defineComponent({
     return () => {
       const { id, data } = props;
       const status = data.status;
+      const shown = shownStatus(status);
+      const failing = hasFailures(data.heat);
       const attrs = {
-        class: ["gf-node", status && `gf-status-${status.status}`, data.problems && "gf-has-problems"],
+        class: ["gf-node", status && `gf-status-${shown}`, data.problems && "gf-has-problems", failing && "gf-heat-problem"],
         "data-node-id": id,
         "data-kind": data.spec.kind,
       };
       if (status) attrs["data-status"] = status.status;
+      if (shown === "degraded") attrs["data-degraded"] = "true";
+      if (failing) attrs["data-failing"] = "true";
       if (status && status.breaker) attrs["data-breaker"] = status.breaker;
       if (status && status.attempts) attrs["data-attempts"] = String(status.attempts);
       if (data.heat) attrs.style = { "--gf-heat": heatColour(data.heat.heat) };
       const error = status && status.error ? String(status.error) : null;
+      // red: the node failed or is failing; amber: degraded; grey: a retry's error, then it succeeded
+      const errorClass = shown === "degraded" ? "gf-error-degraded" : shown === "succeeded" ? "gf-error-past" : null;
       return h("div", attrs, [
         h("div", { class: "gf-node-head" }, [labelView(editor, id, data), h("span", { class: "gf-kind" }, data.kindTitle)]),
         statusRow(status),
@@ -187,9 +229,10 @@ const GraphflowNode = markRaw(defineComponent({
           h("div", { class: "gf-inputs" }, data.ports.inputs.map((p) => portRow(editor, p, "in"))),
           h("div", { class: "gf-outputs" }, data.ports.outputs.map((p) => portRow(editor, p, "out"))),
         ]),
-        error && h("div", { class: "gf-error", title: error, "data-testid": "error" }, truncate(error, 140)),
+        error && h("div", { class: ["gf-error", errorClass], title: error, "data-testid": "error" }, truncate(error, ERROR_CHARS)),
         data.problems && h("ul", { class: "gf-problems", "data-testid": "problems" },
-          data.problems.map((message, i) => h("li", { key: i }, String(message)))),
+          data.problems.map((message, i) => h("li", { key: i, title: String(message) },
+            [h("span", { class: "gf-problem-text" }, String(message))]))),
         heatRow(data.heat),
       ]);
     };
@@ -208,6 +251,7 @@ class Editor {
     this.ready = shallowRef(false);
     this.lazyOption = props.lazy; // true | false | null (automatic)
     this.lazy = shallowRef(props.lazy === true);
+    this.minimap = shallowRef(false);
     this.toast = shallowRef(null);
     this.queue = [];
     this.meta = {};
@@ -317,6 +361,7 @@ class Editor {
       live.push(edge);
     }
     this.lazy.value = this.lazyOption ?? nodes.length > LAZY_ABOVE;
+    this.showMiniMap(nodes.length);
     // Nodes already on the canvas (undo, redo, a graph sent again) keep their measured geometry,
     // and their data object when nothing in it changed, so they do not even re-render.
     const kept = [];
@@ -447,7 +492,13 @@ class Editor {
   fitParams() {
     // A lazy canvas opens at a readable zoom on the middle of the graph (the minimap shows the
     // rest): fitting a thousand nodes on screen would render every one of them, unreadably small.
-    return { padding: 0.1, maxZoom: 1.25, minZoom: this.lazy.value ? LAZY_FIT_ZOOM : 0.05 };
+    // A fixed margin rather than a share of the view: a wide graph gets all the zoom there is.
+    return { padding: FIT_PADDING, maxZoom: FIT_MAX_ZOOM, minZoom: this.lazy.value ? LAZY_FIT_ZOOM : 0.05 };
+  }
+
+  showMiniMap(count) {
+    const show = this.lazy.value || count > MINIMAP_ABOVE;
+    if (this.minimap.value !== show) this.minimap.value = show;
   }
 
   // --- history: JSON snapshots of the exported graph
@@ -502,6 +553,7 @@ class Editor {
     flow.onNodesChange((changes) => {
       if (this.silent) return; // a large graph still loading
       let selection = false;
+      if (changes.some((c) => c.type === "add" || c.type === "remove")) this.showMiniMap(this.flow.nodes.value.length);
       for (const change of changes) {
         if (change.type === "add") this.scheduleCommit("add");
         else if (change.type === "position" && change.dragging === false) this.scheduleCommit("move");
@@ -883,10 +935,11 @@ const FLOW_OPTIONS = Object.freeze({
 });
 
 function decorations(editor) {
+  // The minimap only for a large graph: a small one is in view whole, and the map would cover part of it.
   return () => [
     h(Background, { gap: 16 }),
     h(Controls, { showInteractive: false, fitViewParams: editor.fitParams() }),
-    h(MiniMap, { pannable: true, zoomable: true }),
+    editor.minimap.value ? h(MiniMap, { pannable: true, zoomable: true }) : null,
   ];
 }
 

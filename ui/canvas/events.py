@@ -9,7 +9,8 @@ from nicegui.events import UiEventArguments
 
 from graphflow.state import NodeRecord
 
-NodeStatusName = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled", "retrying", "waiting"]
+NodeStatusName = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled", "retrying", "waiting",
+                         "degraded"]
 BreakerState = Literal["closed", "open", "half_open"]
 EdgeState = Literal["taken", "untaken"]
 
@@ -18,6 +19,9 @@ class NodeStatus(TypedDict, total=False):
     """What a node shows while a run goes on (``set_node_status``/``set_statuses``)."""
 
     status: NodeStatusName
+    degraded: bool
+    """An optional node that failed and went on with its default output (``status`` stays "succeeded"):
+    the card shows a "degraded" badge and the error. ``status="degraded"`` shows the same."""
     attempts: int
     error: str | None
     breaker: BreakerState | None
@@ -38,8 +42,8 @@ class NodeHeat(TypedDict, total=False):
 
 
 def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> NodeStatus:
-    """The canvas view of a node's run state (``RunState.nodes[node_id]``)."""
-    return NodeStatus(
+    """The canvas view of a node's run state (``RunState.nodes[node_id]``); ``degraded`` only when it is."""
+    status = NodeStatus(
         status=record.status,  # type: ignore[typeddict-item]
         attempts=record.attempts,
         error=record.error,
@@ -47,6 +51,9 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> N
         progress=list(record.progress) if record.progress else None,
         duration=record.duration,
     )
+    if record.degraded:
+        status["degraded"] = True
+    return status
 
 
 @dataclass(kw_only=True, slots=True)
