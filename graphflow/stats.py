@@ -25,7 +25,8 @@ class NodeStats:
     """Median duration (seconds) of the node's success and failure events."""
     p95: float | None
     success_rate: float | None
-    """Of the runs in which the node finished (succeeded or failed), the share that succeeded."""
+    """Of the runs in which the node finished (succeeded or failed), the share that succeeded
+    (a degraded success, an optional node's default output after a failure, counts as failed)."""
     retries: int
     """``node_retrying`` events over all runs."""
     cost_per_1k_runs: float
@@ -101,7 +102,8 @@ def node_stats(runs: Sequence[Sequence[ev.Event]]) -> list[NodeStats]:
             if isinstance(event, ev.NodeSucceeded | ev.NodeFailed):
                 tally.durations.append(event.duration)
                 tally.cost += event.cost
-                outcome[node_id] = isinstance(event, ev.NodeSucceeded)
+                # a degraded success is the node failing (its default output stood in)
+                outcome[node_id] = isinstance(event, ev.NodeSucceeded) and not event.degraded
             elif isinstance(event, ev.NodeRetrying):
                 tally.retries += 1
         for node_id in ran:

@@ -70,3 +70,16 @@ def test_empty_input():
     assert graph_stats([]) == GraphStats(runs=0, p50=None, p95=None, success_rate=None, cost_per_1k_runs=0.0)
     unfinished = [[ev.RunStarted(run_id="r", seq=0, at=0.0, graph_id="g")]]
     assert graph_stats(unfinished) == GraphStats(runs=1, p50=None, p95=None, success_rate=0.0, cost_per_1k_runs=0.0)
+
+
+def test_a_degraded_success_counts_as_the_node_failing():
+    def run(run_id: str, degraded: bool) -> list[Any]:
+        return [ev.RunStarted(run_id=run_id, seq=0, at=0.0, graph_id="g", node_ids=["enrich"]),
+                ev.NodeStarted(run_id=run_id, seq=1, at=0.0, node_id="enrich"),
+                ev.NodeSucceeded(run_id=run_id, seq=2, at=0.0, node_id="enrich", duration=1.0, degraded=degraded,
+                                 error="TimeoutError: slow" if degraded else None),
+                ev.RunFinished(run_id=run_id, seq=3, at=0.0, status="succeeded", degraded=["enrich"] * degraded)]
+
+    (enrich,) = node_stats([run("r1", True), run("r2", True), run("r3", False), run("r4", True)])
+    assert (enrich.runs, enrich.success_rate) == (4, 0.25)
+    assert graph_stats([run("r1", True)]).success_rate == 1.0  # the run itself succeeded

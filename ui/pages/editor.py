@@ -150,6 +150,11 @@ class Editor:
                 ui.label(f"{node.get('id')} · {(kind or {}).get('title') or node.get('kind')}").classes("gf-muted")
                 ui.space()
                 tag(ui.button("Apply", icon="check", on_click=self.apply_settings).props("dense"), "apply-settings")
+            record = self.run_view.state.nodes.get(node["id"]) if self.run_view is not None else None
+            if record is not None and record.error:  # the card clamps it: the whole text is here
+                status = "degraded" if record.degraded else record.status
+                tag(ui.label(f"{status}: {record.error}").classes("gf-problem gf-mono")
+                    .style("overflow-wrap: anywhere"), "node-error")
             self.form = SettingsForm(node, kind, {"function": sorted(self.ctx.registry.functions)})
 
     def apply_settings(self) -> None:

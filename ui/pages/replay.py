@@ -243,7 +243,8 @@ class Replay:
         if record is None:
             return
         with self.detail:
-            ui.label(f"{self.selected}: {record.status}, attempt {record.attempts or '-'}, "
+            status = "degraded" if record.degraded else record.status
+            ui.label(f"{self.selected}: {status}, attempt {record.attempts or '-'}, "
                      f"{seconds(record.duration)}").style("font-weight: 600")
             for text in (record.error, record.reason):
                 if text:

@@ -181,3 +181,13 @@ async def test_a_function_node_offers_the_registered_functions(user, ctx):
     field = widget(user, "cfg-function")
     assert isinstance(field, ui.select)
     assert "samples.resilient.fetch_backup" in field.options and field.value == "samples.resilient.fetch_primary"
+
+
+async def test_after_a_run_a_selected_node_shows_its_whole_error(user):
+    await user.open("/graph/resilience_demo")
+    user.find(marker="run").click()
+    await user.should_see(marker="input-query")
+    user.find(marker="start-run").click()
+    await user.should_see("succeeded", marker="run-status", retries=50)
+    select(user, "enrich")
+    await user.should_see("degraded: TimeoutError: enrichment service timed out", marker="node-error")
