@@ -73,8 +73,8 @@ GEOMETRY = """() => {
     const r = handle.getBoundingClientRect();
     const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
     if (top !== handle && !handle.contains(top)) {
-      covered.push(`${handle.closest('.gf-node').dataset.nodeId}.${handle.dataset.port}`
-                   + ` under ${top && top.closest('.gf-node') ? top.closest('.gf-node').dataset.nodeId : top && top.className}`);
+      const over = top && top.closest('.gf-node') ? top.closest('.gf-node').dataset.nodeId : top && top.className;
+      covered.push(`${handle.closest('.gf-node').dataset.nodeId}.${handle.dataset.port} under ${over}`);
     }
   }
   return { zoom, cards, covered };
