@@ -21,6 +21,10 @@ CSS = """
 .gf-mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .8rem; white-space: pre-wrap; }
 .gf-row-cell { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .gf-upload .q-uploader__list, .gf-upload .q-uploader__subtitle { display: none; }
+/* long log lines and output values wrap in their box instead of running out of it */
+.nicegui-log { overflow-x: hidden; }
+.nicegui-log > * { white-space: pre-wrap; overflow-wrap: anywhere; }
+.nicegui-code pre, .nicegui-code code { white-space: pre-wrap; overflow-wrap: anywhere; }
 """
 
 
