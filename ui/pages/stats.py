@@ -2,7 +2,9 @@
 rate, retries and cost per 1,000 runs, as a table and as a heat overlay on the canvas; the
 graph-level line; and the current state of the graph's circuit breakers.
 
-Heat is a node's p95 relative to the slowest node's p95 (0 cool .. 1 hot).
+Heat is a node's p95 relative to the slowest node's p95 (0 cool .. 1 hot), and never
+relative to less than ``HEAT_FLOOR``: in a graph whose nodes all take a millisecond, none
+is hot.
 """
 
 from __future__ import annotations
@@ -40,9 +42,14 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+HEAT_FLOOR = 0.05
+"""Seconds: the slowest p95 counted as at least this much."""
+
+
 def heat_map(nodes: Sequence[NodeStats]) -> dict[str, NodeHeat]:
-    """Each node's overlay: heat is p95 / the slowest p95 (0 when nothing was timed)."""
+    """Each node's overlay: heat is p95 / the slowest p95 (at least ``HEAT_FLOOR``)."""
     slowest = max((n.p95 for n in nodes if n.p95), default=0.0)
+    slowest = max(slowest, HEAT_FLOOR) if slowest else 0.0
     return {
         n.node_id: NodeHeat(p50=n.p50, p95=n.p95, success_rate=n.success_rate, cost_per_1k=n.cost_per_1k_runs,
                             heat=(n.p95 or 0.0) / slowest if slowest else 0.0)
