@@ -91,6 +91,8 @@ class Workers:
             waiting.event.set()
 
     async def _worker(self, key: str, item: tuple[Any, ...]) -> None:
+        unfinished: tuple[Any, ...] | None = None
+        """The item being worked on; reported as cancelled if the scope ends it."""
         with anyio.CancelScope() as scope:
             while True:
                 if key in self._dropped:
@@ -98,10 +100,12 @@ class Workers:
                     self._on_cancelled(*item)
                 else:
                     self._running[key] = scope
+                    unfinished = item
                     try:
                         await self._work(*item)
                     finally:
                         del self._running[key]
+                    unfinished = None  # done (even if it swallowed the cancel): its result is reported
                 if self._closed:
                     return
                 idle = _Idle()
@@ -110,5 +114,5 @@ class Workers:
                 if idle.item is None:
                     return
                 key, item = idle.item
-        if scope.cancelled_caught:
-            self._on_cancelled(*item)
+        if scope.cancelled_caught and unfinished is not None:
+            self._on_cancelled(*unfinished)

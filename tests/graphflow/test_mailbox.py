@@ -89,3 +89,23 @@ async def test_a_late_cancel_never_hits_the_next_item_of_the_same_worker() -> No
         await anyio.wait_all_tasks_blocked()
         workers.close()
     assert h.finished == ["first", "second"] and h.cancelled == []
+
+
+async def test_an_item_that_swallows_its_cancel_is_reported_once() -> None:
+    reports: list[str] = []
+
+    async def stubborn(name: str) -> None:
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            pass  # bad manners: the item ends normally and reports its own result
+        reports.append(f"{name} done")
+
+    async with anyio.create_task_group() as tg:
+        workers = Workers(tg, stubborn, lambda name: reports.append(f"{name} cancelled"))
+        workers.submit("x", ("x",))
+        await anyio.wait_all_tasks_blocked()
+        workers.cancel("x")
+        await anyio.wait_all_tasks_blocked()
+        workers.close()
+    assert reports == ["x done"]
