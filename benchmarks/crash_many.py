@@ -1,4 +1,4 @@
-"""Kill a durable 60-node run with SIGKILL at hundreds of points and check every recovery.
+"""Kill a durable 56-node run with SIGKILL at hundreds of points and check every recovery.
 
     python benchmarks/crash_many.py --points 300
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "storage"))
 
-from test_crash_resume import check, recover, snapshot, start_and_kill  # noqa: E402
+from test_crash_resume import NODES, check, recover, snapshot, start_and_kill  # noqa: E402
 
 
 def main() -> int:
@@ -38,8 +38,8 @@ def main() -> int:
             except AssertionError as exc:
                 failures += 1
                 print(f"point {point}: {exc}")  # noqa: T201
-    killed_mid = sum(1 for n in progress if 0 < n < 48)
-    print(f"{args.points} kills, {failures} failed checks; killed mid-run (1..47 of 48 nodes done): "  # noqa: T201
+    killed_mid = sum(1 for n in progress if 0 < n < NODES)
+    print(f"{args.points} kills, {failures} failed checks; killed mid-run (1..{NODES - 1} of {NODES} nodes done): "  # noqa: T201
           f"{killed_mid}; nodes done at kill: min {min(progress)}, max {max(progress)}")
     return 1 if failures else 0
 

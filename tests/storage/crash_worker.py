@@ -1,4 +1,4 @@
-"""A process the crash tests kill with SIGKILL: ``start`` runs a 60-node graph in a
+"""A process the crash tests kill with SIGKILL: ``start`` runs a 56-node graph in a
 durable store, ``recover`` continues whatever the killed process left unfinished.
 
 Every side-effecting node records each call, and makes its effect at most once per
@@ -19,7 +19,8 @@ import graphflow
 from graphflow.storage import open_store
 from graphflow.storage.workspace import Workspace
 
-CHAIN, FAN = 12, 30
+CHAIN, FAN = 14, 36
+"""Chain and fan-out lengths: with the join, the map and the ends, 56 nodes."""
 
 
 def crash_graph() -> dict[str, Any]:

@@ -12,11 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from crash_worker import CHAIN, FAN, crash_graph
 
 pytestmark = pytest.mark.slow
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 KILL_POINTS = 30
+NODES = len(crash_graph()["nodes"])
+EFFECT_NODES = [f"c{i}" for i in range(CHAIN)] + [f"f{i}" for i in range(FAN)] + ["after"]
 
 
 def start_and_kill(db: Path, effects: Path, delay: float) -> None:
@@ -46,14 +49,13 @@ def check(db: Path, effects: Path, succeeded_before: set[str], calls_before: dic
         assert seqs == list(range(len(seqs)))
         successes = [r[0] for r in conn.execute(
             "SELECT node_id FROM events WHERE run_id='crash-run' AND kind='node_succeeded'")]
-        assert len(successes) == len(set(successes)) == 48
+        assert len(successes) == len(set(successes)) == NODES
         kinds = [r[0] for r in conn.execute("SELECT kind FROM events WHERE run_id='crash-run' ORDER BY seq")]
         assert kinds[0] == "run_started" and kinds[-1] == "run_finished" and kinds.count("run_finished") == 1
     with sqlite3.connect(effects) as conn:
         keys = [r[0] for r in conn.execute("SELECT key FROM effects")]
         calls = dict(conn.execute("SELECT key, count(*) FROM calls GROUP BY key").fetchall())
-    assert sorted(keys) == sorted(f"crash-run:{n}" for n in [f"c{i}" for i in range(12)] +
-                                  [f"f{i}" for i in range(30)] + ["after"])
+    assert sorted(keys) == sorted(f"crash-run:{n}" for n in EFFECT_NODES)
     for node in succeeded_before:  # a recorded success is never run again
         key = f"crash-run:{node}"
         assert calls.get(key, 0) == calls_before.get(key, 0), node
