@@ -50,6 +50,15 @@ class Workspace:
     def breaker_states(self) -> dict[str, str]:
         return {name: str(state) for name, state in self.breakers.states().items()}
 
+    def breakers_of(self, spec: GraphSpec) -> dict[str, str]:
+        """The current state of each breaker the graph's nodes use, by name; a breaker saved
+        by an earlier run or process is restored first, so its state is the current one."""
+        policies = {node.breaker.name: node.breaker for node in spec.nodes if node.breaker}
+        for policy in policies.values():
+            self.breakers.get(policy)
+        states = self.breaker_states()
+        return {name: states.get(name, "closed") for name in sorted(policies)}
+
     # -- graphs ---------------------------------------------------------------------
 
     async def save_if_changed(self, spec: GraphSpec) -> GraphVersion:

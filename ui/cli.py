@@ -50,7 +50,8 @@ def with_workspace(db: Path | None, plugins: list[str], work: Callable[[Workspac
     try:
         return anyio.run(main)
     except NotFound as exc:
-        raise CliError(str(exc).strip("'\""), EXIT_USAGE) from None
+        # NotFound is a KeyError, whose str() is the repr of its message
+        raise CliError(str(exc.args[0]) if exc.args else str(exc), EXIT_USAGE) from None
     except (StorageError, ValueError) as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 
@@ -180,8 +181,16 @@ def resume(
 def stats(graph: str, limit: Annotated[int, typer.Option(min=1, help="Newest runs to include.")] = 1000,
           db: DbOpt = None) -> None:
     """Latency p50/p95, success rate, retries and cost per 1,000 runs, per graph and node."""
+    async def gather(ws: Workspace) -> tuple[Any, dict[str, str]]:
+        result = await ws.stats(graph, limit)
+        try:
+            breakers = ws.breakers_of((await ws.store.get_graph(graph)).spec)
+        except NotFound:  # runs of a graph no longer stored
+            breakers = {}
+        return result, breakers
+
     with boundary():
-        result = with_workspace(db, [], lambda ws: ws.stats(graph, limit))
+        result, breakers = with_workspace(db, [], gather)
     g = result.graph
     typer.echo(f"graph {graph}: {g.runs} runs, p50 {seconds(g.p50)}, p95 {seconds(g.p95)}, "
                f"success {percent(g.success_rate)}, cost per 1K runs {g.cost_per_1k_runs:.4f}")
@@ -189,6 +198,8 @@ def stats(graph: str, limit: Annotated[int, typer.Option(min=1, help="Newest run
     table += [[n.node_id, str(n.runs), seconds(n.p50), seconds(n.p95), percent(n.success_rate), str(n.retries),
                f"{n.cost_per_1k_runs:.4f}"] for n in result.nodes]
     engine_cli.print_columns(table)
+    for name, state in breakers.items():
+        typer.echo(f"breaker {name}: {state.replace('_', '-')}")
 
 
 @app.command("export")

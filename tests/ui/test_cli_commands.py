@@ -86,6 +86,12 @@ def test_stats_table_after_runs(db):
     header = stats.stdout.splitlines()[1].split()
     assert header[:4] == ["NODE", "RUNS", "P50", "P95"]
     assert any(line.startswith("primary ") for line in stats.stdout.splitlines())
+    assert stats.stdout.splitlines()[-1] == "breaker primary-api: open"  # opened by the first run, persisted
+
+
+def test_stats_of_an_unknown_graph_names_it(db):
+    result = invoke("stats", "nope", "--db", db)
+    assert result.exit_code == 2 and result.output.strip() == "error: no graph 'nope'"
 
 
 def test_same_graph_is_one_version_and_a_change_is_a_new_one(db, tmp_path):

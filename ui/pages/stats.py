@@ -75,17 +75,13 @@ def graph_line(stats: GraphStats) -> str:
 
 def show_breakers(ctx: AppContext, spec: GraphSpec) -> None:
     """The current state of each breaker the graph's nodes use (kept across runs and restarts)."""
-    policies = {node.breaker.name: node.breaker for node in spec.nodes if node.breaker}
-    if not policies:
+    states = ctx.workspace.breakers_of(spec)
+    if not states:
         return
-    for policy in policies.values():  # restores a saved breaker, so its state is the current one
-        ctx.workspace.breakers.get(policy)
-    states = ctx.workspace.breaker_states()
     with tag(ui.row().classes("items-center q-gutter-sm"), "breakers"):
         ui.label("Circuit breakers:").classes("gf-muted")
-        for name in sorted(policies):
+        for name, state in states.items():
             users = ", ".join(n.id for n in spec.nodes if n.breaker and n.breaker.name == name)
-            state = states.get(name, "closed")
             colour = {"closed": "positive", "open": "negative", "half_open": "warning"}.get(state, "grey")
             tag(ui.badge(f"{name}: {state.replace('_', '-')} ({users})", color=colour), breaker=name, state=state)
 
