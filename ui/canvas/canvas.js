@@ -253,6 +253,7 @@ class Editor {
     this.lazy = shallowRef(props.lazy === true);
     this.minimap = shallowRef(false);
     this.toast = shallowRef(null);
+    this.empty = shallowRef(false);
     this.queue = [];
     this.meta = {};
     this.orphanEdges = []; // edges whose endpoints are missing: kept and exported unchanged
@@ -499,6 +500,7 @@ class Editor {
   showMiniMap(count) {
     const show = this.lazy.value || count > MINIMAP_ABOVE;
     if (this.minimap.value !== show) this.minimap.value = show;
+    if (this.empty.value !== (count === 0)) this.empty.value = count === 0;
   }
 
   // --- history: JSON snapshots of the exported graph
@@ -1007,6 +1009,10 @@ export default {
       : [];
     if (editor.toast.value) {
       flowChildren.push(h("div", { class: "gf-toast", role: "alert", "data-testid": "connect-refused" }, editor.toast.value));
+    }
+    if (editor.empty.value) {
+      flowChildren.push(h("div", { class: "gf-empty-hint", "data-testid": "empty-hint" },
+        "Drag a node kind from the palette onto the canvas, then connect an output port to an input port."));
     }
     return h("div", { class: "gf-canvas-root", "data-ready": String(editor.ready.value) }, [
       paletteView(editor, this.kinds),

@@ -77,7 +77,11 @@ class Editor:
             with ui.row().classes("items-center full-width q-gutter-sm"):
                 self.version_label = tag(ui.label().classes("gf-muted"), "version")
                 ui.space()
-                tag(ui.button("Save", icon="save", on_click=self.save), "save")
+                for name, icon, tip in (("undo", "undo", "Undo (Ctrl+Z)"), ("redo", "redo", "Redo (Ctrl+Y)"),
+                                        ("fit", "fit_screen", "Fit the graph in view")):
+                    tag(ui.button(icon=icon, on_click=lambda name=name: self.canvas_action(name))
+                        .props("flat dense").tooltip(tip), name)
+                tag(ui.button("Save", icon="save", on_click=self.save).tooltip("Save a new version (Ctrl+S)"), "save")
                 tag(ui.button("Run", icon="play_arrow", on_click=self.run).props("color=positive"), "run")
                 nav_links(self.graph_id, "editor")
             with ui.row().classes("full-width no-wrap").style("gap: 12px; align-items: stretch"):
@@ -103,6 +107,9 @@ class Editor:
         self.validate()
 
     # --- editing
+
+    def canvas_action(self, name: str) -> None:
+        {"undo": self.canvas.undo, "redo": self.canvas.redo, "fit": self.canvas.fit_view}[name]()
 
     def on_change(self, event: GraphChangeEvent) -> None:
         self.changed(event.graph)

@@ -76,7 +76,9 @@ def test_build_a_graph_from_the_palette_configure_and_save(page: Page, served):
     page.get_by_role("button", name="OK").click()
     expect(page).to_have_url(served.url + "/graph/Built_in_the_browser")
     expect(page.locator(".gf-canvas-root[data-ready=true]")).to_be_visible()
+    expect(page.get_by_test_id("empty-hint")).to_contain_text("Drag a node kind from the palette")
     drop(page, "constant", 150, 120)
+    expect(page.get_by_test_id("empty-hint")).to_have_count(0)
     drop(page, "output", 520, 160)
     expect(page.locator(".gf-node")).to_have_count(2)
     connect(page, "constant_1", "output_1")
@@ -87,6 +89,10 @@ def test_build_a_graph_from_the_palette_configure_and_save(page: Page, served):
     expect(page.locator(".vue-flow__edge")).to_have_count(1)
     page.locator('[data-node-id="template_1"] .gf-kind').click()
     page.keyboard.press("Delete")
+    expect(page.locator(".gf-node")).to_have_count(2)
+    page.get_by_test_id("undo").click()  # the toolbar buttons, as well as Ctrl+Z / Ctrl+Y
+    expect(page.locator(".gf-node")).to_have_count(3)
+    page.get_by_test_id("redo").click()
     expect(page.locator(".gf-node")).to_have_count(2)
     # the output has no name yet: shown on the node, in the list, and saving is refused
     expect(page.locator('[data-node-id="output_1"]').get_by_test_id("problems")).to_contain_text("invalid_config")
