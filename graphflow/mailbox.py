@@ -9,12 +9,29 @@ wake-up costs one ``Event`` only when the reader is actually waiting.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
+
+_asyncio_event: type[anyio.Event] | None = None
+
+
+def event_factory() -> Callable[[], anyio.Event]:
+    """What makes an ``anyio.Event`` here. ``anyio.Event()`` finds the backend (through
+    sniffio) on every call, which costs twice the event itself; on asyncio, the backend's
+    own class (taken once from an instance) makes the same event directly."""
+    global _asyncio_event
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # another backend (trio): the general way
+        return anyio.Event
+    if _asyncio_event is None:
+        _asyncio_event = type(anyio.Event())
+    return _asyncio_event
 
 
 class Mailbox:
@@ -23,6 +40,7 @@ class Mailbox:
     def __init__(self) -> None:
         self._items: deque[Any] = deque()
         self._wakeup: anyio.Event | None = None
+        self._new_event = event_factory()
 
     def send_nowait(self, item: Any) -> None:
         self._items.append(item)
@@ -36,15 +54,15 @@ class Mailbox:
     async def wait(self) -> None:
         """Return once a message is queued (at once if one already is)."""
         while not self._items:
-            self._wakeup = anyio.Event()
+            self._wakeup = self._new_event()
             await self._wakeup.wait()
 
 
 class _Idle:
     __slots__ = ("event", "item")
 
-    def __init__(self) -> None:
-        self.event = anyio.Event()
+    def __init__(self, event: anyio.Event) -> None:
+        self.event = event
         self.item: Any = None
 
 
@@ -67,6 +85,7 @@ class Workers:
         self._dropped: set[str] = set()
         """Cancelled after ``submit`` but before a worker took them up."""
         self._closed = False
+        self._new_event = event_factory()
 
     def submit(self, key: str, item: tuple[Any, ...]) -> None:
         if self._idle:
@@ -108,7 +127,7 @@ class Workers:
                     unfinished = None  # done (even if it swallowed the cancel): its result is reported
                 if self._closed:
                     return
-                idle = _Idle()
+                idle = _Idle(self._new_event())
                 self._idle.append(idle)
                 await idle.event.wait()
                 if idle.item is None:
