@@ -11,6 +11,12 @@ from graphflow.errors import RunInputError
 if TYPE_CHECKING:
     from graphflow.compile import CompiledGraph
 
+def is_of_type(value: Any, type_name: str) -> bool:
+    """Whether ``value`` (JSON data) is of a port type (``any`` takes everything)."""
+    check = _CHECKS.get(type_name)
+    return check is None or check(value)
+
+
 _CHECKS = {
     "string": lambda v: isinstance(v, str),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),

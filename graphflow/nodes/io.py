@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from graphflow.inputs import is_of_type
 from graphflow.model import PortType
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
+
+if TYPE_CHECKING:
+    from graphflow.registry import Registry
 
 
 class InputConfig(NodeConfig):
@@ -30,6 +34,11 @@ class InputNode(NodeKind):
 
     def output_ports(self, config: InputConfig) -> tuple:
         return (port("out", config.type),)
+
+    def check(self, config: InputConfig, registry: Registry) -> list[tuple[str, str]]:
+        return [("invalid_config", f"config.{field}: {value!r} is not of type {config.type!r}")
+                for field, value in (("default", config.default), ("example", config.example))
+                if value is not None and not is_of_type(value, config.type)]
 
     def run_inline(self, config: InputConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         return {"out": ctx.run_inputs.get(config.name, config.default)}

@@ -273,12 +273,14 @@ def test_run_example_without_one_for_a_required_input_is_a_clear_error(tmp_path:
     assert cli("run", write(tmp_path, INC_GRAPH), "-p", plugin, "--example", "-i", "x=1", "-q").exit_code == 0
 
 
-def test_run_example_of_the_wrong_type_is_reported(tmp_path: Path, plugin: str) -> None:
+def test_an_example_of_the_wrong_type_is_a_validation_problem(tmp_path: Path, plugin: str) -> None:
     data = graph(node("in", "input", name="x", type="integer", example="forty"),
                  node("out", "output", name="result"), edge("in", "out"))
-    result = cli("run", write(tmp_path, data), "--example")
-    assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == ["error: input 'x' must be integer, got str: 'forty'"]
+    for command in (("validate",), ("run", "--example")):
+        result = cli(command[0], write(tmp_path, data), *command[1:])
+        assert result.exit_code == 1
+        assert "[invalid_config]" in result.stderr and "config.example: 'forty' is not of type 'integer'" in \
+            result.stderr
 
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_graphs"
