@@ -23,6 +23,7 @@ from graphflow.model import GraphSpec
 from graphflow.state import RunState
 
 from ..canvas import GraphCanvas, node_status
+from ..canvas.events import success_notes
 from ..context import LiveRun
 from .frame import tag
 
@@ -37,9 +38,7 @@ def describe(event: ev.Event) -> str:
     head = f"{at} {event.kind}" + (f" {node}" if node and event.kind != "breaker_changed" else "")
     if isinstance(event, ev.NodeStarted | ev.NodeSucceeded) and event.attempt > 1:
         head += f" (attempt {event.attempt})"
-    if isinstance(event, ev.NodeSucceeded) and (event.degraded or event.cached or event.reused_from):
-        notes = [n for n, on in (("degraded: " + (event.error or ""), event.degraded), ("cached", event.cached),
-                                 (f"reused from {event.reused_from}", bool(event.reused_from))) if on]
+    if isinstance(event, ev.NodeSucceeded) and (notes := success_notes(event)):
         head += f" ({'; '.join(notes)})"
     if isinstance(event, ev.NodeFailed | ev.NodeRetrying):
         head += f" (attempt {event.attempt}): {event.error_type}: {event.error_message}"

@@ -23,7 +23,7 @@ from typing import Any
 from graphflow import events as ev
 from graphflow.model import GraphSpec
 from graphflow.state import RunState
-from graphflow.ui.canvas.events import EdgeState, NodeStatus, node_status
+from graphflow.ui.canvas.events import EdgeState, NodeStatus, node_status, success_notes
 
 PACED = -1.0
 """Speed: one event per ``PACED_STEP`` seconds, whatever the run's own timing."""
@@ -273,9 +273,8 @@ def describe(event: ev.Event, t0: float) -> str:
     elif isinstance(event, ev.NodeStarted):
         detail = f"{event.node_id} attempt {event.attempt}"
     elif isinstance(event, ev.NodeSucceeded):
-        notes = [n for n, on in (("cached", event.cached), ("degraded", event.degraded),
-                                 (f"reused from {event.reused_from}", bool(event.reused_from))) if on]
-        detail = f"{event.node_id} in {event.duration:.3f}s" + (f" ({', '.join(notes)})" if notes else "")
+        notes = success_notes(event)
+        detail = f"{event.node_id} in {event.duration:.3f}s" + (f" ({'; '.join(notes)})" if notes else "")
     elif isinstance(event, ev.NodeFailed):
         detail = f"{event.node_id} attempt {event.attempt}: {event.error_type}: {event.error_message}"
     elif isinstance(event, ev.NodeRetrying):

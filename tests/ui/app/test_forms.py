@@ -108,3 +108,7 @@ def test_event_log_lines():
     assert line.endswith("node_retrying p (attempt 2): ConnectionError: down")
     assert describe(ev.BreakerChanged(run_id="r", seq=2, at=0, breaker="api", from_state="closed",
                                       to_state="open")).endswith("breaker_changed api: closed -> open")
+    degraded = ev.NodeSucceeded(run_id="r", seq=3, at=0, node_id="enrich", degraded=True, error="TimeoutError: slow")
+    assert describe(degraded).endswith("node_succeeded enrich (degraded: TimeoutError: slow)")
+    cached = ev.NodeSucceeded(run_id="r", seq=4, at=0, node_id="kb", cached=True)
+    assert describe(cached).endswith("node_succeeded kb (cached)")
