@@ -12,8 +12,7 @@ How the app is served, and why:
 - Each test describes a *scene* (kinds, graph, element options) and opens it at
   ``/canvas-test/<token>``; the page builds a ``GraphCanvas`` and records every event it emits in
   the scene. Scenes are per test, so tests do not share canvas state.
-- Chromium: ``playwright install`` cannot download browsers here, so pytest-playwright launches
-  ``/usr/bin/chromium`` through its ``browser_type_launch_args`` fixture. One browser per session,
+- Chromium: launched as tests/conftest.py says (Debian's ``/usr/bin/chromium``). One browser per session,
   a fresh context (pytest-playwright's ``page``) per test.
 """
 
@@ -30,27 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    if not os.path.exists(CHROMIUM):
-        message = "Debian's chromium is not installed (apt-get install -y chromium)"
-        if os.environ.get("CI"):  # .ci/run installs it: a missing browser there is a broken install step
-            pytest.fail(message)
-        pytest.skip(message)
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 800}}
 
 
 @dataclass

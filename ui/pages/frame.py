@@ -1,7 +1,8 @@
 """The layout every page shares: a header with the way home, the page title, and a content column.
 
 Pages render user text (graph names, labels, errors, outputs) only through text elements
-(``ui.label``, ``ui.code``, ``ui.log``), never ``ui.html`` or markdown.
+(``ui.label``, ``ui.log``), never ``ui.html``, ``ui.code`` or markdown (``ui.code`` is markdown
+underneath: a value with U+2028 closes its fence).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ CSS = """
 /* long log lines and output values wrap in their box instead of running out of it */
 .nicegui-log { overflow-x: hidden; }
 .nicegui-log > * { white-space: pre-wrap; overflow-wrap: anywhere; }
-.nicegui-code pre, .nicegui-code code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.gf-output { overflow-wrap: anywhere; background: #f3f4f6; padding: 6px 8px; border-radius: 4px; }
 """
 
 

@@ -173,7 +173,8 @@ class RunView:
                     "run-error")
             ui.label("Outputs").classes("gf-muted")
             text = json.dumps(self.state.outputs, indent=2, ensure_ascii=False, default=str)
-            tag(ui.code(text, language="json").classes("full-width"), "run-outputs")
+            # a label (text), never ui.code: its markdown fence is closed by U+2028 and the rest renders as HTML
+            tag(ui.label(text).classes("full-width gf-mono gf-output"), "run-outputs")
 
 
 def input_fields(compiled: CompiledGraph) -> list[Any]:
