@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from nicegui import app, ui
+from nicegui import app, core, ui
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import graphflow
@@ -28,10 +28,12 @@ from graphflow.cli import EXIT_FAILED, CliError
 from graphflow.ports import GraphVersion
 from graphflow.storage import StorageError, open_store
 from graphflow.storage.workspace import Workspace
+from graphflow.validate import MAX_BYTES
 
 from .auth import TokenGuard, check_bind
 from .context import AppContext, LiveRuns
 from .pages import editor, graphs, history, replay, stats
+from .security import SecurityGuard, allowed_hosts
 
 __all__ = ["check_bind", "create_app", "import_samples", "register_pages", "start"]
 log = logging.getLogger("graphflow.ui")
@@ -147,8 +149,9 @@ class ReadyGate:
         await self.app(scope, receive, send)
 
 
-def start(host: str, port: int, db: Path, token: str | None, plugins: list[str]) -> None:
-    """Serve the canvas until interrupted (blocking)."""
+def start(host: str, port: int, db: Path, token: str | None, plugins: list[str],
+          allowed: list[str] | None = None) -> None:
+    """Serve the canvas until interrupted (blocking). ``allowed``: more Host names to answer to."""
     check_bind(host, token)
     registry = graphflow.default_registry(plugins)
     try:
@@ -159,6 +162,8 @@ def start(host: str, port: int, db: Path, token: str | None, plugins: list[str])
     app.add_middleware(ReadyGate, server=server)
     if token:
         app.add_middleware(TokenGuard, token=token)
+    app.add_middleware(SecurityGuard, allowed=allowed_hosts(host, port, allowed or ()), upload_limit=MAX_BYTES)
+    core.sio.eio.cors_allowed_origins = []  # no CORS headers at all; SecurityGuard checks Origin
     app.on_startup(server.main)
     app.on_shutdown(server.shutdown)
     ui.run(host=host, port=port, reload=False, show=False, title="graphflow", tailwind=False,

@@ -232,15 +232,26 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
     db: DbOpt = None,
     token: Annotated[str | None, typer.Option(envvar="GRAPHFLOW_TOKEN",
-                                              help="Access token required when binding beyond loopback.")] = None,
+                                              help="Access token (16+ random bytes) required when binding beyond "
+                                                   "loopback.")] = None,
+    allowed_host: Annotated[list[str], typer.Option(
+        "--allowed-host", metavar="NAME[:PORT]",
+        help="Another Host name browsers reach the server by (loopback and --host are always allowed).")] = [],  # noqa: B006
+    generate_token: Annotated[bool, typer.Option(
+        "--generate-token", help="Print a new access token and exit.")] = False,
     plugin: PluginOpt = [],  # noqa: B006
 ) -> None:
     """Start the canvas in the browser (the sample graphs are there on first start)."""
+    if generate_token:
+        from graphflow.ui.auth import new_token
+
+        typer.echo(new_token())
+        return
     from graphflow.ui.app import check_bind, start  # nicegui is imported only for this command
 
     with boundary():
         check_bind(host, token)
-        start(host=host, port=port, db=db or default_db_path(), token=token, plugins=plugin)
+        start(host=host, port=port, db=db or default_db_path(), token=token, plugins=plugin, allowed=allowed_host)
 
 
 def when(at: float | None) -> str:

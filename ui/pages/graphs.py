@@ -65,6 +65,15 @@ def problem_line(problem: Problem) -> str:
     return str(problem)
 
 
+def rejection(entries: object) -> str:
+    """Why the browser refused a file (Quasar's ``rejected`` entries: [name, failed check])."""
+    reasons = {"accept": "only .json graph files can be imported",
+               "max-file-size": f"the limit is {MAX_BYTES:,} bytes"}
+    parts = [f"{name}: {reasons.get(check, check)}" for name, check in entries if isinstance(name, str)] \
+        if isinstance(entries, list) and all(isinstance(e, list) and len(e) == 2 for e in entries) else []
+    return "not imported: " + ("; ".join(parts) or "the file was refused")
+
+
 def when(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at else "-"
 
@@ -77,12 +86,13 @@ def register(ctx: AppContext) -> None:
         with frame("Graphs"):
             with ui.row().classes("items-center q-gutter-sm"):
                 ui.button("New graph", icon="add", on_click=lambda: new_graph()).mark("new-graph")
+                # the server enforces the size too (ui/security.py), while reading the body
                 ui.upload(label="Import JSON", auto_upload=True, max_file_size=MAX_BYTES,
-                          on_upload=lambda e: import_file(e),
-                          on_rejected=lambda: ui.notify(f"not imported: the limit is {MAX_BYTES:,} bytes",
-                                                        type="negative")) \
+                          on_upload=lambda e: import_file(e)) \
                     .props('accept=".json,application/json" flat bordered') \
-                    .classes("gf-upload").style("width: 260px").mark("import")
+                    .classes("gf-upload").style("width: 260px").mark("import") \
+                    .on("rejected", lambda e: ui.notify(rejection(e.args), type="negative"),
+                        js_handler="(entries) => emit(entries.map((e) => [e.file.name, e.failedPropValidation]))")
             problems = tag(ui.column().classes("q-gutter-xs"), "import-problems")
             listing = ui.column().classes("full-width").style("gap: 0")
 
@@ -161,6 +171,12 @@ def register(ctx: AppContext) -> None:
 
         async def import_file(event: events.UploadEventArguments) -> None:
             problems.clear()
+            if not event.file.name.lower().endswith(".json"):
+                with problems:
+                    tag(ui.label(f"{event.file.name} was not imported: only .json graph files can be imported")
+                        .classes("gf-problem"), "import-problem", code="not_json")
+                event.sender.reset()  # type: ignore[attr-defined]
+                return
             try:
                 stored = await import_graph(ctx, await event.file.read())
             except GraphValidationError as exc:

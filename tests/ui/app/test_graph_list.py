@@ -11,7 +11,8 @@ from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 
 from graphflow.ports import NotFound
-from graphflow.ui.pages.graphs import slug, unique_id
+from graphflow.ui.pages.graphs import rejection, slug, unique_id
+from graphflow.validate import MAX_BYTES
 
 pytestmark = pytest.mark.anyio
 SAMPLES = Path(__file__).resolve().parents[3] / "sample_graphs"
@@ -63,6 +64,20 @@ async def test_import_an_invalid_file_shows_each_problem_and_stores_nothing(user
     await upload(user, "junk.json", b"{not json")
     await user.should_see("[not_json]")
     assert await stored_ids(ctx) == SAMPLE_IDS
+
+
+async def test_a_file_that_is_not_json_is_refused_by_name_not_by_size(user, ctx):
+    """The browser filters on .json, but a request can skip the browser: the server checks the name too."""
+    await user.open("/")
+    await upload(user, "tiny.txt", json.dumps({**TINY, "id": "from_txt"}).encode())
+    await user.should_see("tiny.txt was not imported: only .json graph files can be imported")
+    assert await stored_ids(ctx) == SAMPLE_IDS
+
+
+def test_the_browsers_refusal_says_why():
+    assert rejection([["notes.txt", "accept"]]) == "not imported: notes.txt: only .json graph files can be imported"
+    assert rejection([["big.json", "max-file-size"]]) == f"not imported: big.json: the limit is {MAX_BYTES:,} bytes"
+    assert rejection("junk") == "not imported: the file was refused"
 
 
 async def test_export_downloads_the_stored_json(user, ctx):
