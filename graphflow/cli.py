@@ -34,6 +34,7 @@ from graphflow.nodes.base import NodeKind
 from graphflow.ports import EventSink
 from graphflow.registry import Registry, default_registry
 from graphflow.runner import RunControl, RunResult
+from graphflow.text import printable
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -57,7 +58,7 @@ class CliError(Exception):
 
 
 def error(message: str) -> None:
-    typer.echo(typer.style("error: ", fg="red", bold=True) + message, err=True)
+    typer.echo(typer.style("error: ", fg="red", bold=True) + printable(message), err=True)
 
 
 @contextlib.contextmanager
@@ -71,7 +72,7 @@ def boundary(graph_path: str | None = None) -> Iterator[None]:
     except GraphValidationError as exc:
         where = f"{graph_path}: " if graph_path else ""
         for problem in exc.problems:
-            typer.echo(f"{where}{problem}", err=True)
+            typer.echo(printable(f"{where}{problem}"), err=True)
         error(f"invalid graph ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''})")
         raise typer.Exit(EXIT_FAILED) from None
     except (RunInputError, RegistryError) as exc:
@@ -176,7 +177,7 @@ def validate(graph: GraphArg, plugin: PluginOpt = []) -> None:  # noqa: B006 (ty
     with boundary(graph):
         compiled = load_compiled(graph, load_registry(plugin))
     spec = compiled.spec
-    typer.echo(f"ok: {spec.name or spec.id} ({len(spec.nodes)} nodes, {len(spec.edges)} edges)")
+    typer.echo(printable(f"ok: {spec.name or spec.id} ({len(spec.nodes)} nodes, {len(spec.edges)} edges)"))
 
 
 @app.command()
@@ -231,7 +232,7 @@ def run_and_report(graph: str, input: Sequence[str], input_json: str | None, plu
     typer.echo(json.dumps(result.outputs, indent=2))
     if not quiet or not result.ok:
         line = cli_progress.summary(result)
-        typer.echo(typer.style(line, fg=cli_progress.STATUS_COLORS.get(result.status)), err=True)
+        typer.echo(typer.style(printable(line), fg=cli_progress.STATUS_COLORS.get(result.status)), err=True)
     raise typer.Exit({"succeeded": 0, "failed": EXIT_FAILED}.get(result.status, EXIT_CANCELLED))
 
 
@@ -278,6 +279,8 @@ def ports_text(ports: list[dict[str, Any]]) -> str:
 
 
 def print_columns(rows: list[list[str]]) -> None:
+    """A table on stdout; every cell on one line, control characters escaped."""
+    rows = [[printable(cell, one_line=True) for cell in row] for row in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from graphflow.events import Event
 from graphflow.runner import RunResult
+from graphflow.text import printable
 
 STATUS_COLORS = {
     "started": "cyan",
@@ -89,14 +90,15 @@ class LineProgress:
         if event.kind == "run_started":
             self.t0 = event.at
             self.width = min(max((len(n) for n in event.node_ids), default=4), 24)
-            typer.echo(f"run {event.run_id}: graph {event.graph_id!r}, {len(event.node_ids)} nodes", err=True)
+            typer.echo(printable(f"run {event.run_id}: graph {event.graph_id!r}, {len(event.node_ids)} nodes"),
+                       err=True)
             return
         status = _NODE_STATUS.get(event.kind)
         if status is None:
             return
         offset = event.at - (self.t0 if self.t0 is not None else event.at)
         line = f"+{offset:7.3f}s  {event.node_id:<{self.width}}  "
-        detail = node_detail(event)
+        detail = printable(node_detail(event), one_line=True)
         line += typer.style(f"{status:<9}  " if detail else status, fg=STATUS_COLORS[status])
         typer.echo(line + detail, err=True)
 
@@ -126,7 +128,7 @@ class TableProgress:
 
     async def publish(self, event: Event) -> None:
         if event.kind == "run_started":
-            self.title = f"run {event.run_id} · graph {event.graph_id}"
+            self.title = printable(f"run {event.run_id} · graph {event.graph_id}", one_line=True)
             self.order = list(event.node_ids)
             self.rows = {n: {"status": "pending", "since": None, "detail": ""} for n in self.order}
             return
@@ -136,7 +138,7 @@ class TableProgress:
         row = self.rows.setdefault(event.node_id, {"status": "pending", "since": None, "detail": ""})
         row["status"] = "running" if status == "started" else status
         row["since"] = time.monotonic() if status == "started" else None
-        row["detail"] = node_detail(event)
+        row["detail"] = printable(node_detail(event), one_line=True)
         if event.node_id in self.recent:
             self.recent.remove(event.node_id)
         self.recent.append(event.node_id)
@@ -150,7 +152,7 @@ class TableProgress:
         return [n for n in self.order if n in keep][: self.MAX_ROWS]
 
     def __rich__(self) -> Group:
-        table = Table(title=self.title, title_justify="left", expand=False)
+        table = Table(title=Text(self.title), title_justify="left", expand=False)
         table.add_column("node", no_wrap=True)
         table.add_column("status", no_wrap=True)
         table.add_column("detail", overflow="fold")
@@ -163,7 +165,7 @@ class TableProgress:
                 detail = f"{now - row['since']:.1f}s" if row["since"] is not None else ""
             else:
                 status, detail = Text(row["status"], style=color), row["detail"]
-            table.add_row(node_id, status, detail)
+            table.add_row(Text(node_id), status, Text(detail))  # Text: no rich markup from node errors
         counts = Counter(r["status"] for r in self.rows.values())
         caption = Text("  ".join(f"{k}: {counts[k]}" for k in STATUS_COLORS if counts.get(k)), style="dim")
         return Group(table, caption)

@@ -26,6 +26,7 @@ from graphflow.runner import RunControl, RunResult
 from graphflow.state import RunState
 from graphflow.storage import StorageError, default_db_path, open_store
 from graphflow.storage.workspace import Workspace
+from graphflow.text import printable
 
 T = TypeVar("T")
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Database file (default: $GRAPHFLOW_DB or "
@@ -136,8 +137,8 @@ def show(run_id: str, db: DbOpt = None) -> None:
     state = RunState.from_events(events)
     t0 = events[0].at
     starts = {e.node_id: e.at - t0 for e in reversed(events) if e.kind == "node_started"}
-    typer.echo(f"run {state.run_id}  graph {state.graph_id}  {state.status}"
-               + (f"  failed at {state.failed_node}: {state.error}" if state.failed_node else ""))
+    typer.echo(printable(f"run {state.run_id}  graph {state.graph_id}  {state.status}"
+                         + (f"  failed at {state.failed_node}: {state.error}" if state.failed_node else "")))
     table = [["NODE", "STATUS", "START", "DURATION", "ATTEMPTS", "DETAIL"]]
     order = sorted(state.nodes, key=lambda n: (starts.get(n, float("inf")), n))
     for node_id in order:
@@ -199,7 +200,7 @@ def stats(graph: str, limit: Annotated[int, typer.Option(min=1, help="Newest run
                f"{n.cost_per_1k_runs:.4f}"] for n in result.nodes]
     engine_cli.print_columns(table)
     for name, state in breakers.items():
-        typer.echo(f"breaker {name}: {state.replace('_', '-')}")
+        typer.echo(printable(f"breaker {name}: {state.replace('_', '-')}"))
 
 
 @app.command("export")
@@ -223,7 +224,7 @@ def import_graph(file: engine_cli.GraphArg, plugin: PluginOpt = [], db: DbOpt = 
     with boundary(file):
         compiled = engine_cli.load_compiled(file, engine_cli.load_registry(plugin))
         stored = with_workspace(db, plugin, lambda ws: ws.save_if_changed(compiled.spec))
-    typer.echo(f"imported {stored.graph_id} version {stored.version}")
+    typer.echo(printable(f"imported {stored.graph_id} version {stored.version}"))
 
 
 @app.command()
