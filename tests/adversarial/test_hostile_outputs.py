@@ -38,9 +38,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         {"id": "nested", "kind": "output", "config": {"name": "nested"}, "position": {"x": 300, "y": 150}}],
         "edges": [{"id": "e1", "source": "a", "target": "mail"}, {"id": "e2", "source": "b", "target": "nested"}]}
 
+    stop = {"schema_version": 1, "id": "hostile_stop", "name": "Hostile reason", "nodes": [
+        {"id": "halt", "kind": "stop", "config": {"status": "failed", "reason": PAYLOAD}}], "edges": []}
+
     async def save() -> None:
         async with open_store(served.db) as store:
             await store.save_graph(GraphSpec.model_validate(graph))
+            await store.save_graph(GraphSpec.model_validate(stop))
     in_thread(save)
     yield served
     served.stop()
@@ -76,3 +80,14 @@ def test_run_panel_and_replay_show_hostile_outputs_as_text(page: Page, server: S
     expect(detail).to_contain_text("a: succeeded")
     assert json.dumps(PAYLOAD, ensure_ascii=False) in detail.evaluate("el => el.textContent")
     assert_inert(page)
+
+
+def test_a_hostile_failure_reason_is_text_in_the_log_and_the_run_panel(page: Page, server: Server):
+    page.goto(server.url + "/graph/hostile_stop")
+    expect(page.locator(".gf-canvas-root[data-ready=true]")).to_be_visible()
+    page.get_by_test_id("run").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("failed")
+    expect(page.get_by_test_id("run-error")).to_be_visible()
+    assert_inert(page)
+    assert PAYLOAD in text_of(page, "run-error")
+    assert "<img src=x onerror=window.__xss=1>" in text_of(page, "event-log")

@@ -53,11 +53,11 @@ def test_another_sites_origin_is_refused(server: Server):
     assert "access-control-allow-origin" not in get(server, SOCKET_IO, origin=server.url).headers
 
 
-def websocket_status(server: Server, origin: str) -> str:
+def websocket_status(server: Server, origin: str, host: str = "") -> str:
     """The status line the server answers a socket.io websocket upgrade with."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall((f"GET /_nicegui_ws/socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-                      f"Host: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Host: {host or f'127.0.0.1:{server.port}'}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                       f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                       f"Origin: {origin}\r\n\r\n").encode())
         return sock.recv(4096).decode("latin-1").split("\r\n")[0]
@@ -66,6 +66,7 @@ def websocket_status(server: Server, origin: str) -> str:
 def test_a_websocket_from_another_origin_is_refused(server: Server):
     assert " 101 " in websocket_status(server, server.url)
     assert " 403 " in websocket_status(server, "http://evil.example")
+    assert " 403 " in websocket_status(server, f"http://evil.example:{server.port}", f"evil.example:{server.port}")
 
 
 def test_every_response_forbids_framing_and_carries_a_csp(server: Server):
