@@ -174,7 +174,7 @@ def resume(
     with boundary():
         result = with_workspace(db, plugin, work)
     typer.echo(json.dumps(result.outputs, indent=2))
-    typer.echo(engine_cli.cli_progress.summary(result), err=True)
+    typer.echo(printable(engine_cli.cli_progress.summary(result)), err=True)
     raise typer.Exit(0 if result.ok else EXIT_FAILED)
 
 
