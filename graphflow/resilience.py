@@ -23,6 +23,9 @@ from graphflow.policies import BreakerPolicy, RetryPolicy
 class MonotonicClock(Protocol):
     def monotonic(self) -> float: ...
 
+    def time(self) -> float:
+        """Wall-clock Unix seconds: only at the snapshot boundary, to carry an open time across processes."""
+
 
 class BreakerOpen(NodeError):
     """A call refused by an open (or fully probed half-open) breaker. Never retried."""
@@ -151,15 +154,18 @@ class CircuitBreaker:
         return changes
 
     def snapshot(self) -> dict[str, Any]:
-        """JSON data to persist. ``open_for`` makes it portable across processes whose monotonic clocks differ."""
+        """JSON data to persist. Monotonic clocks differ between processes, so the open time is
+        also kept on the wall clock (``opened_wall``): a later process counts the time in between."""
         now = self._clock.monotonic()
         self._refresh(now)
+        open_for = None if self._opened_at is None else now - self._opened_at
         return {
             "name": self.name,
             "state": self._state.value,
             "consecutive_failures": self._consecutive,
             "opened_at": self._opened_at,
-            "open_for": None if self._opened_at is None else now - self._opened_at,
+            "open_for": open_for,
+            "opened_wall": None if open_for is None else self._clock.time() - open_for,
             "recent": ["failure" if failed else "success" for failed in self._recent],
         }
 
@@ -174,6 +180,9 @@ class CircuitBreaker:
         breaker._recent.extend(outcome == "failure" for outcome in snapshot.get("recent", ()))
         open_for = snapshot.get("open_for")
         if open_for is not None:
+            opened_wall = snapshot.get("opened_wall")
+            if opened_wall is not None:  # time since the snapshot counts; a wall clock set back never shortens it
+                open_for = max(float(open_for), clock.time() - float(opened_wall))
             breaker._opened_at = clock.monotonic() - float(open_for)
         elif breaker._state is BreakerState.OPEN:
             raise ValueError(f"snapshot of open breaker {policy.name!r} has no open_for")

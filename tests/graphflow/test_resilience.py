@@ -384,7 +384,7 @@ def test_snapshot_restore_round_trip(state):
     clock, breaker, _ = start(state)
     clock.advance(4)
     snapshot = json.loads(json.dumps(breaker.snapshot()))
-    later = FakeClock(start=1_000)  # another process: its monotonic clock has another origin
+    later = FakeClock(start=1_000, wall_start=clock.time())  # another process: another monotonic origin
     restored = CircuitBreaker.restore(POLICY, later, snapshot)
     again = restored.snapshot()
     assert restored.state is breaker.state
@@ -407,6 +407,7 @@ def test_snapshot_is_plain_json():
         "consecutive_failures": 1,
         "opened_at": None,
         "open_for": None,
+        "opened_wall": None,
         "recent": ["failure", "failure", "success", "failure"],
     }
     clock.advance(3)
@@ -414,6 +415,7 @@ def test_snapshot_is_plain_json():
     clock.advance(2)
     snapshot = breaker.snapshot()
     assert (snapshot["state"], snapshot["opened_at"], snapshot["open_for"]) == ("open", 3, 2)
+    assert snapshot["opened_wall"] == clock.time() - 2
 
 
 def test_restore_rejects_a_snapshot_of_another_breaker():
