@@ -66,6 +66,12 @@ def boundary(graph_path: str | None = None) -> Iterator[None]:
     """Turn the errors graphflow raises on purpose into a message and an exit code."""
     try:
         yield
+    except BaseExceptionGroup as group:  # raised through a task group: report the error inside
+        leaf = first_leaf(group)
+        if not isinstance(leaf, CliError | GraphflowError | OSError):
+            raise
+        with boundary(graph_path):
+            raise leaf from None
     except CliError as exc:
         error(str(exc))
         raise typer.Exit(exc.code) from None
@@ -84,6 +90,12 @@ def boundary(graph_path: str | None = None) -> Iterator[None]:
     except OSError as exc:
         error(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 def load_registry(plugins: Sequence[str]) -> Registry:

@@ -33,7 +33,7 @@ import anyio
 import anyio.to_thread
 
 from .errors import StorageError
-from .schema import APPLICATION_ID, GRAPHFLOW_TABLES, LATEST_VERSION, MIGRATIONS, statements
+from .schema import APPLICATION_ID, GRAPHFLOW_TABLES, LATEST_VERSION, MIGRATIONS, schema_objects, statements
 from .writer import Writer
 
 T = TypeVar("T")
@@ -113,6 +113,7 @@ async def connect(path: Path) -> tuple[sqlite3.Connection, aiosqlite.Connection]
 def open_for_writing(path: Path) -> sqlite3.Connection:
     """The writer's connection, after refusing a foreign file, in WAL mode and migrated (blocking)."""
     _check_header(path)
+    _check_writable(path)
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
@@ -144,15 +145,27 @@ def _check_header(path: Path) -> None:
         raise StorageError(path, "is not a SQLite database; refusing to open it (the file was not changed)")
 
 
+def _check_writable(path: Path) -> None:
+    """Refuse a database we could only read now, before SQLite creates ``-wal``/``-shm`` beside it
+    (else it opens read-only and the first write fails, deep inside a run)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise StorageError(path, "is read-only; graphflow needs to write to it (the file was not changed)")
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        raise StorageError(path, f"is in a read-only folder ({folder}); graphflow needs to create its -wal and "
+                                 "-shm files beside it (the file was not changed)")
+
+
 def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     (app_id,) = conn.execute("PRAGMA application_id").fetchone()
-    rows = conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'").fetchall()
-    tables = {row[0] for row in rows if not row[0].startswith("sqlite_")}
+    rows = conn.execute("SELECT type, name FROM sqlite_schema").fetchall()
+    objects = {(row[0], row[1]) for row in rows if not row[1].startswith("sqlite_")}
+    tables = {name for kind, name in objects if kind == "table"}
     if version == 0:
-        if tables:
-            found = ", ".join(sorted(tables)[:5])
-            raise StorageError(path, f"is a SQLite database of another program (tables: {found}) and not a "
+        if objects:
+            found = ", ".join(f"{kind} {name}" for kind, name in sorted(objects)[:5])
+            raise StorageError(path, f"is a SQLite database of another program ({found}) and not a "
                                      "graphflow database; refusing to open it (the file was not changed)")
         return
     if app_id != APPLICATION_ID:
@@ -165,6 +178,11 @@ def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
         missing = ", ".join(sorted(GRAPHFLOW_TABLES - tables))
         raise StorageError(path, f"is a damaged graphflow database (missing tables: {missing}); "
                                  "refusing to open it (the file was not changed)")
+    foreign = sorted(objects - schema_objects())
+    if foreign:
+        found = ", ".join(f"{kind} {name}" for kind, name in foreign[:5])
+        raise StorageError(path, f"holds objects graphflow did not create ({found}); refusing to open it "
+                                 "(the file was not changed)")
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

@@ -10,6 +10,7 @@ node outputs and review items.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 
 APPLICATION_ID = 0x4746_4C57
@@ -95,6 +96,22 @@ CREATE INDEX review_items_by_run ON review_items (run_id);
 MIGRATIONS: list[str] = [_V1]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
+
+
+@functools.cache
+def schema_objects() -> frozenset[tuple[str, str]]:
+    """(type, name) of every table, index, view and trigger some migration creates."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        found: set[tuple[str, str]] = set()
+        for script in MIGRATIONS:
+            for statement in statements(script):
+                conn.execute(statement)
+            found |= {(kind, name) for kind, name in conn.execute("SELECT type, name FROM sqlite_schema")
+                      if not name.startswith("sqlite_")}
+        return frozenset(found)
+    finally:
+        conn.close()
 
 
 def statements(script: str) -> list[str]:

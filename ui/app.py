@@ -24,7 +24,7 @@ from nicegui import app, core, ui
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import graphflow
-from graphflow.cli import EXIT_FAILED, CliError
+from graphflow.cli import EXIT_FAILED, EXIT_USAGE, CliError
 from graphflow.ports import GraphVersion
 from graphflow.storage import StorageError, open_store
 from graphflow.storage.workspace import Workspace
@@ -157,7 +157,7 @@ def start(host: str, port: int, db: Path, token: str | None, plugins: list[str],
     try:
         anyio.run(_check_store, db)  # a bad path or a newer database fails here, with one line
     except (StorageError, OSError) as exc:
-        raise CliError(str(exc), EXIT_FAILED) from None
+        raise CliError(str(exc), EXIT_USAGE) from None
     server = Server(db, registry, token)
     app.add_middleware(ReadyGate, server=server)
     if token:

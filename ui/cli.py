@@ -53,7 +53,9 @@ def with_workspace(db: Path | None, plugins: list[str], work: Callable[[Workspac
     except NotFound as exc:
         # NotFound is a KeyError, whose str() is the repr of its message
         raise CliError(str(exc.args[0]) if exc.args else str(exc), EXIT_USAGE) from None
-    except (StorageError, ValueError) as exc:
+    except StorageError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except ValueError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 
 
@@ -93,11 +95,15 @@ def engine_cli_start(max_concurrency: int) -> engine_cli.StartRun:
 def stored_start(db: Path | None, plugins: list[str], max_concurrency: int) -> engine_cli.StartRun:
     async def start(compiled: CompiledGraph, inputs: dict[str, Any], sinks: list[EventSink],
                     control: RunControl) -> RunResult:
-        async with open_store(db or default_db_path()) as store:
-            workspace = Workspace(store, compiled_registry(plugins), max_concurrency=max_concurrency)
-            await workspace.load_breakers()
-            stored = await workspace.save_if_changed(compiled.spec)
-            return await workspace.run(stored.graph_id, inputs, version=stored.version, sinks=sinks, control=control)
+        try:
+            async with open_store(db or default_db_path()) as store:
+                workspace = Workspace(store, compiled_registry(plugins), max_concurrency=max_concurrency)
+                await workspace.load_breakers()
+                stored = await workspace.save_if_changed(compiled.spec)
+                return await workspace.run(stored.graph_id, inputs, version=stored.version, sinks=sinks,
+                                           control=control)
+        except StorageError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
     return start
 
 
