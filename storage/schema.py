@@ -93,7 +93,17 @@ CREATE INDEX review_items_by_status ON review_items (status, created_at);
 CREATE INDEX review_items_by_run ON review_items (run_id);
 """
 
-MIGRATIONS: list[str] = [_V1]
+_V2 = """
+CREATE TABLE run_leases (
+    run_id     TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+"""Which process executes a run, until when (wall clock); see ``storage/leases.py``. No foreign
+key: a fresh run's lease is taken in the transaction that creates the run row, just before it."""
+
+MIGRATIONS: list[str] = [_V1, _V2]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
 

@@ -24,12 +24,13 @@ from graphflow.clock import Clock, RealClock
 from .db import Database, connect, default_db_path
 from .graphs import GraphRepository
 from .kv import KeyValueRepository
+from .leases import LeaseRepository
 from .reviews import ReviewRepository
 from .runs import RunRepository, describe, write_events
 from .writer import Writer
 
 
-class SqliteStore(GraphRepository, RunRepository, KeyValueRepository, ReviewRepository):
+class SqliteStore(GraphRepository, RunRepository, KeyValueRepository, ReviewRepository, LeaseRepository):
     """Built by ``open_store``; one repository per aggregate, sharing one ``Database``."""
 
     def __init__(self, db: Database, clock: Clock) -> None:

@@ -4,13 +4,22 @@ them (save, run, resume, recover, stats). The CLI and the canvas both go through
 Circuit breakers are shared by every run of the workspace and their states are kept in
 the store (kv namespace ``breakers``), so a breaker opened by one run is still open for
 the next one, and after a restart. Node outputs are cached in the store (``cache``).
+
+Every run this workspace executes holds a lease (``storage/leases.py``), renewed by a
+heartbeat every third of its duration while the run executes; a run whose lease cannot be
+renewed stops executing at once (it stays unfinished, for the process that took it over or
+the next start). Resuming takes a run over only once another owner's lease has expired.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import anyio
 
 import graphflow
 from graphflow.clock import Clock, RealClock
@@ -22,7 +31,11 @@ from graphflow.resume import seed_from
 from graphflow.runner import RunControl, Runner, RunResult
 from graphflow.stats import GraphStats, NodeStats, graph_stats, node_stats
 
+from .errors import LeaseHeld, LeaseLost, StorageError
+from .leases import lease_seconds, new_owner
+
 BREAKERS = "breakers"
+log = logging.getLogger("graphflow.recovery")
 
 
 @dataclass(frozen=True)
@@ -33,12 +46,15 @@ class Stats:
 
 class Workspace:
     def __init__(self, store: Any, registry: graphflow.Registry, *, clock: Clock | None = None,
-                 max_concurrency: int = 64) -> None:
+                 max_concurrency: int = 64, lease: float | None = None, owner: str | None = None) -> None:
         self.store = store
         self.registry = registry
         self.clock = clock or RealClock()
         self.breakers = BreakerRegistry(self.clock)
         self.max_concurrency = max_concurrency
+        self.lease = lease if lease is not None else lease_seconds()
+        """Seconds a run's lease lasts unless renewed (``$GRAPHFLOW_LEASE_SECONDS``, else 30)."""
+        self.owner = owner or new_owner()
 
     async def load_breakers(self) -> None:
         self.breakers = BreakerRegistry(self.clock, await self.store.items(BREAKERS))
@@ -85,25 +101,68 @@ class Workspace:
                   sinks: Sequence[EventSink] = (), control: RunControl | None = None,
                   run_id: str | None = None) -> RunResult:
         stored, compiled = await self.compiled(graph_id, version)
+        run_id = run_id or uuid.uuid4().hex
+        runner = self.runner(compiled, sinks)
+        self.store.claim_new_run(run_id, self.owner, self.lease, self.clock.time())
         try:
-            return await self.runner(compiled, sinks).run(inputs, graph_version=stored.version, control=control,
-                                                          run_id=run_id)
+            return await self.owned(run_id, lambda: runner.run(inputs, graph_version=stored.version,
+                                                               control=control, run_id=run_id))
         finally:
-            await self.store.flush()
-            await self.save_breakers()
+            await self.release(run_id)
 
     async def resume(self, run_id: str, *, sinks: Sequence[EventSink] = (),
                      control: RunControl | None = None) -> RunResult:
-        """Continue a run that stopped before it finished (the process died)."""
+        """Continue a run that stopped before it finished (the process died). ``LeaseHeld`` while
+        another live process executes it; ``ValueError`` for a finished run."""
         summary = await self.store.get_run(run_id)
         if summary.status != "running":
             raise ValueError(f"run {run_id} already {summary.status}; a finished run is never changed "
                              f"(use 'resume from failure' to start a new run from it)")
-        _, compiled = await self.compiled(summary.graph_id, summary.graph_version)
-        events = await self.store.load_events(run_id)
+        await self.store.take_over(run_id, self.owner, self.lease, self.clock.time())
         try:
-            return await self.runner(compiled, sinks).resume(events, control=control)
+            _, compiled = await self.compiled(summary.graph_id, summary.graph_version)
+            events = await self.store.load_events(run_id)
+            for sink in sinks:  # a follower sees the whole run: what was logged, then what comes
+                for event in events:
+                    await sink.publish(event)
+            runner = self.runner(compiled, sinks)
+            return await self.owned(run_id, lambda: runner.resume(events, control=control))
         finally:
+            await self.release(run_id)
+
+    async def owned(self, run_id: str, work: Callable[[], Awaitable[RunResult]]) -> RunResult:
+        """``work()`` with the run's lease renewed beside it; stopped (``LeaseLost``) when a renewal fails."""
+        result: RunResult | None = None
+        error: Exception | None = None
+        lost: list[Exception] = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._heartbeat, run_id, tg.cancel_scope, lost)
+            try:
+                result = await work()
+            except Exception as exc:  # re-raised below as itself, not wrapped in an ExceptionGroup
+                error = exc
+            finally:
+                tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
+        if result is None:
+            raise LeaseLost(run_id, str(lost[0]) if lost else "the lease could not be renewed")
+        return result
+
+    async def _heartbeat(self, run_id: str, scope: anyio.CancelScope, lost: list[Exception]) -> None:
+        while True:
+            await self.clock.sleep(self.lease / 3)
+            try:
+                await self.store.renew_lease(run_id, self.owner, self.lease, self.clock.time())
+            except (LeaseLost, StorageError) as exc:  # someone else may run it now: never both
+                log.error("run %s stopped: %s", run_id, exc)
+                lost.append(exc)
+                scope.cancel()
+                return
+
+    async def release(self, run_id: str) -> None:
+        with anyio.CancelScope(shield=True):
+            self.store.release_lease(run_id, self.owner)
             await self.store.flush()
             await self.save_breakers()
 
@@ -127,11 +186,56 @@ class Workspace:
             await self.save_breakers()
         return result, seed.changed
 
-    async def recover_unfinished(self) -> list[RunResult]:
-        """At start-up: continue every run the last process left unfinished."""
-        results = []
-        for summary in await self.store.unfinished_runs():
-            results.append(await self.resume(summary.run_id))
+    async def recover(self, run_id: str, *, sinks: Sequence[EventSink] = (),
+                      control: RunControl | None = None) -> RunResult | None:
+        """Continue an unfinished run; one that cannot be continued (its graph missing or invalid,
+        a corrupt log, a node raising ``BaseException``) is marked failed with the reason, and None
+        returned: recovery never takes its caller down. ``LeaseHeld`` while another process runs it."""
+        try:
+            return await self.resume(run_id, sinks=sinks, control=control)
+        except (LeaseHeld, LeaseLost):
+            raise
+        except BaseException as exc:
+            if isinstance(exc, anyio.get_cancelled_exc_class()):
+                raise
+            reason = f"could not be recovered: {type(exc).__name__}: {exc}"
+            log.error("run %s %s", run_id, reason)
+            await self._mark_failed(run_id, reason)
+            return None
+
+    async def _mark_failed(self, run_id: str, reason: str) -> None:
+        try:
+            await self.store.take_over(run_id, self.owner, self.lease, self.clock.time())
+        except (LeaseHeld, ValueError):  # another process has it, or it did finish
+            return
+        try:
+            summary = await self.store.get_run(run_id)
+            now = self.clock.time()
+            await self.store.publish(graphflow.events.RunFinished(
+                run_id=run_id, seq=summary.last_seq + 1, at=now, status="failed", error=reason,
+                duration=max(0.0, now - summary.started_at)))
+        finally:
+            await self.release(run_id)
+
+    async def recover_unfinished(self, *, wait: bool = False) -> list[RunResult | None]:
+        """Continue every unfinished run whose lease has expired, one after another. Runs another
+        live process executes are left to it, or (``wait``) taken over once their lease expires."""
+        results: list[RunResult | None] = []
+        pending = [summary.run_id for summary in await self.store.unfinished_runs()]
+        while pending:
+            held: dict[str, float] = {}
+            for run_id in pending:
+                try:
+                    results.append(await self.recover(run_id))
+                except LeaseHeld as exc:
+                    log.info("%s", exc)
+                    held[run_id] = exc.expires_at
+                except ValueError:  # finished meanwhile, by its owner
+                    pass
+            if not wait or not held:
+                break
+            await self.clock.sleep(max(0.0, min(held.values()) - self.clock.time()))
+            pending = [s.run_id for s in await self.store.unfinished_runs() if s.run_id in held]
         return results
 
     async def runs(self, graph_id: str | None = None, limit: int = 100) -> list[RunSummary]:

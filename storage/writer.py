@@ -47,6 +47,8 @@ class _Call:
     done: anyio.Event = field(default_factory=anyio.Event)
     result: Any = None
     error: BaseException | None = None
+    awaited: bool = True
+    """False for ``submit``: nobody waits, so a failure is reported by the next ``flush()``."""
 
 
 def _nothing(conn: sqlite3.Connection) -> None:
@@ -90,6 +92,10 @@ class Writer:
             self._send.send_nowait(record)
         except anyio.ClosedResourceError:
             raise StorageError(self.path, "the store is closed") from None
+
+    def submit(self, op: Operation) -> None:
+        """Queue ``op(conn)`` for the next transaction without waiting for it (like a record)."""
+        self.enqueue(_Call(op, awaited=False))
 
     async def call(self, op: Operation) -> Any:
         """Run ``op(conn)`` in the next transaction (in the writer's thread); its result once committed."""
@@ -169,6 +175,9 @@ class Writer:
                 return
 
     def _fail(self, item: Any, exc: Exception) -> None:
+        if isinstance(item, _Call) and not item.awaited and self._failure is None:
+            self._failure = StorageError(self.path, f"write failed: {exc}")
+            self._failure.__cause__ = exc
         if isinstance(item, _Call):
             if isinstance(exc, sqlite3.Error):
                 error = StorageError(self.path, f"write failed: {exc}")

@@ -19,6 +19,8 @@ import graphflow
 from graphflow.storage import open_store
 from graphflow.storage.workspace import Workspace
 
+LEASE = 0.3
+"""Seconds: short, so a recovery waits little for the killed process's lease to expire."""
 CHAIN, FAN = 14, 36
 """Chain and fan-out lengths: with the join, the map and the ends, 56 nodes."""
 
@@ -85,12 +87,12 @@ async def main(mode: str, db: Path, effects: Path) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS calls(key TEXT)")
         conn.execute("CREATE TABLE IF NOT EXISTS effects(key TEXT PRIMARY KEY)")
     async with open_store(db) as store:
-        ws = Workspace(store, registry(effects))
+        ws = Workspace(store, registry(effects), lease=LEASE)
         if mode == "start":
             await ws.save_if_changed(graphflow.load_graph(crash_graph()))
             await ws.run("crash", {"seed": 1}, run_id="crash-run", sinks=[AnnounceStart()])
         else:
-            await ws.recover_unfinished()
+            await ws.recover_unfinished(wait=True)  # the killed process's lease expires first
     print("done", flush=True)  # noqa: T201
 
 

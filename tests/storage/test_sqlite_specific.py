@@ -50,7 +50,7 @@ async def test_pragmas_and_schema_version(tmp_path):
                        "user_version": LATEST_VERSION, "application_id": APPLICATION_ID}
     assert read_pragmas == {"foreign_keys": 1, "synchronous": 1, "query_only": 1}
     assert raw(tmp_path / "g.db", "PRAGMA journal_mode") == [("wal",)]  # persistent in the file
-    assert raw(tmp_path / "g.db", "PRAGMA user_version") == [(1,)]
+    assert raw(tmp_path / "g.db", "PRAGMA user_version") == [(LATEST_VERSION,)]
 
 
 async def test_reopening_keeps_the_data_and_the_run_logs_continue(tmp_path):
@@ -106,7 +106,7 @@ async def test_a_newer_schema_is_refused_untouched(tmp_path):
         await store.put("ns", "k", 1)
     raw(path, "PRAGMA user_version = 99")
     before = snapshot(tmp_path)
-    with pytest.raises(StorageError, match=r"schema version 99, newer than this graphflow knows \(1\)"):
+    with pytest.raises(StorageError, match=rf"schema version 99, newer than this graphflow knows \({LATEST_VERSION}\)"):
         async with open_store(path):
             pass
     assert snapshot(tmp_path) == before
