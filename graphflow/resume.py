@@ -24,6 +24,8 @@ class Recovery:
     inputs: dict[str, Any]
     graph_version: int | None
     next_seq: int
+    started_at: float
+    """Wall-clock time of the run's start: its duration counts from there, across processes."""
     succeeded: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed: dict[str, ErrorInfo] = field(default_factory=dict)
     settled: set[str] = field(default_factory=set)
@@ -44,7 +46,7 @@ def recover(events: Sequence[ev.Event]) -> Recovery:
     if events[-1].kind in ("run_finished", "run_cancelled"):
         raise ValueError(f"run {events[0].run_id} already finished; a finished run is never changed")
     first = events[0]
-    rec = Recovery(first.run_id, dict(first.inputs), first.graph_version, events[-1].seq + 1)
+    rec = Recovery(first.run_id, dict(first.inputs), first.graph_version, events[-1].seq + 1, first.at)
     for event in events:
         node_id = getattr(event, "node_id", None)
         if node_id is None:

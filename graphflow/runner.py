@@ -154,7 +154,8 @@ class _Run:
     async def go(self, *, seed: Seed | None = None, recovery: Recovery | None = None,
                  logged: list[ev.Event] | None = None) -> RunResult:
         t0 = self.clock.monotonic()
-        if recovery is not None:
+        if recovery is not None:  # the run began in an earlier process: count from its start
+            t0 -= max(0.0, self.clock.time() - recovery.started_at)
             self.events, self.seq, self.recovery = list(logged or []), recovery.next_seq, recovery
             await self.emit(ev.RunResumed, reason="continuing an unfinished run")
             self.plan.restore(recovery.succeeded, recovery.failed)

@@ -87,10 +87,19 @@ class Supervised:
         self.task_group.start_soon(guarded, name=name)
 
 
-async def _recover(workspace: Workspace) -> None:
-    results = await workspace.recover_unfinished()
-    if results:
-        log.info("continued %d unfinished run(s)", len(results))
+async def _recover(live: LiveRuns) -> None:
+    """Continue, as live runs, the unfinished runs whose lease has expired; then keep watching, so
+    a run of another process that dies is taken over once its lease expires."""
+    workspace = live.workspace
+    while True:
+        for summary in await workspace.store.unfinished_runs():
+            if summary.run_id in live.runs:
+                continue
+            lease = await workspace.store.lease_of(summary.run_id)
+            if lease is None or lease.owner == workspace.owner or lease.expires_at <= workspace.clock.time():
+                log.info("continuing unfinished run %s", summary.run_id)
+                live.recover(summary.run_id, summary.graph_id)
+        await workspace.clock.sleep(workspace.lease)
 
 
 class Server:
@@ -117,8 +126,8 @@ class Server:
                 if samples:
                     log.info("imported %d sample graphs", len(samples))
                 runs = Supervised(task_group)
-                runs.start_soon(_recover, workspace, name="recover unfinished runs")
                 live = LiveRuns(workspace, runs)  # type: ignore[arg-type]  # start_soon is all it uses
+                runs.start_soon(_recover, live, name="recover unfinished runs")
                 register_pages(AppContext(workspace, self.registry, live, self.token))
                 self.ready.set()
                 await self.stopping.wait()

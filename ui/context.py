@@ -16,6 +16,7 @@ from anyio.abc import TaskGroup
 
 import graphflow
 from graphflow.runner import RunControl, RunResult
+from graphflow.storage.errors import LeaseHeld
 from graphflow.storage.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,28 @@ class LiveRuns:
             log.exception("resuming run %s failed", run_id)
             live.error = str(exc)
             await live.log.publish(_failed_start(live, str(exc)))
+
+    def recover(self, run_id: str, graph_id: str) -> LiveRun:
+        """Continue an unfinished run as a live one (shown running, with Stop, like a run started here)."""
+        live = LiveRun(run_id, graph_id)
+        self.runs[run_id] = live
+        self.task_group.start_soon(self._recover, live)
+        return live
+
+    async def _recover(self, live: LiveRun) -> None:
+        try:
+            live.result = await self.workspace.recover(live.run_id, sinks=[live.log], control=live.control)
+        except LeaseHeld as held:  # another live process took it first: it is not ours to show
+            log.info("%s", held)
+            self.runs.pop(live.run_id, None)
+            return
+        except Exception as exc:  # a storage error, a lost lease: the run stays unfinished
+            log.exception("recovering run %s failed", live.run_id)
+            live.error = str(exc)
+        if live.result is None:
+            live.error = live.error or "could not be recovered (see the run's error)"
+        if not live.log.closed:
+            await live.log.publish(_failed_start(live, live.error or ""))
 
     def get(self, run_id: str) -> LiveRun | None:
         return self.runs.get(run_id)

@@ -6,6 +6,7 @@ import pytest
 from graphs import edge, fn, graph, node
 
 import graphflow
+from graphflow.clock import FakeClock
 from graphflow.resume import changed_nodes, recover, seed_from
 from graphflow.runner import Runner
 
@@ -114,3 +115,14 @@ def test_changed_nodes_ignores_cosmetics():
     data["nodes"][1]["position"] = {"x": 5, "y": 5}
     data["nodes"][2]["config"]["args"]["add"] = 11
     assert changed_nodes(old, graphflow.load_graph(data)) == ["b"]
+
+
+async def test_a_resumed_runs_duration_covers_the_whole_run():
+    """Not only the part after the resume: from the first run_started to the end, on the wall clock."""
+    compiled = graphflow.validate_graph(SPEC, build_registry([]))
+    clock = FakeClock()
+    full = await Runner(compiled, clock=clock, max_concurrency=1).run({"x": 7}, run_id="r1")
+    clock.advance(100)  # the process died; the next one starts 100 s later
+    resumed = await Runner(compiled, clock=clock).resume(full.events[:4])
+    assert resumed.events[-1].kind == "run_finished"
+    assert resumed.events[-1].duration == pytest.approx(clock.time() - full.events[0].at) == pytest.approx(100)
