@@ -24,6 +24,7 @@ class StorageError(GraphflowError):
     def __init__(self, path: Path | str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = Path(path)
+        self.message = message
 
 
 class LeaseHeld(GraphflowError):

@@ -70,6 +70,9 @@ class LeaseRepository:
             _upsert(conn, run_id, owner, now + seconds)
 
         await self._db.write(take)
+        # we own it now: its log goes on from what was committed
+        self._db.writer.resume_stream(run_id)
+        self._db.next_seq.pop(run_id, None)
 
     async def renew_lease(self, run_id: str, owner: str, seconds: float, now: float) -> None:
         """Extend our lease; ``LeaseLost`` when it is no longer ours (another process took it)."""

@@ -24,6 +24,7 @@ from graphflow import events as ev
 from graphflow.ports import NotFound, RunSummary
 
 from .db import Database
+from .errors import StorageError
 
 _RUN_COLUMNS = ("run_id, graph_id, graph_version, status, started_at, finished_at, duration, cost, "
                 "failed_node, error, inputs_json, outputs_json, last_seq")
@@ -37,6 +38,10 @@ class EventRecord:
 
 def describe(record: EventRecord) -> str:
     return f"event {record.event.seq} ({record.event.kind}) of run {record.event.run_id!r}"
+
+
+def run_of(record: EventRecord) -> str:
+    return record.event.run_id
 
 
 def _json(value: Any) -> str:
@@ -105,7 +110,12 @@ class RunRepository:
     _db: Database
 
     async def publish(self, event: ev.Event) -> None:
-        """Queue ``event``; refuses, with ``ValueError``, a seq that is not the run's next one."""
+        """Queue ``event``; refuses, with ``ValueError``, a seq that is not the run's next one, and with
+        ``StorageError`` an event of a run whose log stopped at a write that failed (no gap, ever)."""
+        stopped = self._db.writer.stopped.get(event.run_id)
+        if stopped is not None:
+            raise StorageError(self._db.path, f"run {event.run_id} stopped: {stopped.message}; "
+                                              "it can be resumed once the database can be written again")
         seqs = self._db.next_seq
         expected = seqs.get(event.run_id)
         if expected is None:

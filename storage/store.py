@@ -26,7 +26,7 @@ from .graphs import GraphRepository
 from .kv import KeyValueRepository
 from .leases import LeaseRepository
 from .reviews import ReviewRepository
-from .runs import RunRepository, describe, write_events
+from .runs import RunRepository, describe, run_of, write_events
 from .writer import Writer
 
 
@@ -67,7 +67,8 @@ async def open_store(path: str | Path | None = None, *, clock: Clock | None = No
     """
     db_path = await anyio.to_thread.run_sync(_resolve, path)
     write, read = await connect(db_path)
-    store = SqliteStore(Database(db_path, read, Writer(write, db_path, write_events, describe)), clock or RealClock())
+    writer = Writer(write, db_path, write_events, describe, run_of)
+    store = SqliteStore(Database(db_path, read, writer), clock or RealClock())
     error: Exception | None = None
     try:
         async with anyio.create_task_group() as tg:

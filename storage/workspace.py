@@ -141,6 +141,8 @@ class Workspace:
                 result = await work()
             except Exception as exc:  # re-raised below as itself, not wrapped in an ExceptionGroup
                 error = exc
+                while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+                    error = error.exceptions[0]  # the runner's task group wraps what stopped it
             finally:
                 tg.cancel_scope.cancel()
         if error is not None:

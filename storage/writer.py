@@ -15,8 +15,11 @@ interleave with an open transaction. Consecutive records go through ``apply_reco
 
 When a batch fails it is rolled back and written again without the culprit: an operation
 that raised (``NotFound``, a constraint) is dropped and its caller gets the error; when
-records or the commit failed, the items are retried one per transaction. Only the
-culprit is lost; a lost record is reported by the next ``flush()``.
+records or the commit failed, the items are retried one per transaction. A record that
+cannot be stored (a full disk, an I/O error) stops its stream (``stream(record)``: a run):
+no later record of that stream is written, so its log ends at the last committed record,
+never with a gap; ``stopped`` says why, and the next ``flush()`` raises it. ``resume_stream``
+lets a stream go on (once it is taken over and continued from what was committed).
 """
 
 from __future__ import annotations
@@ -57,12 +60,15 @@ def _nothing(conn: sqlite3.Connection) -> None:
 
 class Writer:
     def __init__(self, conn: sqlite3.Connection, path: Path, apply_records: ApplyRecords,
-                 describe: Callable[[Any], str] = repr) -> None:
+                 describe: Callable[[Any], str] = repr, stream: Callable[[Any], str] = repr) -> None:
         self.conn = conn
         """A connection opened with ``check_same_thread=False`` and ``isolation_level=None``."""
         self.path = path
         self.apply_records = apply_records
         self.describe = describe
+        self.stream = stream
+        self.stopped: dict[str, StorageError] = {}
+        """Streams with a record that could not be stored, and why; their later records are dropped."""
         self._send, self._receive = anyio.create_memory_object_stream[Any](math.inf)
         self._started = False
         self._stopped = anyio.Event()
@@ -132,6 +138,12 @@ class Writer:
             await anyio.to_thread.run_sync(self.conn.close, limiter=self._thread)
         self._raise_failure()
 
+    def resume_stream(self, stream: str) -> None:
+        """Write the stream's records again (its failure is known to whoever continues it)."""
+        failure = self.stopped.pop(stream, None)
+        if failure is not None and self._failure is failure:
+            self._failure = None
+
     def _raise_failure(self) -> None:
         failure, self._failure = self._failure, None
         if failure is not None:
@@ -185,9 +197,11 @@ class Writer:
                 item.result, item.error = None, error
             else:
                 item.result, item.error = None, exc
-        elif self._failure is None:
-            self._failure = StorageError(self.path, f"could not store {self.describe(item)}: {exc}")
-            self._failure.__cause__ = exc
+        else:
+            failure = StorageError(self.path, f"could not store {self.describe(item)}: {exc}")
+            failure.__cause__ = exc
+            self.stopped.setdefault(self.stream(item), failure)
+            self._failure = self._failure or failure
 
     def _transaction(self, batch: list[Any]) -> None:
         conn = self.conn
@@ -196,7 +210,8 @@ class Writer:
             records: list[Any] = []
             for item in batch:
                 if not isinstance(item, _Call):
-                    records.append(item)
+                    if not self.stopped or self.stream(item) not in self.stopped:
+                        records.append(item)
                     continue
                 if records:
                     self.apply_records(conn, records)

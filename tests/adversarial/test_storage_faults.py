@@ -181,3 +181,84 @@ def test_run_on_a_full_disk_prints_one_line(tmp_path):
                 filler.write(b"\0" * 65536)
                 filler.flush()
         one_line_exit_2(graphflow_cli("run", str(SAMPLE), "--example", db=db), str(db))
+
+
+# -- a write that fails mid-run ------------------------------------------------------------------
+
+
+class FullDisk:
+    """The writer's SQLite connection, with every COMMIT failing as on a full disk while ``full``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn, self.full = conn, False
+
+    def execute(self, sql: str, *args: object) -> object:
+        if self.full and sql == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.conn, name)
+
+
+CHAIN = 6
+
+
+def chain_spec() -> dict:
+    nodes = [{"id": "in", "kind": "input", "config": {"name": "x", "type": "integer"}}]
+    edges, prev = [], "in"
+    for i in range(CHAIN):
+        nodes.append({"id": f"s{i}", "kind": "function", "config": {"function": "t.step"}})
+        edges.append({"id": f"e{i}", "source": prev, "target": f"s{i}"})
+        prev = f"s{i}"
+    nodes.append({"id": "out", "kind": "output", "config": {"name": "x"}})
+    edges.append({"id": "e_out", "source": prev, "target": "out"})
+    return {"schema_version": 1, "id": "chain", "nodes": nodes, "edges": edges}
+
+
+def committed(path: Path, sql: str) -> list:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.mark.anyio
+async def test_a_full_disk_stops_the_run_without_a_gap_and_it_resumes_cleanly_once_space_is_back(tmp_path):
+    import anyio
+
+    import graphflow
+    from graphflow.storage.workspace import Workspace
+
+    path, calls, resumed = tmp_path / "g.db", [], False
+    registry = graphflow.default_registry(installed=False)
+    async with open_store(path) as store:
+        disk = FullDisk(store.writer.conn)
+        store.writer.conn = disk  # type: ignore[assignment]
+
+        async def step(value: int, ctx: graphflow.NodeContext) -> int:
+            calls.append(ctx.node_id)
+            if len(calls) == 3 and ctx.run_id == "r1" and not resumed:
+                disk.full = True  # the disk fills up while the third node runs
+            await anyio.sleep(0.05)
+            return value + 1
+
+        registry.register_function("t.step", step)
+        ws = Workspace(store, registry)
+        await ws.save_if_changed(graphflow.load_graph(chain_spec()))
+        with pytest.raises(StorageError, match="database or disk is full"):
+            await ws.run("chain", {"x": 0}, run_id="r1")
+        assert len(calls) < CHAIN  # it stopped executing new nodes
+        seqs = [r[0] for r in committed(path, "SELECT seq FROM events WHERE run_id = 'r1' ORDER BY seq")]
+        assert seqs == list(range(len(seqs)))  # no gap
+        assert committed(path, "SELECT status FROM runs") == [("running",)]
+        done_before = {r[0] for r in committed(path, "SELECT node_id FROM events WHERE kind = 'node_succeeded'")}
+
+        disk.full, resumed = False, True  # space is back: the same process resumes it
+        calls.clear()
+        result = await ws.resume("r1")
+        assert result.ok and result.outputs == {"x": CHAIN}
+    kinds = [r[0] for r in committed(path, "SELECT kind FROM events WHERE run_id = 'r1' ORDER BY seq")]
+    seqs = [r[0] for r in committed(path, "SELECT seq FROM events WHERE run_id = 'r1' ORDER BY seq")]
+    assert seqs == list(range(len(seqs))) and kinds.count("run_finished") == 1 and kinds[-1] == "run_finished"
+    assert not done_before & set(calls)  # a committed success is never run again
+    successes = [r[0] for r in committed(path, "SELECT node_id FROM events WHERE kind = 'node_succeeded'")]
+    assert len(successes) == len(set(successes)) == CHAIN + 2

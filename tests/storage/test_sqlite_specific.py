@@ -200,7 +200,7 @@ async def test_errors_in_the_block_propagate_unwrapped(tmp_path):
             await store.delete_graph("missing")
 
 
-async def test_a_failing_write_loses_only_its_own_rows(tmp_path):
+async def test_a_failing_write_stops_only_its_own_run_and_never_leaves_a_gap(tmp_path):
     path = tmp_path / "g.db"
     async with open_store(path) as store:
         raw(path, "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.run_id = 'bad' AND NEW.seq = 1 "
@@ -215,8 +215,10 @@ async def test_a_failing_write_loses_only_its_own_rows(tmp_path):
             await store.flush()
         await store.flush()  # reported once
         assert [e.seq for e in await store.load_events("good")] == [0, 1, 2, 3]
-        assert [e.seq for e in await store.load_events("bad")] == [0, 2, 3]
+        assert [e.seq for e in await store.load_events("bad")] == [0]  # not [0, 2, 3]: its log stops there
         assert await store.get("ns", "k") == "kept"
+        with pytest.raises(StorageError, match="run bad stopped: could not store event 1"):
+            await store.publish(node_started("bad", 4))
 
 
 async def test_an_operation_that_raises_does_not_undo_its_batch(tmp_path):
