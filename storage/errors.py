@@ -32,8 +32,9 @@ class LeaseHeld(GraphflowError):
 
     def __init__(self, run_id: str, owner: str, expires_at: float, now: float) -> None:
         when = time.strftime("%H:%M:%S", time.localtime(expires_at))
-        super().__init__(f"run {run_id} is being executed by {owner}; its lease expires at {when} "
-                         f"(in {max(0.0, expires_at - now):.0f}s) unless renewed; try again after that")
+        super().__init__(f"run {run_id} is held by {owner} (executing it, or gone without releasing it); "
+                         f"its lease expires at {when} (in {max(0.0, expires_at - now):.0f}s) unless renewed: "
+                         "try again after that")
         self.run_id, self.owner, self.expires_at = run_id, owner, expires_at
 
 
