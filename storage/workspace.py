@@ -200,7 +200,10 @@ class Workspace:
         except BaseException as exc:
             if isinstance(exc, anyio.get_cancelled_exc_class()):
                 raise
-            reason = f"could not be recovered: {type(exc).__name__}: {exc}"
+            while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+                exc = exc.exceptions[0]
+            first_line = (str(exc).splitlines() or [""])[0]
+            reason = f"could not be recovered: {type(exc).__name__}: {first_line}"
             log.error("run %s %s", run_id, reason)
             await self._mark_failed(run_id, reason)
             return None

@@ -262,3 +262,20 @@ async def test_a_write_failure_nobody_flushed_is_raised_at_close(tmp_path):
             await store.publish(started("r1"))
             await store.publish(node_started("r1", 1))
     assert raw(path, "SELECT seq FROM events") == [(0,)]
+
+
+async def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
+    from graphflow.storage.schema import MIGRATIONS, statements
+
+    path = tmp_path / "g.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in statements(MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    async with open_store(path) as store:
+        await store.publish(started("r1"))
+        store.claim_new_run("r1", "me", 10, now=1.0)
+        await store.flush()
+        assert (await store.lease_of("r1")).owner == "me"
+    assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]

@@ -12,6 +12,7 @@ import pytest
 
 from graphflow import events as ev
 from graphflow.model import GraphSpec
+from graphflow.nodes.base import NodeKind
 
 pytestmark = pytest.mark.anyio
 
@@ -19,6 +20,7 @@ DELAY = {"schema_version": 1, "id": "waits", "nodes": [
     {"id": "d", "kind": "delay", "config": {"seconds": 60}},
     {"id": "o", "kind": "output", "config": {"name": "done"}}],
     "edges": [{"id": "e", "source": "d", "target": "o"}]}
+EXITS = {"schema_version": 1, "id": "exits", "nodes": [{"id": "x", "kind": "test_exit"}], "edges": []}
 BROKEN = {"schema_version": 1, "id": "broken", "nodes": [
     {"id": "f", "kind": "function", "config": {"function": "no.such.function"}}], "edges": []}
 
@@ -30,8 +32,21 @@ async def unfinished(ctx: Any, run_id: str, graph_id: str, node_ids: list[str], 
     await store.flush()
 
 
+class ExitNode(NodeKind):
+    """Raises SystemExit from inside the run loop (an inline kind has no task of its own)."""
+
+    kind = "test_exit"
+    inline = True
+
+    def run_inline(self, config: Any, inputs: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        raise SystemExit(3)
+
+
 async def seed(ctx: Any) -> None:
     store = ctx.workspace.store
+    ctx.registry.register_kind(ExitNode)
+    await store.save_graph(GraphSpec.model_validate(EXITS))
+    await unfinished(ctx, "exits", "exits", ["x"])
     await store.save_graph(GraphSpec.model_validate(DELAY))
     await store.save_graph(GraphSpec.model_validate(BROKEN))  # stored before the function went away
     await unfinished(ctx, "live", "waits", ["d", "o"])
@@ -59,11 +74,11 @@ async def test_unrecoverable_runs_are_marked_failed_and_a_continued_run_is_live(
 
     await seed(ctx)
     ctx.runs.task_group.start_soon(_recover, ctx.runs, name="recover")
-    runs = await settled(ctx, ["no-graph", "invalid", "corrupt"])
+    runs = await settled(ctx, ["no-graph", "invalid", "corrupt", "exits"])
     assert {r: (run.status, run.error.split(":")[0]) for r, run in runs.items()} == {
         r: ("failed", "could not be recovered") for r in runs}
     assert "NotFound" in runs["no-graph"].error and "GraphValidationError" in runs["invalid"].error
-    assert "ValidationError" in runs["corrupt"].error
+    assert "ValidationError" in runs["corrupt"].error and "SystemExit" in runs["exits"].error
     caplog.clear()  # the reasons were logged as errors, on purpose
 
     live = ctx.runs.get("live")
