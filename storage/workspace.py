@@ -180,12 +180,14 @@ class Workspace:
         old_graph = await self.store.get_graph(old.graph_id, old.graph_version)
         new_graph, compiled = await self.compiled(old.graph_id, version)
         seed = seed_from(await self.store.load_events(run_id), old_graph.spec, new_graph.spec)
+        new_run_id = new_run_id or uuid.uuid4().hex
+        runner = self.runner(compiled, sinks)
+        self.store.claim_new_run(new_run_id, self.owner, self.lease, self.clock.time())
         try:
-            result = await self.runner(compiled, sinks).run(old.inputs, graph_version=new_graph.version, seed=seed,
-                                                            control=control, run_id=new_run_id)
+            result = await self.owned(new_run_id, lambda: runner.run(
+                old.inputs, graph_version=new_graph.version, seed=seed, control=control, run_id=new_run_id))
         finally:
-            await self.store.flush()
-            await self.save_breakers()
+            await self.release(new_run_id)
         return result, seed.changed
 
     async def recover(self, run_id: str, *, sinks: Sequence[EventSink] = (),
@@ -195,7 +197,7 @@ class Workspace:
         returned: recovery never takes its caller down. ``LeaseHeld`` while another process runs it."""
         try:
             return await self.resume(run_id, sinks=sinks, control=control)
-        except (LeaseHeld, LeaseLost):
+        except (LeaseHeld, LeaseLost, StorageError):  # the run is fine: it stays unfinished, for later
             raise
         except BaseException as exc:
             if isinstance(exc, anyio.get_cancelled_exc_class()):

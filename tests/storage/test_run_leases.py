@@ -205,9 +205,29 @@ async def done(outcome: list[BaseException]) -> bool:
     return bool(outcome)
 
 
-async def wait_until(check, clock: FakeClock, tries: int = 200) -> None:
+async def wait_until(check, clock: FakeClock | None, tries: int = 500) -> None:
     for _ in range(tries):
         if await check():
             return
         await anyio.sleep(0.01)
     raise AssertionError("condition never held")
+
+
+@pytest.mark.anyio
+async def test_a_run_resumed_from_a_failure_holds_a_lease_too(tmp_path):
+    from graphflow.runner import RunControl
+
+    release = anyio.Event()
+    async with open_store(tmp_path / "g.db") as store:
+        ws = Workspace(store, slow_registry(release), owner="alpha")
+        await ws.save_if_changed(graphflow.load_graph(WAIT_GRAPH))
+        control = RunControl()
+        control.cancel("stopped")
+        assert (await ws.run("w", {"x": 1}, run_id="r1", control=control)).status == "cancelled"
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: ws.resume_from_failure("r1", new_run_id="r2"))
+            await wait_until(lambda: store.lease_of("r2"), None)
+            assert (await store.lease_of("r2")).owner == "alpha"
+            release.set()
+        assert (await store.get_run("r2")).status == "succeeded"
+        assert await store.lease_of("r2") is None
