@@ -22,25 +22,25 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from graphflow.events import Event
+from graphflow.events import Event, NodeStatus
 from graphflow.runner import RunResult
 from graphflow.text import printable
 
 STATUS_COLORS = {
-    "started": "cyan",
-    "running": "cyan",
-    "succeeded": "green",
-    "failed": "red",
-    "skipped": "bright_black",
-    "cancelled": "yellow",
-    "pending": "bright_black",
+    NodeStatus.RUNNING: "cyan",
+    NodeStatus.RETRYING: "cyan",
+    NodeStatus.SUCCEEDED: "green",
+    NodeStatus.FAILED: "red",
+    NodeStatus.SKIPPED: "bright_black",
+    NodeStatus.CANCELLED: "yellow",
+    NodeStatus.PENDING: "bright_black",
 }
 _NODE_STATUS = {
-    "node_started": "started",
-    "node_succeeded": "succeeded",
-    "node_failed": "failed",
-    "node_skipped": "skipped",
-    "node_cancelled": "cancelled",
+    "node_started": NodeStatus.RUNNING,
+    "node_succeeded": NodeStatus.SUCCEEDED,
+    "node_failed": NodeStatus.FAILED,
+    "node_skipped": NodeStatus.SKIPPED,
+    "node_cancelled": NodeStatus.CANCELLED,
 }
 
 
@@ -99,7 +99,8 @@ class LineProgress:
         offset = event.at - (self.t0 if self.t0 is not None else event.at)
         line = f"+{offset:7.3f}s  {event.node_id:<{self.width}}  "
         detail = printable(node_detail(event), one_line=True)
-        line += typer.style(f"{status:<9}  " if detail else status, fg=STATUS_COLORS[status])
+        word = event.kind.removeprefix("node_")
+        line += typer.style(f"{word:<9}  " if detail else word, fg=STATUS_COLORS[status])
         typer.echo(line + detail, err=True)
 
 
@@ -130,14 +131,14 @@ class TableProgress:
         if event.kind == "run_started":
             self.title = printable(f"run {event.run_id} · graph {event.graph_id}", one_line=True)
             self.order = list(event.node_ids)
-            self.rows = {n: {"status": "pending", "since": None, "detail": ""} for n in self.order}
+            self.rows = {n: {"status": NodeStatus.PENDING, "since": None, "detail": ""} for n in self.order}
             return
         status = _NODE_STATUS.get(event.kind)
         if status is None:
             return
-        row = self.rows.setdefault(event.node_id, {"status": "pending", "since": None, "detail": ""})
-        row["status"] = "running" if status == "started" else status
-        row["since"] = time.monotonic() if status == "started" else None
+        row = self.rows.setdefault(event.node_id, {"status": NodeStatus.PENDING, "since": None, "detail": ""})
+        row["status"] = status
+        row["since"] = time.monotonic() if status is NodeStatus.RUNNING else None
         row["detail"] = printable(node_detail(event), one_line=True)
         if event.node_id in self.recent:
             self.recent.remove(event.node_id)
@@ -147,7 +148,7 @@ class TableProgress:
     def visible(self) -> list[str]:
         if len(self.order) <= self.MAX_ROWS:
             return self.order
-        keep = {n for n, r in self.rows.items() if r["status"] in ("running", "failed")}
+        keep = {n for n, r in self.rows.items() if r["status"] in (NodeStatus.RUNNING, NodeStatus.FAILED)}
         keep.update(self.recent[-max(self.MAX_ROWS - len(keep), 0):])
         return [n for n in self.order if n in keep][: self.MAX_ROWS]
 
@@ -160,7 +161,7 @@ class TableProgress:
         for node_id in self.visible():
             row = self.rows[node_id]
             color = STATUS_COLORS.get(row["status"], "white")
-            if row["status"] == "running":
+            if row["status"] is NodeStatus.RUNNING:
                 status: Any = Spinner("dots", text=Text("running", style=color), style=color)
                 detail = f"{now - row['since']:.1f}s" if row["since"] is not None else ""
             else:

@@ -7,11 +7,28 @@ each carries enough to rebuild the run's state from the log alone (see ``RunStat
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 RunStatus = Literal["succeeded", "failed", "cancelled"]
+
+
+class NodeStatus(StrEnum):
+    """What a node is doing in a run, as every reader of events (CLI, canvas, replay) spells it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    """An attempt failed; the next one waits for its backoff."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+SETTLED = frozenset({NodeStatus.SUCCEEDED, NodeStatus.FAILED, NodeStatus.SKIPPED, NodeStatus.CANCELLED})
 
 
 class _EventBase(BaseModel):

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from graphflow.compile import CompiledEdge, CompiledGraph
+from graphflow.events import NodeStatus
 from graphflow.expressions import ExpressionError
 from graphflow.joins import DEAD, ERROR, LIVE, JoinTracker
 from graphflow.model import ERROR_PORT
@@ -27,15 +28,17 @@ from graphflow.nodes.routing import expression_scope
 
 
 class NodeState(StrEnum):
-    PENDING = "pending"
+    """The scheduler's states: the read model's ``NodeStatus`` plus two of its own."""
+
+    PENDING = NodeStatus.PENDING.value
     READY = "ready"
     HELD = "held"
     """Ready, but a sequential fallback has not reached its branch yet."""
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
+    RUNNING = NodeStatus.RUNNING.value
+    SUCCEEDED = NodeStatus.SUCCEEDED.value
+    FAILED = NodeStatus.FAILED.value
+    SKIPPED = NodeStatus.SKIPPED.value
+    CANCELLED = NodeStatus.CANCELLED.value
 
 
 TERMINAL = frozenset({NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED})

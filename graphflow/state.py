@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphflow import events as ev
+from graphflow.events import NodeStatus
 
 
 @dataclass
 class NodeRecord:
-    status: str = "pending"
+    status: NodeStatus = NodeStatus.PENDING
     attempts: int = 0
     duration: float | None = None
     output: dict[str, Any] | None = None
@@ -52,29 +53,29 @@ class RunState:
             self.status, self.outputs = event.status, dict(event.outputs)
             self.failed_node, self.error = event.failed_node, event.error
         elif isinstance(event, ev.RunCancelled):
-            self.status, self.error = "cancelled", event.reason
+            self.status, self.error = NodeStatus.CANCELLED, event.reason
         elif isinstance(event, ev.BreakerChanged):
             self.breakers[event.breaker] = event.to_state
         else:
             node = self.nodes.setdefault(event.node_id, NodeRecord())
             if isinstance(event, ev.NodeStarted):
-                node.status, node.attempts = "running", event.attempt
+                node.status, node.attempts = NodeStatus.RUNNING, event.attempt
             elif isinstance(event, ev.NodeSucceeded):
-                node.status, node.duration, node.output = "succeeded", event.duration, event.output
+                node.status, node.duration, node.output = NodeStatus.SUCCEEDED, event.duration, event.output
                 node.attempts = max(node.attempts, event.attempt)
                 node.edges_taken = list(event.edges_taken)
                 node.degraded, node.cached = event.degraded, event.cached
                 if event.error:
                     node.error = event.error
             elif isinstance(event, ev.NodeFailed):
-                node.status, node.duration = "failed", event.duration
+                node.status, node.duration = NodeStatus.FAILED, event.duration
                 node.error = f"{event.error_type}: {event.error_message}"
             elif isinstance(event, ev.NodeSkipped):
-                node.status, node.reason = "skipped", event.reason
+                node.status, node.reason = NodeStatus.SKIPPED, event.reason
             elif isinstance(event, ev.NodeCancelled):
-                node.status, node.reason = "cancelled", event.reason
+                node.status, node.reason = NodeStatus.CANCELLED, event.reason
             elif isinstance(event, ev.NodeRetrying):
-                node.status, node.retries = "retrying", node.retries + 1
+                node.status, node.retries = NodeStatus.RETRYING, node.retries + 1
                 node.error = f"{event.error_type}: {event.error_message}"
             elif isinstance(event, ev.MapProgress):
                 node.progress = (event.done, event.failed, event.total)

@@ -35,9 +35,10 @@ const MINIMAP_ABOVE = 40; // nodes: the minimap is shown for larger graphs only 
 const FIT_PADDING = "32px";
 const FIT_MAX_ZOOM = 1; // a small graph is shown at its natural size, not blown up
 const ID_BAD_CHARS = /[^A-Za-z0-9_.-]/g;
+// graphflow.events.NodeStatus, plus "degraded" (tests/ui/test_node_status.py keeps them the same)
 const STATUS_TEXT = {
   pending: "pending", running: "running", succeeded: "succeeded", failed: "failed", skipped: "skipped",
-  cancelled: "cancelled", retrying: "retrying", waiting: "waiting", degraded: "degraded",
+  cancelled: "cancelled", retrying: "retrying", degraded: "degraded",
 };
 let instances = 0;
 

@@ -8,21 +8,20 @@ from typing import Any, Literal, TypedDict
 from nicegui.events import UiEventArguments
 
 from graphflow import events as ev
+from graphflow.events import NodeStatus
 from graphflow.state import NodeRecord
 
-NodeStatusName = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled", "retrying", "waiting",
-                         "degraded"]
 BreakerState = Literal["closed", "open", "half_open"]
 EdgeState = Literal["taken", "untaken"]
 
 
-class NodeStatus(TypedDict, total=False):
+class NodeView(TypedDict, total=False):
     """What a node shows while a run goes on (``set_node_status``/``set_statuses``)."""
 
-    status: NodeStatusName
+    status: NodeStatus
     degraded: bool
     """An optional node that failed and went on with its default output (``status`` stays "succeeded"):
-    the card shows a "degraded" badge and the error. ``status="degraded"`` shows the same."""
+    the card shows a "degraded" badge and the error."""
     attempts: int
     error: str | None
     breaker: BreakerState | None
@@ -52,10 +51,10 @@ def success_notes(event: ev.NodeSucceeded) -> list[str]:
     return notes
 
 
-def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> NodeStatus:
+def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> NodeView:
     """The canvas view of a node's run state (``RunState.nodes[node_id]``); ``degraded`` only when it is."""
-    status = NodeStatus(
-        status=record.status,  # type: ignore[typeddict-item]
+    status = NodeView(
+        status=record.status,
         attempts=record.attempts,
         error=record.error,
         breaker=breaker,

@@ -18,6 +18,7 @@ from nicegui import background_tasks, ui
 from graphflow import events as ev
 from graphflow.compile import CompiledGraph
 from graphflow.errors import RunInputError
+from graphflow.events import NodeStatus
 from graphflow.inputs import check_run_inputs
 from graphflow.model import GraphSpec
 from graphflow.state import RunState
@@ -62,14 +63,14 @@ def edge_state(edge: Any, state: RunState) -> str | None:
     source = state.nodes.get(edge.source)
     if source is None:
         return None
-    if source.status == "succeeded":
+    if source.status is NodeStatus.SUCCEEDED:
         return "taken" if edge.id in source.edges_taken else "untaken"
-    if source.status == "failed" and edge.source_port == "error":
+    if source.status is NodeStatus.FAILED and edge.source_port == "error":
         target = state.nodes.get(edge.target)
-        if target is not None and target.status not in ("pending", "skipped"):
+        if target is not None and target.status not in (NodeStatus.PENDING, NodeStatus.SKIPPED):
             return "taken"
         return "untaken" if state.status not in ("pending", "running") else None
-    if source.status in ("failed", "skipped", "cancelled"):
+    if source.status in (NodeStatus.FAILED, NodeStatus.SKIPPED, NodeStatus.CANCELLED):
         return "untaken"
     return None
 
@@ -150,7 +151,7 @@ class RunView:
                 if record is not None:
                     statuses[node_id] = node_status(record, breaker=breaker)  # type: ignore[arg-type]
                 elif breaker is not None:
-                    statuses[node_id] = {"status": "pending", "breaker": breaker}
+                    statuses[node_id] = {"status": NodeStatus.PENDING, "breaker": breaker}
             if statuses:
                 self.canvas.set_statuses(statuses)
             edges = {e.id: edge_state(e, self.state) for n in changed for e in self.out_edges.get(n, ())}

@@ -21,9 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphflow import events as ev
+from graphflow.events import NodeStatus
 from graphflow.model import GraphSpec
 from graphflow.state import RunState
-from graphflow.ui.canvas.events import EdgeState, NodeStatus, node_status, success_notes
+from graphflow.ui.canvas.events import EdgeState, NodeView, node_status, success_notes
 
 PACED = -1.0
 """Speed: one event per ``PACED_STEP`` seconds, whatever the run's own timing."""
@@ -215,11 +216,11 @@ def initial_breakers(events: Sequence[ev.Event]) -> dict[str, str]:
 
 
 def node_statuses(state: RunState, by_node: Mapping[str, str],
-                  initial: Mapping[str, str] | None = None) -> dict[str, NodeStatus]:
+                  initial: Mapping[str, str] | None = None) -> dict[str, NodeView]:
     """The canvas status of every node in ``state``; ``by_node``: breaker name by node id
     (``breaker_names``), ``initial``: breakers before their first change (``initial_breakers``)."""
     breakers = {**(initial or {}), **state.breakers}
-    result: dict[str, NodeStatus] = {}
+    result: dict[str, NodeView] = {}
     for node_id, record in state.nodes.items():
         breaker = breakers.get(by_node[node_id]) if node_id in by_node else None
         result[node_id] = node_status(record, breaker=breaker)  # type: ignore[arg-type]
@@ -233,13 +234,13 @@ def edge_states(spec: GraphSpec, state: RunState) -> dict[str, EdgeState | None]
     result: dict[str, EdgeState | None] = {}
     for edge in spec.edges:
         record = state.nodes.get(edge.source)
-        status = record.status if record else "pending"
-        if record is not None and status == "succeeded":
+        status = record.status if record else NodeStatus.PENDING
+        if record is not None and status is NodeStatus.SUCCEEDED:
             result[edge.id] = "taken" if edge.id in record.edges_taken else "untaken"
-        elif status == "failed":
+        elif status is NodeStatus.FAILED:
             taken = edge.source in routes_errors and edge.source_port == ERROR_PORT
             result[edge.id] = "taken" if taken else "untaken"
-        elif status in ("skipped", "cancelled"):
+        elif status in (NodeStatus.SKIPPED, NodeStatus.CANCELLED):
             result[edge.id] = "untaken"
         else:
             result[edge.id] = None
