@@ -114,6 +114,8 @@ class NodeFailed(_EventBase):
     error_message: str
     handled: bool = False
     """True when a tolerant join absorbs the failure and the run goes on."""
+    edges_taken: list[str] = Field(default_factory=list)
+    """The error-port edges the failure was routed down (the rest of the node's edges were not taken)."""
     cost: float = 0.0
     tokens: int = 0
 

@@ -223,7 +223,8 @@ class Plan:
             decided = [(e, LIVE if e.source_port == "out" else DEAD, output["out"]) for e in node.out_edges]
             self._succeed(node_id, output, decided, error=error)
             return
-        self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=node.failure_handled))
+        self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=node.failure_handled,
+                                         edges_taken=tuple(e.id for e in routed)))
         if routed:
             payload = {"error_type": error.type, "message": error.message, "node_id": node_id,
                        "input": self.inputs_for(node_id).get("in")}

@@ -17,10 +17,10 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments, Handler, handle_event
 
 from graphflow.registry import Registry
+from graphflow.state import EdgeState
 
 from .events import (
     ConnectRefusedEvent,
-    EdgeState,
     GraphChangeEvent,
     NodeHeat,
     NodeView,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
@@ -9,10 +10,9 @@ from nicegui.events import UiEventArguments
 
 from graphflow import events as ev
 from graphflow.events import NodeStatus
-from graphflow.state import NodeRecord
+from graphflow.state import NodeRecord, RunState
 
 BreakerState = Literal["closed", "open", "half_open"]
-EdgeState = Literal["taken", "untaken"]
 
 
 class NodeView(TypedDict, total=False):
@@ -64,6 +64,18 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> N
     if record.degraded:
         status["degraded"] = True
     return status
+
+
+def node_views(state: RunState, breaker_of: Mapping[str, str], known: Mapping[str, str] | None = None,
+               only: Iterable[str] | None = None) -> dict[str, NodeView]:
+    """The canvas view of the nodes in ``state`` (or of ``only`` those); ``breaker_of``: breaker
+    name by node id, ``known``: breaker states known from outside the events seen so far."""
+    views = {}
+    for node_id in state.nodes if only is None else only:
+        name = breaker_of.get(node_id)
+        breaker = state.breaker_state(name, dict(known or {})) if name else None
+        views[node_id] = node_status(state.nodes.get(node_id) or NodeRecord(), breaker=breaker)  # type: ignore[arg-type]
+    return views
 
 
 @dataclass(kw_only=True, slots=True)

@@ -16,7 +16,9 @@ from nicegui import ui
 
 from graphflow.ports import GraphVersion, NotFound, RunSummary
 from graphflow.resume import changed_nodes
+from graphflow.state import RunState
 from graphflow.ui.canvas import GraphCanvas
+from graphflow.ui.canvas.events import node_views
 
 from ..context import AppContext
 from .frame import confirm, frame, tag
@@ -27,9 +29,6 @@ from .replay_player import (
     breaker_names,
     changes,
     describe,
-    edge_states,
-    initial_breakers,
-    node_statuses,
 )
 
 TICK = 0.05
@@ -66,7 +65,8 @@ class Replay:
         self.player = Player(events)
         self.t0 = events[0].at if events else 0.0
         self.by_node = breaker_names(used.spec) if used else {}
-        self.initial = initial_breakers(events)
+        self.initial = RunState.from_events(events).breakers_before
+        """Each breaker before the run changed it: shown at cursors before that change."""
         self.sent_statuses: dict[str, Any] = {}
         self.sent_edges: dict[str, Any] = {}
         self.log_start = 0
@@ -182,8 +182,8 @@ class Replay:
                 self.canvas.reset_statuses()
                 self.sent_statuses, self.sent_edges = {}, {}
             else:
-                statuses = node_statuses(state, self.by_node, self.initial)
-                edges = {k: v for k, v in edge_states(self.used.spec, state).items() if v is not None}
+                statuses = node_views(state, self.by_node, self.initial)
+                edges = {k: v for k, v in state.edge_states(self.used.spec.edges).items() if v is not None}
                 if diff := changes(self.sent_statuses, statuses):
                     self.canvas.set_statuses(diff)
                 if diff := changes(self.sent_edges, edges):
@@ -218,7 +218,7 @@ class Replay:
 
     def show_outputs(self) -> None:
         state = self.player.state
-        ended = state.status not in ("pending", "running")
+        ended = state.ended
         shown = (state.status, state.last_seq if ended else -1)
         if shown == self.outputs_shown:
             return  # outputs change only when the run ends

@@ -15,16 +15,14 @@ hands it the wall time that passed; tests hand it numbers.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphflow import events as ev
-from graphflow.events import NodeStatus
 from graphflow.model import GraphSpec
 from graphflow.state import RunState
-from graphflow.ui.canvas.events import EdgeState, NodeView, node_status, success_notes
+from graphflow.ui.canvas.events import success_notes
 
 PACED = -1.0
 """Speed: one event per ``PACED_STEP`` seconds, whatever the run's own timing."""
@@ -36,7 +34,6 @@ SNAPSHOT_EVERY = 200
 MAX_GAP = 2.0
 MAX_EVENTS_PER_TICK = 20
 """At speed "max": events applied per ``advance`` call."""
-ERROR_PORT = "error"
 
 
 class Player:
@@ -106,11 +103,11 @@ class Player:
         base = count - count % self.snapshot_every
         while base not in self._snapshots:  # snapshots are taken in order: walk down to the last one
             base -= self.snapshot_every
-        state = _copy(self._snapshots[base])
+        state = self._snapshots[base].copy()
         for n in range(base, count):
             state.apply(self.events[n])
             if (n + 1) % self.snapshot_every == 0 and n + 1 not in self._snapshots:
-                self._snapshots[n + 1] = _copy(state)
+                self._snapshots[n + 1] = state.copy()
         return state
 
     def seek(self, index: int) -> RunState:
@@ -165,27 +162,13 @@ class Player:
         for n in range(self.cursor + 1, index + 1):
             self._state.apply(self.events[n])
             if (n + 1) % self.snapshot_every == 0 and n + 1 not in self._snapshots:
-                self._snapshots[n + 1] = _copy(self._state)
+                self._snapshots[n + 1] = self._state.copy()
         self.cursor = max(self.cursor, index)
 
     def _check(self, index: int) -> int:
         if not -1 <= index < len(self.events):
             raise IndexError(f"event index {index} is outside -1..{len(self.events) - 1}")
         return index
-
-
-def _copy(state: RunState) -> RunState:
-    """A copy that shares nothing ``apply`` or a caller could change in place (outputs and
-    inputs are values taken from events: their own contents are not copied)."""
-    new = copy.copy(state)
-    new.inputs, new.outputs, new.breakers = dict(state.inputs), dict(state.outputs), dict(state.breakers)
-    nodes = {}
-    for node_id, record in state.nodes.items():
-        twin = copy.copy(record)
-        twin.edges_taken = list(record.edges_taken)
-        nodes[node_id] = twin
-    new.nodes = nodes
-    return new
 
 
 def _offsets(events: Sequence[ev.Event], max_gap: float) -> list[float]:
@@ -202,49 +185,6 @@ def _offsets(events: Sequence[ev.Event], max_gap: float) -> list[float]:
 def breaker_names(spec: GraphSpec) -> dict[str, str]:
     """Breaker name by node id, for the nodes that have one."""
     return {node.id: node.breaker.name for node in spec.nodes if node.breaker is not None}
-
-
-def initial_breakers(events: Sequence[ev.Event]) -> dict[str, str]:
-    """Each breaker's state before its first change in the run (the ``from_state`` of that
-    change). ``{**initial, **state.breakers}`` is then every known breaker at any cursor;
-    a breaker that never changes in the run is unknown."""
-    states: dict[str, str] = {}
-    for event in events:
-        if isinstance(event, ev.BreakerChanged):
-            states.setdefault(event.breaker, event.from_state)
-    return states
-
-
-def node_statuses(state: RunState, by_node: Mapping[str, str],
-                  initial: Mapping[str, str] | None = None) -> dict[str, NodeView]:
-    """The canvas status of every node in ``state``; ``by_node``: breaker name by node id
-    (``breaker_names``), ``initial``: breakers before their first change (``initial_breakers``)."""
-    breakers = {**(initial or {}), **state.breakers}
-    result: dict[str, NodeView] = {}
-    for node_id, record in state.nodes.items():
-        breaker = breakers.get(by_node[node_id]) if node_id in by_node else None
-        result[node_id] = node_status(record, breaker=breaker)  # type: ignore[arg-type]
-    return result
-
-
-def edge_states(spec: GraphSpec, state: RunState) -> dict[str, EdgeState | None]:
-    """Taken / untaken for the edges whose source has settled; None while it has not.
-    A failed node whose error port is wired sends its failure down those edges."""
-    routes_errors = {edge.source for edge in spec.edges if edge.source_port == ERROR_PORT}
-    result: dict[str, EdgeState | None] = {}
-    for edge in spec.edges:
-        record = state.nodes.get(edge.source)
-        status = record.status if record else NodeStatus.PENDING
-        if record is not None and status is NodeStatus.SUCCEEDED:
-            result[edge.id] = "taken" if edge.id in record.edges_taken else "untaken"
-        elif status is NodeStatus.FAILED:
-            taken = edge.source in routes_errors and edge.source_port == ERROR_PORT
-            result[edge.id] = "taken" if taken else "untaken"
-        elif status in (NodeStatus.SKIPPED, NodeStatus.CANCELLED):
-            result[edge.id] = "untaken"
-        else:
-            result[edge.id] = None
-    return result
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:

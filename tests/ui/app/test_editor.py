@@ -191,3 +191,10 @@ async def test_after_a_run_a_selected_node_shows_its_whole_error(user):
     await user.should_see("succeeded", marker="run-status", retries=50)
     select(user, "enrich")
     await user.should_see("degraded: TimeoutError: enrichment service timed out", marker="node-error")
+
+
+async def test_a_run_that_cannot_start_closes_its_log_without_inventing_an_event(ctx):
+    live = ctx.runs.start("no-such-graph", {})
+    seen = [event async for event in live.log.subscribe()]  # ends when the log closes
+    assert seen == [] and live.log.events == [] and live.log.closed
+    assert live.error and "no-such-graph" in live.error

@@ -7,10 +7,8 @@ import pytest
 import graphflow
 from graphflow import events as ev
 from graphflow.errors import Problem
-from graphflow.model import EdgeSpec
-from graphflow.state import RunState
 from graphflow.ui.pages.editor import problems_by_node, same_spec
-from graphflow.ui.pages.live import describe, edge_state
+from graphflow.ui.pages.live import describe
 from graphflow.ui.pages.settings_form import OMIT, Field, config_fields, config_from, node_with, parse_value, policies
 
 REGISTRY = graphflow.default_registry()
@@ -87,19 +85,6 @@ def test_same_spec_ignores_dict_shape():
     spec = graphflow.load_graph({"schema_version": 1, "id": "g", "nodes": [{"id": "a", "kind": "constant"}]})
     assert same_spec({"schema_version": 1, "id": "g", "nodes": [{"id": "a", "kind": "constant", "label": ""}]}, spec)
     assert not same_spec({"schema_version": 1, "id": "g"}, spec)
-
-
-def test_edge_states_from_the_run_state():
-    state = RunState()
-    for event in [ev.RunStarted(run_id="r", seq=0, at=0, graph_id="g", node_ids=["a", "b", "c"]),
-                  ev.NodeSucceeded(run_id="r", seq=1, at=0, node_id="a", edges_taken=["ab"]),
-                  ev.NodeFailed(run_id="r", seq=2, at=0, node_id="b", error_type="E", error_message="m"),
-                  ev.NodeStarted(run_id="r", seq=3, at=0, node_id="c")]:
-        state.apply(event)
-    edges = {e: EdgeSpec(id=e, source=s, target=t, source_port=p) for e, s, t, p in [
-        ("ab", "a", "b", "out"), ("ac", "a", "c", "out"), ("bc", "b", "c", "error"), ("bd", "b", "d", "out")]}
-    assert {k: edge_state(e, state) for k, e in edges.items()} == {
-        "ab": "taken", "ac": "untaken", "bc": "taken", "bd": "untaken"}
 
 
 def test_event_log_lines():
