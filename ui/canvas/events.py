@@ -8,7 +8,6 @@ from typing import Any, Literal, TypedDict
 
 from nicegui.events import UiEventArguments
 
-from graphflow import events as ev
 from graphflow.events import NodeStatus
 from graphflow.state import NodeRecord, RunState
 
@@ -39,16 +38,6 @@ class NodeHeat(TypedDict, total=False):
     cost_per_1k: float | None
     heat: float
     """0 (cool) .. 1 (hot): the colour of the node's left edge."""
-
-
-def success_notes(event: ev.NodeSucceeded) -> list[str]:
-    """What an event log line adds to a success: degraded (with the failure), cached, reused."""
-    notes = [f"degraded: {event.error}" if event.error else "degraded"] if event.degraded else []
-    if event.cached:
-        notes.append("cached")
-    if event.reused_from:
-        notes.append(f"reused from {event.reused_from}")
-    return notes
 
 
 def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> NodeView:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -17,44 +16,19 @@ from nicegui import background_tasks, ui
 
 from graphflow import events as ev
 from graphflow.compile import CompiledGraph
+from graphflow.describe import describe
 from graphflow.errors import RunInputError
 from graphflow.inputs import check_run_inputs
 from graphflow.model import GraphSpec
 from graphflow.state import RunState
 
 from ..canvas import GraphCanvas
-from ..canvas.events import node_views, success_notes
+from ..canvas.events import node_views
 from ..context import LiveRun
 from .frame import tag
 
 BATCH_SECONDS = 0.05
 LOG_LINES = 2000
-
-
-def describe(event: ev.Event) -> str:
-    """One line of the event log (plain text)."""
-    at = time.strftime("%H:%M:%S", time.localtime(event.at)) + f".{int(event.at % 1 * 1000):03d}"
-    node = getattr(event, "node_id", None)
-    head = f"{at} {event.kind}" + (f" {node}" if node and event.kind != "breaker_changed" else "")
-    if isinstance(event, ev.NodeStarted | ev.NodeSucceeded) and event.attempt > 1:
-        head += f" (attempt {event.attempt})"
-    if isinstance(event, ev.NodeSucceeded) and (notes := success_notes(event)):
-        head += f" ({'; '.join(notes)})"
-    if isinstance(event, ev.NodeFailed | ev.NodeRetrying):
-        head += f" (attempt {event.attempt}): {event.error_type}: {event.error_message}"
-    elif isinstance(event, ev.NodeSkipped | ev.NodeCancelled) and event.reason:
-        head += f": {event.reason}"
-    elif isinstance(event, ev.BreakerChanged):
-        head += f" {event.breaker}: {event.from_state} -> {event.to_state}" + (f" ({event.reason})" if event.reason
-                                                                                else "")
-    elif isinstance(event, ev.MapProgress):
-        head += f" {event.done}/{event.total}" + (f" ({event.failed} failed)" if event.failed else "")
-    elif isinstance(event, ev.RunFinished):
-        head += f" {event.status}" + (f": {event.error}" if event.error else "") + (
-            f" (degraded: {', '.join(event.degraded)})" if event.degraded else "")
-    elif isinstance(event, ev.RunCancelled):
-        head += f": {event.reason}"
-    return head
 
 
 class RunView:

@@ -22,7 +22,6 @@ from typing import Any
 from graphflow import events as ev
 from graphflow.model import GraphSpec
 from graphflow.state import RunState
-from graphflow.ui.canvas.events import success_notes
 
 PACED = -1.0
 """Speed: one event per ``PACED_STEP`` seconds, whatever the run's own timing."""
@@ -192,37 +191,3 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, An
     diff = {key: value for key, value in after.items() if before.get(key) != value}
     diff.update({key: None for key in before if key not in after})
     return diff
-
-
-# ---------------------------------------------------------------- events as text
-
-
-def describe(event: ev.Event, t0: float) -> str:
-    """One line for the event log: ``#seq +s kind node detail``."""
-    head = f"#{event.seq}  +{event.at - t0:.3f}s  {event.kind}"
-    detail = ""
-    if isinstance(event, ev.RunStarted):
-        detail = f"graph {event.graph_id}" + (f" v{event.graph_version}" if event.graph_version else "") + (
-            f", resumed from {event.resumed_from}" if event.resumed_from else "")
-    elif isinstance(event, ev.RunFinished):
-        detail = event.status + (f" at {event.failed_node}: {event.error}" if event.failed_node else "")
-    elif isinstance(event, ev.RunCancelled | ev.RunResumed):
-        detail = event.reason
-    elif isinstance(event, ev.BreakerChanged):
-        detail = f"{event.breaker}: {event.from_state} -> {event.to_state}" + (
-            f" ({event.reason})" if event.reason else "")
-    elif isinstance(event, ev.NodeStarted):
-        detail = f"{event.node_id} attempt {event.attempt}"
-    elif isinstance(event, ev.NodeSucceeded):
-        notes = success_notes(event)
-        detail = f"{event.node_id} in {event.duration:.3f}s" + (f" ({'; '.join(notes)})" if notes else "")
-    elif isinstance(event, ev.NodeFailed):
-        detail = f"{event.node_id} attempt {event.attempt}: {event.error_type}: {event.error_message}"
-    elif isinstance(event, ev.NodeRetrying):
-        detail = (f"{event.node_id} attempt {event.attempt} failed ({event.error_type}: {event.error_message}), "
-                  f"retry in {event.delay:.3f}s")
-    elif isinstance(event, ev.MapProgress):
-        detail = f"{event.node_id} {event.done}/{event.total}" + (f", {event.failed} failed" if event.failed else "")
-    elif isinstance(event, ev.NodeSkipped | ev.NodeCancelled):
-        detail = f"{event.node_id}" + (f": {event.reason}" if event.reason else "")
-    return f"{head}  {detail}".rstrip()

@@ -125,8 +125,8 @@ async def test_run_from_the_editor_is_followed_from_its_events(user, ctx):
     user.find(marker="input-query").clear().type("refund window")
     user.find(marker="start-run").click()
     await user.should_see("succeeded", marker="run-status", retries=50)
-    await user.should_see("breaker_changed primary-api: closed -> open (3 consecutive failures)")
-    await user.should_see("node_retrying primary (attempt 1): ConnectionError: primary source unavailable")
+    await user.should_see("breaker_changed  primary-api: closed -> open (3 consecutive failures)")
+    await user.should_see("node_retrying  primary (attempt 1): ConnectionError: primary source unavailable")
     await user.should_see('"source": "backup"')
     runs = await ctx.workspace.runs("resilience_demo")
     assert [r.status for r in runs] == ["succeeded"]

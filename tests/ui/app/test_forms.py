@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 
 import graphflow
-from graphflow import events as ev
 from graphflow.errors import Problem
 from graphflow.ui.pages.editor import problems_by_node, same_spec
-from graphflow.ui.pages.live import describe
 from graphflow.ui.pages.settings_form import OMIT, Field, config_fields, config_from, node_with, parse_value, policies
 
 REGISTRY = graphflow.default_registry()
@@ -85,15 +83,3 @@ def test_same_spec_ignores_dict_shape():
     spec = graphflow.load_graph({"schema_version": 1, "id": "g", "nodes": [{"id": "a", "kind": "constant"}]})
     assert same_spec({"schema_version": 1, "id": "g", "nodes": [{"id": "a", "kind": "constant", "label": ""}]}, spec)
     assert not same_spec({"schema_version": 1, "id": "g"}, spec)
-
-
-def test_event_log_lines():
-    line = describe(ev.NodeRetrying(run_id="r", seq=1, at=0.5, node_id="p", attempt=2, delay=0.1,
-                                    error_type="ConnectionError", error_message="down"))
-    assert line.endswith("node_retrying p (attempt 2): ConnectionError: down")
-    assert describe(ev.BreakerChanged(run_id="r", seq=2, at=0, breaker="api", from_state="closed",
-                                      to_state="open")).endswith("breaker_changed api: closed -> open")
-    degraded = ev.NodeSucceeded(run_id="r", seq=3, at=0, node_id="enrich", degraded=True, error="TimeoutError: slow")
-    assert describe(degraded).endswith("node_succeeded enrich (degraded: TimeoutError: slow)")
-    cached = ev.NodeSucceeded(run_id="r", seq=4, at=0, node_id="kb", cached=True)
-    assert describe(cached).endswith("node_succeeded kb (cached)")
