@@ -309,7 +309,8 @@ class Plan:
             return
         node = self.graph.nodes[join_id]
         if verdict.kind == "ok":
-            self._succeed(join_id, {"out": verdict.payload}, [(e, LIVE, verdict.payload) for e in node.out_edges])
+            decided = [(e, DEAD if e.source_port == ERROR_PORT else LIVE, verdict.payload) for e in node.out_edges]
+            self._succeed(join_id, {"out": verdict.payload}, decided)
         elif verdict.kind == "fail":
             self._fail(join_id, ErrorInfo(verdict.payload.type, verdict.payload.message, join_id))
         else:

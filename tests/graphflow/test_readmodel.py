@@ -111,3 +111,21 @@ def test_a_copy_shares_nothing_apply_changes() -> None:
     twin.apply(ev.RunFinished(run_id="r", seq=2, at=0, status="succeeded", outputs={"o": 1}))
     twin.nodes["a"].edges_taken.append("y")
     assert state.status == "running" and state.outputs == {} and state.nodes["a"].edges_taken == ["x"]
+
+
+def test_a_join_that_succeeds_does_not_take_its_error_edge() -> None:
+    """Found by the read-model property test: a join sent its result down every out-edge,
+    its error port's included, so the error handler ran after a success."""
+    graph = {"schema_version": 1, "id": "g", "nodes": [
+        {"id": "a", "kind": "constant", "config": {"value": 1}},
+        {"id": "j", "kind": "join", "config": {}},
+        {"id": "ok", "kind": "output", "config": {"name": "ok"}},
+        {"id": "handler", "kind": "output", "config": {"name": "handler"}}],
+        "edges": [{"id": "aj", "source": "a", "target": "j"},
+                  {"id": "jo", "source": "j", "target": "ok"},
+                  {"id": "je", "source": "j", "source_port": "error", "target": "handler"}]}
+    result = graphflow.run_sync(graph, registry=registry())
+    state = RunState.from_events(result.events)
+    assert state.nodes["j"].status is NodeStatus.SUCCEEDED
+    assert state.edge_states(graphflow.load_graph(graph).edges) == {"aj": "taken", "jo": "taken", "je": "untaken"}
+    assert state.nodes["handler"].status is NodeStatus.SKIPPED and "handler" not in result.outputs
