@@ -49,7 +49,7 @@ def detail(event: ev.Event) -> str:
         text = f"{event.node_id} (attempt {event.attempt}) in {duration(event.duration)}: " \
                f"{event.error_type}: {event.error_message}"
         if event.edges_taken:
-            text += f" -> error edge {', '.join(event.edges_taken)}"
+            return text + f" -> error edge {', '.join(event.edges_taken)}"
         return text + (" (handled by a join)" if event.handled else "")
     if isinstance(event, ev.NodeRetrying):
         return (f"{event.node_id} (attempt {event.attempt}): {event.error_type}: {event.error_message}, "
