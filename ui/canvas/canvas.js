@@ -63,9 +63,12 @@ function clone(value) {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
+// The rule of graphflow/formatting.py duration(): "0.4 ms", "123 ms", "1.23 s".
 function formatDuration(seconds) {
   if (seconds === null || seconds === undefined) return null;
-  return seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(2)} s`;
+  if (Math.abs(seconds) >= 1) return `${seconds.toFixed(2)} s`;
+  const ms = seconds * 1000;
+  return Math.abs(ms) < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
 }
 
 function truncate(text, limit) {
