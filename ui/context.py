@@ -91,8 +91,8 @@ class LiveRuns:
             live.error = str(exc)
         if live.result is None:
             live.error = live.error or "could not be recovered (see the run's error)"
-        if not live.log.closed:
-            await live.log.publish(_failed_start(live, live.error or ""))
+        if not live.log.closed:  # followers stop waiting; the page shows live.error
+            live.log.close()
 
     def get(self, run_id: str) -> LiveRun | None:
         return self.runs.get(run_id)
