@@ -72,8 +72,8 @@ class RunView:
     async def _follow(self, live: LiveRun) -> None:
         async for event in live.log.subscribe():
             self.apply(event)
-        if not self.finished:  # the log closed without a final event: the run could not start
-            self.lines.append(f"the run could not start: {live.error or 'no reason given'}")
+        if not self.finished:  # the log closed without a final event: the run could not start or continue
+            self.lines.append(f"the run stopped without a final event: {live.error or 'no reason given'}")
             self.finished = True
 
     def apply(self, event: ev.Event) -> None:
@@ -110,8 +110,10 @@ class RunView:
         if self.lines:
             lines, self.lines = self.lines, []
             self.log.push("\n".join(lines))
-        self.status.text = self.state.status if self.state.status != "pending" else (
-            "could not start" if self.finished else "starting")
+        if self.finished and not self.state.ended:  # the log closed without a final event
+            self.status.text = "unfinished" if self.state.status == "running" else "not run"
+        else:
+            self.status.text = self.state.status if self.state.status != "pending" else "starting"
         if self.finished:
             self.timer.deactivate()
             self.stop.set_visibility(False)
