@@ -4,7 +4,7 @@ Everything here is an event sink (``async def publish(event)``): the CLI subscri
 run through events only, never through runner internals. Progress goes to stderr so
 stdout stays clean for the run's outputs.
 
-* ``LineProgress``: one line per node event; robust in logs, pipes and CI.
+* ``LineProgress``: one line per event; robust in logs, pipes and CI.
 * ``TableProgress``: a rich Live table, for an interactive terminal.
 * ``JsonlSink``: every event as one JSON line (``--events-jsonl``).
 """
@@ -22,44 +22,22 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from graphflow.events import Event
+from graphflow.describe import describe, detail
+from graphflow.events import RUN_END_KINDS, Event, NodeStatus
+from graphflow.formatting import duration
 from graphflow.runner import RunResult
+from graphflow.state import RunState
 from graphflow.text import printable
 
 STATUS_COLORS = {
-    "started": "cyan",
-    "running": "cyan",
-    "succeeded": "green",
-    "failed": "red",
-    "skipped": "bright_black",
-    "cancelled": "yellow",
-    "pending": "bright_black",
+    NodeStatus.RUNNING: "cyan",
+    NodeStatus.RETRYING: "cyan",
+    NodeStatus.SUCCEEDED: "green",
+    NodeStatus.FAILED: "red",
+    NodeStatus.SKIPPED: "bright_black",
+    NodeStatus.CANCELLED: "yellow",
+    NodeStatus.PENDING: "bright_black",
 }
-_NODE_STATUS = {
-    "node_started": "started",
-    "node_succeeded": "succeeded",
-    "node_failed": "failed",
-    "node_skipped": "skipped",
-    "node_cancelled": "cancelled",
-}
-
-
-def node_detail(event: Event) -> str:
-    """The tail of a progress line: duration, attempt, error or reason."""
-    parts: list[str] = []
-    duration = getattr(event, "duration", None)
-    if event.kind in ("node_succeeded", "node_failed") and duration is not None:
-        parts.append(f"{duration:.3f}s")
-    attempt = getattr(event, "attempt", 1)
-    if attempt > 1:
-        parts.append(f"attempt {attempt}")
-    if event.kind == "node_failed":
-        parts.append(f"{event.error_type}: {event.error_message}")
-        if event.handled:
-            parts.append("(handled by a join)")
-    elif event.kind in ("node_skipped", "node_cancelled") and event.reason:
-        parts.append(event.reason)
-    return "  ".join(parts)
 
 
 class JsonlSink:
@@ -74,11 +52,10 @@ class JsonlSink:
 
 
 class LineProgress:
-    """``+0.012s  node-id   succeeded  0.003s`` on stderr, one line per node event."""
+    """``+12 ms  node_succeeded  node-id in 3 ms`` on stderr, one line per event (``describe``)."""
 
     def __init__(self) -> None:
-        self.t0: float | None = None
-        self.width = 12
+        self.state = RunState()
 
     def __enter__(self) -> LineProgress:
         return self
@@ -87,20 +64,15 @@ class LineProgress:
         return None
 
     async def publish(self, event: Event) -> None:
+        self.state.apply(event)
         if event.kind == "run_started":
-            self.t0 = event.at
-            self.width = min(max((len(n) for n in event.node_ids), default=4), 24)
             typer.echo(printable(f"run {event.run_id}: graph {event.graph_id!r}, {len(event.node_ids)} nodes"),
                        err=True)
-            return
-        status = _NODE_STATUS.get(event.kind)
-        if status is None:
-            return
-        offset = event.at - (self.t0 if self.t0 is not None else event.at)
-        line = f"+{offset:7.3f}s  {event.node_id:<{self.width}}  "
-        detail = printable(node_detail(event), one_line=True)
-        line += typer.style(f"{status:<9}  " if detail else status, fg=STATUS_COLORS[status])
-        typer.echo(line + detail, err=True)
+        elif event.kind not in RUN_END_KINDS:  # the summary line says how the run ended
+            node = self.state.nodes.get(getattr(event, "node_id", ""))
+            colour = STATUS_COLORS.get(node.status) if node is not None else None
+            line = printable(describe(event, self.state.started_at), one_line=True)
+            typer.echo(typer.style(line, fg=colour), err=True)
 
 
 class TableProgress:
@@ -110,8 +82,9 @@ class TableProgress:
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True)
-        self.order: list[str] = []
-        self.rows: dict[str, dict[str, Any]] = {}
+        self.state = RunState()
+        self.details: dict[str, str] = {}
+        self.since: dict[str, float] = {}
         self.recent: list[str] = []
         self.title = "graphflow run"
         self.live = Live(self, console=self.console, refresh_per_second=8, transient=False)
@@ -126,28 +99,30 @@ class TableProgress:
         if not self.console.is_terminal:  # rich leaves the last line of a file render open
             self.console.line()
 
+    @property
+    def order(self) -> list[str]:
+        return list(self.state.nodes)
+
     async def publish(self, event: Event) -> None:
+        self.state.apply(event)
         if event.kind == "run_started":
             self.title = printable(f"run {event.run_id} · graph {event.graph_id}", one_line=True)
-            self.order = list(event.node_ids)
-            self.rows = {n: {"status": "pending", "since": None, "detail": ""} for n in self.order}
             return
-        status = _NODE_STATUS.get(event.kind)
-        if status is None:
+        node_id = getattr(event, "node_id", None)
+        if node_id is None:
             return
-        row = self.rows.setdefault(event.node_id, {"status": "pending", "since": None, "detail": ""})
-        row["status"] = "running" if status == "started" else status
-        row["since"] = time.monotonic() if status == "started" else None
-        row["detail"] = printable(node_detail(event), one_line=True)
-        if event.node_id in self.recent:
-            self.recent.remove(event.node_id)
-        self.recent.append(event.node_id)
+        self.details[node_id] = printable(detail(event).removeprefix(node_id).lstrip(" :"), one_line=True)
+        if event.kind == "node_started":
+            self.since[node_id] = time.monotonic()
+        if node_id in self.recent:
+            self.recent.remove(node_id)
+        self.recent.append(node_id)
         self.live.refresh()
 
     def visible(self) -> list[str]:
         if len(self.order) <= self.MAX_ROWS:
             return self.order
-        keep = {n for n, r in self.rows.items() if r["status"] in ("running", "failed")}
+        keep = {n for n, r in self.state.nodes.items() if r.status in (NodeStatus.RUNNING, NodeStatus.FAILED)}
         keep.update(self.recent[-max(self.MAX_ROWS - len(keep), 0):])
         return [n for n in self.order if n in keep][: self.MAX_ROWS]
 
@@ -158,15 +133,15 @@ class TableProgress:
         table.add_column("detail", overflow="fold")
         now = time.monotonic()
         for node_id in self.visible():
-            row = self.rows[node_id]
-            color = STATUS_COLORS.get(row["status"], "white")
-            if row["status"] == "running":
-                status: Any = Spinner("dots", text=Text("running", style=color), style=color)
-                detail = f"{now - row['since']:.1f}s" if row["since"] is not None else ""
+            record = self.state.nodes[node_id]
+            color = STATUS_COLORS.get(record.status, "white")
+            if record.status is NodeStatus.RUNNING:
+                status: Any = Spinner("dots", text=Text(record.status, style=color), style=color)
+                text = duration(now - self.since[node_id]) if node_id in self.since else ""
             else:
-                status, detail = Text(row["status"], style=color), row["detail"]
-            table.add_row(Text(node_id), status, Text(detail))  # Text: no rich markup from node errors
-        counts = Counter(r["status"] for r in self.rows.values())
+                status, text = Text(record.status, style=color), self.details.get(node_id, "")
+            table.add_row(Text(node_id), status, Text(text))  # Text: no rich markup from node errors
+        counts = Counter(r.status for r in self.state.nodes.values())
         caption = Text("  ".join(f"{k}: {counts[k]}" for k in STATUS_COLORS if counts.get(k)), style="dim")
         return Group(table, caption)
 
@@ -185,7 +160,7 @@ def summary(result: RunResult) -> str:
     counts = Counter(result.node_states.values())
     states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     end = result.events[-1] if result.events else None
-    took = f" in {end.duration:.3f}s" if end is not None and hasattr(end, "duration") else ""
+    took = f" in {duration(end.duration)}" if end is not None and hasattr(end, "duration") else ""
     if result.status == "succeeded":
         return f"succeeded{took}: run {result.run_id} ({states})"
     if result.status == "failed":

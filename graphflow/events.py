@@ -7,11 +7,28 @@ each carries enough to rebuild the run's state from the log alone (see ``RunStat
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 RunStatus = Literal["succeeded", "failed", "cancelled"]
+
+
+class NodeStatus(StrEnum):
+    """What a node is doing in a run, as every reader of events (CLI, canvas, replay) spells it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    """An attempt failed; the next one waits for its backoff."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+SETTLED = frozenset({NodeStatus.SUCCEEDED, NodeStatus.FAILED, NodeStatus.SKIPPED, NodeStatus.CANCELLED})
 
 
 class _EventBase(BaseModel):
@@ -97,6 +114,8 @@ class NodeFailed(_EventBase):
     error_message: str
     handled: bool = False
     """True when a tolerant join absorbs the failure and the run goes on."""
+    edges_taken: list[str] = Field(default_factory=list)
+    """The error-port edges the failure was routed down (the rest of the node's edges were not taken)."""
     cost: float = 0.0
     tokens: int = 0
 

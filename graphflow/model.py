@@ -20,7 +20,7 @@ PortType = Literal["any", "string", "number", "integer", "boolean", "object", "a
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class Position(_Frozen):
@@ -46,7 +46,9 @@ class NodeSpec(_Frozen):
     id: str = Field(pattern=ID_PATTERN)
     kind: str
     label: str = ""
-    description: str = ""
+    """Shown on the card instead of the id."""
+    description: str = Field(default="", json_schema_extra={"format": "multiline"})
+    """Notes about the node, for the people who read the graph."""
     config: dict[str, Any] = Field(default_factory=dict)
     """Options of the node kind, checked against the kind's config model."""
     timeout: float | None = Field(default=None, gt=0)

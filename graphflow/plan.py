@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from graphflow.compile import CompiledEdge, CompiledGraph
+from graphflow.events import NodeStatus
 from graphflow.expressions import ExpressionError
 from graphflow.joins import DEAD, ERROR, LIVE, JoinTracker
 from graphflow.model import ERROR_PORT
@@ -27,15 +28,17 @@ from graphflow.nodes.routing import expression_scope
 
 
 class NodeState(StrEnum):
-    PENDING = "pending"
+    """The scheduler's states: the read model's ``NodeStatus`` plus two of its own."""
+
+    PENDING = NodeStatus.PENDING.value
     READY = "ready"
     HELD = "held"
     """Ready, but a sequential fallback has not reached its branch yet."""
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
+    RUNNING = NodeStatus.RUNNING.value
+    SUCCEEDED = NodeStatus.SUCCEEDED.value
+    FAILED = NodeStatus.FAILED.value
+    SKIPPED = NodeStatus.SKIPPED.value
+    CANCELLED = NodeStatus.CANCELLED.value
 
 
 TERMINAL = frozenset({NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED})
@@ -220,7 +223,8 @@ class Plan:
             decided = [(e, LIVE if e.source_port == "out" else DEAD, output["out"]) for e in node.out_edges]
             self._succeed(node_id, output, decided, error=error)
             return
-        self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=node.failure_handled))
+        self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=node.failure_handled,
+                                         edges_taken=tuple(e.id for e in routed)))
         if routed:
             payload = {"error_type": error.type, "message": error.message, "node_id": node_id,
                        "input": self.inputs_for(node_id).get("in")}
@@ -305,7 +309,8 @@ class Plan:
             return
         node = self.graph.nodes[join_id]
         if verdict.kind == "ok":
-            self._succeed(join_id, {"out": verdict.payload}, [(e, LIVE, verdict.payload) for e in node.out_edges])
+            decided = [(e, DEAD if e.source_port == ERROR_PORT else LIVE, verdict.payload) for e in node.out_edges]
+            self._succeed(join_id, {"out": verdict.payload}, decided)
         elif verdict.kind == "fail":
             self._fail(join_id, ErrorInfo(verdict.payload.type, verdict.payload.message, join_id))
         else:

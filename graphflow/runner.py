@@ -301,7 +301,7 @@ class _Run:
             assert t.error is not None
             await self.emit(ev.NodeFailed, node_id=node_id, attempt=attempt, duration=duration,
                             error_type=t.error.type, error_message=t.error.message, handled=t.handled,
-                            cost=cost, tokens=tokens)
+                            edges_taken=list(t.edges_taken), cost=cost, tokens=tokens)
         elif t.state is NodeState.SKIPPED:
             await self.emit(ev.NodeSkipped, node_id=node_id, reason=t.reason)
         elif t.state is NodeState.CANCELLED:

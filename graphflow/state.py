@@ -1,21 +1,42 @@
-"""Rebuild a run's state from its events alone: what storage, the canvas and replay use."""
+"""The read model: one pure reducer from a run's events to its state.
+
+The CLI progress display, the live canvas and replay all fold events through
+``RunState.apply``, so what they show cannot drift apart: live feeds it event by event,
+replay folds the stored log up to its cursor. No I/O, no clock; the state is plain data.
+
+Edge states come from the events alone: a settled node's ``edges_taken`` (its success, or
+the error edges its failure was routed down) are taken, its other out-edges are not.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from graphflow import events as ev
+from graphflow.events import SETTLED, NodeStatus
+
+EdgeState = Literal["taken", "untaken"]
+
+
+class EdgeLike(Protocol):
+    """What ``edge_states`` needs of an edge (``EdgeSpec`` and ``CompiledEdge`` have it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def source(self) -> str: ...
 
 
 @dataclass
 class NodeRecord:
-    status: str = "pending"
+    status: NodeStatus = NodeStatus.PENDING
     attempts: int = 0
     duration: float | None = None
     output: dict[str, Any] | None = None
     error: str | None = None
+    """The last error (a failure, a retried attempt's, or a degraded node's)."""
     reason: str = ""
     edges_taken: list[str] = field(default_factory=list)
     retries: int = 0
@@ -30,13 +51,25 @@ class RunState:
     run_id: str = ""
     graph_id: str = ""
     status: str = "pending"
+    """pending | running | succeeded | failed | cancelled"""
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
     failed_node: str | None = None
     error: str | None = None
     last_seq: int = -1
+    started_at: float | None = None
+    duration: float | None = None
+    """The whole run's, once it ended."""
+    cost: float = 0.0
     breakers: dict[str, str] = field(default_factory=dict)
+    """Each breaker's state after its last change in the run."""
+    breakers_before: dict[str, str] = field(default_factory=dict)
+    """Each breaker's state before its first change in the run."""
+
+    @property
+    def ended(self) -> bool:
+        return self.status not in ("pending", "running")
 
     def apply(self, event: ev.Event) -> None:
         if event.seq != self.last_seq + 1:
@@ -44,40 +77,69 @@ class RunState:
         self.last_seq = event.seq
         if isinstance(event, ev.RunStarted):
             self.run_id, self.graph_id, self.status = event.run_id, event.graph_id, "running"
-            self.inputs = dict(event.inputs)
+            self.inputs, self.started_at = dict(event.inputs), event.at
             self.nodes = {n: NodeRecord() for n in event.node_ids}
         elif isinstance(event, ev.RunResumed):
             self.status = "running"
         elif isinstance(event, ev.RunFinished):
             self.status, self.outputs = event.status, dict(event.outputs)
             self.failed_node, self.error = event.failed_node, event.error
+            self.duration, self.cost = event.duration, event.cost
         elif isinstance(event, ev.RunCancelled):
-            self.status, self.error = "cancelled", event.reason
+            self.status, self.error, self.duration = "cancelled", event.reason, event.duration
         elif isinstance(event, ev.BreakerChanged):
+            self.breakers_before.setdefault(event.breaker, event.from_state)
             self.breakers[event.breaker] = event.to_state
         else:
-            node = self.nodes.setdefault(event.node_id, NodeRecord())
-            if isinstance(event, ev.NodeStarted):
-                node.status, node.attempts = "running", event.attempt
-            elif isinstance(event, ev.NodeSucceeded):
-                node.status, node.duration, node.output = "succeeded", event.duration, event.output
-                node.attempts = max(node.attempts, event.attempt)
-                node.edges_taken = list(event.edges_taken)
-                node.degraded, node.cached = event.degraded, event.cached
-                if event.error:
-                    node.error = event.error
-            elif isinstance(event, ev.NodeFailed):
-                node.status, node.duration = "failed", event.duration
-                node.error = f"{event.error_type}: {event.error_message}"
-            elif isinstance(event, ev.NodeSkipped):
-                node.status, node.reason = "skipped", event.reason
-            elif isinstance(event, ev.NodeCancelled):
-                node.status, node.reason = "cancelled", event.reason
-            elif isinstance(event, ev.NodeRetrying):
-                node.status, node.retries = "retrying", node.retries + 1
-                node.error = f"{event.error_type}: {event.error_message}"
-            elif isinstance(event, ev.MapProgress):
-                node.progress = (event.done, event.failed, event.total)
+            self._apply_node(self.nodes.setdefault(event.node_id, NodeRecord()), event)
+
+    @staticmethod
+    def _apply_node(node: NodeRecord, event: ev.NodeEvent) -> None:
+        if isinstance(event, ev.NodeStarted):
+            node.status, node.attempts = NodeStatus.RUNNING, event.attempt
+        elif isinstance(event, ev.NodeSucceeded):
+            node.status, node.duration, node.output = NodeStatus.SUCCEEDED, event.duration, event.output
+            node.attempts = max(node.attempts, event.attempt)
+            node.edges_taken = list(event.edges_taken)
+            node.degraded, node.cached = event.degraded, event.cached
+            if event.error:
+                node.error = event.error
+        elif isinstance(event, ev.NodeFailed):
+            node.status, node.duration = NodeStatus.FAILED, event.duration
+            node.attempts = max(node.attempts, event.attempt)
+            node.error = f"{event.error_type}: {event.error_message}"
+            node.edges_taken = list(event.edges_taken)
+        elif isinstance(event, ev.NodeSkipped):
+            node.status, node.reason = NodeStatus.SKIPPED, event.reason
+        elif isinstance(event, ev.NodeCancelled):
+            node.status, node.reason = NodeStatus.CANCELLED, event.reason
+        elif isinstance(event, ev.NodeRetrying):
+            node.status, node.retries = NodeStatus.RETRYING, node.retries + 1
+            node.error = f"{event.error_type}: {event.error_message}"
+        elif isinstance(event, ev.MapProgress):
+            node.progress = (event.done, event.failed, event.total)
+
+    def edge_state(self, edge: EdgeLike) -> EdgeState | None:
+        """Taken or untaken once the edge's source has settled; None before."""
+        source = self.nodes.get(edge.source)
+        if source is None or source.status not in SETTLED:
+            return None
+        return "taken" if edge.id in source.edges_taken else "untaken"
+
+    def edge_states(self, edges: Iterable[EdgeLike]) -> dict[str, EdgeState | None]:
+        return {edge.id: self.edge_state(edge) for edge in edges}
+
+    def breaker_state(self, name: str, known: dict[str, str] | None = None) -> str | None:
+        """A breaker at this point of the run: its last change, else its state before the
+        run's first change, else what the caller knew (``known``), else None."""
+        return self.breakers.get(name) or self.breakers_before.get(name) or (known or {}).get(name)
+
+    def copy(self) -> RunState:
+        """A copy that ``apply`` on either side cannot change (event values are shared)."""
+        nodes = {n: NodeRecord(**{**vars(r), "edges_taken": list(r.edges_taken)}) for n, r in self.nodes.items()}
+        return RunState(**{**vars(self), "inputs": dict(self.inputs), "outputs": dict(self.outputs),
+                           "nodes": nodes, "breakers": dict(self.breakers),
+                           "breakers_before": dict(self.breakers_before)})
 
     @classmethod
     def from_events(cls, events: Iterable[ev.Event]) -> RunState:

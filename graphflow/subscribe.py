@@ -15,7 +15,7 @@ class EventLog:
     """Keeps every event and fans them out to subscribers.
 
     ``subscribe()`` returns a stream that first replays what already happened, then
-    follows live, and ends after the run's final event.
+    follows live, and ends after the run's final event (or at ``close()``).
     """
 
     def __init__(self) -> None:
@@ -31,10 +31,14 @@ class EventLog:
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self._subscribers.remove(send)
         if event.kind in RUN_END_KINDS:
-            self.closed = True
-            for send in self._subscribers:
-                send.close()
-            self._subscribers.clear()
+            self.close()
+
+    def close(self) -> None:
+        """End every subscription (after the final event, or for a run that could not start)."""
+        self.closed = True
+        for send in self._subscribers:
+            send.close()
+        self._subscribers.clear()
 
     async def subscribe(self) -> AsyncIterator[Event]:
         send, receive = anyio.create_memory_object_stream[Event](math.inf)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,6 +20,7 @@ import graphflow
 from graphflow import cli as engine_cli
 from graphflow.cli import EXIT_FAILED, EXIT_USAGE, CliError, ExampleOpt, PluginOpt, ProgressMode, boundary
 from graphflow.compile import CompiledGraph
+from graphflow.formatting import cost, duration, percent, when
 from graphflow.ports import EventSink, NotFound
 from graphflow.runner import RunControl, RunResult
 from graphflow.state import RunState
@@ -129,7 +129,7 @@ def runs(graph: Annotated[str | None, typer.Argument(help="Only this graph's run
         rows = with_workspace(db, [], lambda ws: ws.runs(graph, limit))
     table = [["RUN", "GRAPH", "VERSION", "STATUS", "STARTED", "DURATION", "COST"]]
     table += [[r.run_id, r.graph_id, str(r.graph_version or "-"), r.status, when(r.started_at),
-               seconds(r.duration), f"{r.cost:.4f}"] for r in rows]
+               duration(r.duration), cost(r.cost)] for r in rows]
     engine_cli.print_columns(table)
 
 
@@ -152,7 +152,7 @@ def show(run_id: str, db: DbOpt = None) -> None:
         detail = rec.error or rec.reason or ("cached" if rec.cached else "")
         if rec.degraded:
             detail = f"degraded, default used: {detail}"
-        table.append([node_id, rec.status, seconds(starts.get(node_id)), seconds(rec.duration),
+        table.append([node_id, rec.status, duration(starts.get(node_id)), duration(rec.duration),
                       str(rec.attempts or "-"), detail])
     engine_cli.print_columns(table)
     typer.echo(json.dumps(state.outputs, indent=2))
@@ -199,11 +199,11 @@ def stats(graph: str, limit: Annotated[int, typer.Option(min=1, help="Newest run
     with boundary():
         result, breakers = with_workspace(db, [], gather)
     g = result.graph
-    typer.echo(f"graph {graph}: {g.runs} runs, p50 {seconds(g.p50)}, p95 {seconds(g.p95)}, "
-               f"success {percent(g.success_rate)}, cost per 1K runs {g.cost_per_1k_runs:.4f}")
+    typer.echo(f"graph {graph}: {g.runs} runs, p50 {duration(g.p50)}, p95 {duration(g.p95)}, "
+               f"success {percent(g.success_rate)}, cost per 1K runs {cost(g.cost_per_1k_runs)}")
     table = [["NODE", "RUNS", "P50", "P95", "SUCCESS", "RETRIES", "COST/1K RUNS"]]
-    table += [[n.node_id, str(n.runs), seconds(n.p50), seconds(n.p95), percent(n.success_rate), str(n.retries),
-               f"{n.cost_per_1k_runs:.4f}"] for n in result.nodes]
+    table += [[n.node_id, str(n.runs), duration(n.p50), duration(n.p95), percent(n.success_rate), str(n.retries),
+               cost(n.cost_per_1k_runs)] for n in result.nodes]
     engine_cli.print_columns(table)
     for name, state in breakers.items():
         typer.echo(printable(f"breaker {name}: {state.replace('_', '-')}"))
@@ -259,18 +259,6 @@ def serve(
     with boundary():
         check_bind(host, token)
         start(host=host, port=port, db=db or default_db_path(), token=token, plugins=plugin, allowed=allowed_host)
-
-
-def when(at: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "-"
-
-
-def seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}s"
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
 
 
 def main() -> None:

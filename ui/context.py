@@ -61,7 +61,7 @@ class LiveRuns:
         except Exception as exc:  # bad inputs, an invalid stored graph, a storage error: shown on the page
             log.exception("run %s of %s could not run", live.run_id, live.graph_id)
             live.error = str(exc)
-            await live.log.publish(_failed_start(live, str(exc)))
+            live.log.close()
 
     async def _resume(self, live: LiveRun, run_id: str, version: int | None) -> None:
         try:
@@ -70,7 +70,7 @@ class LiveRuns:
         except Exception as exc:
             log.exception("resuming run %s failed", run_id)
             live.error = str(exc)
-            await live.log.publish(_failed_start(live, str(exc)))
+            live.log.close()
 
     def recover(self, run_id: str, graph_id: str) -> LiveRun:
         """Continue an unfinished run as a live one (shown running, with Stop, like a run started here)."""
@@ -91,17 +91,11 @@ class LiveRuns:
             live.error = str(exc)
         if live.result is None:
             live.error = live.error or "could not be recovered (see the run's error)"
-        if not live.log.closed:
-            await live.log.publish(_failed_start(live, live.error or ""))
+        if not live.log.closed:  # followers stop waiting; the page shows live.error
+            live.log.close()
 
     def get(self, run_id: str) -> LiveRun | None:
         return self.runs.get(run_id)
-
-
-def _failed_start(live: LiveRun, message: str) -> Any:
-    """Closes the log of a run that could not start, so followers stop waiting."""
-    seq = len(live.log.events)
-    return graphflow.events.RunFinished(run_id=live.run_id, seq=seq, at=0.0, status="failed", error=message)
 
 
 @dataclass

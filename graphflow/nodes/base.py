@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
 
 class NodeConfig(BaseModel):
-    """Base of every kind's config model: unknown options are errors."""
+    """Base of every kind's config model: unknown options are errors; the docstring under a
+    field is its description (the canvas shows it as help)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class EmptyConfig(NodeConfig):
@@ -82,6 +83,9 @@ class NodeKind:
     """Pure and synchronous: run in the scheduler loop, without a task or timeout."""
     ends_run: ClassVar[bool] = False
     """Succeeding ends the run early (the stop node); its output carries ``stop``."""
+    can_retry: ClassVar[bool] = True
+    """Can fail in a way that a retry, a breaker or a cache helps with (not so a graph's input
+    or output): the settings form shows those options only then."""
 
     def parse_config(self, raw: Mapping[str, Any]) -> NodeConfig:
         return self.Config.model_validate(raw)
@@ -130,6 +134,7 @@ class NodeKind:
             "category": self.category,
             "config_schema": self.Config.model_json_schema(),
             "default_config": default,
+            "can_retry": self.can_retry,
             "inputs": [p.model_dump() for p in self.inputs],
             "outputs": [p.model_dump() for p in self.outputs],
         }

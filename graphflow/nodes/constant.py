@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import Field
+
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
 
 
@@ -25,7 +27,7 @@ class ConstantNode(NodeKind):
 
 
 class TemplateConfig(NodeConfig):
-    template: str
+    template: str = Field(json_schema_extra={"format": "multiline"})
     """Text with ``{name}`` or ``{a.b}`` placeholders filled from the input object."""
 
 

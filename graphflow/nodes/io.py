@@ -31,6 +31,7 @@ class InputNode(NodeKind):
     category = "io"
     Config = InputConfig
     inline = True
+    can_retry = False
 
     def output_ports(self, config: InputConfig) -> tuple:
         return (port("out", config.type),)
@@ -58,6 +59,7 @@ class OutputNode(NodeKind):
     inputs = (port("in"),)
     outputs = ()
     inline = True
+    can_retry = False
 
     def run_inline(self, config: OutputConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         # Not a port: the runner collects "value" into the run's outputs under config.name.

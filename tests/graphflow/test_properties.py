@@ -375,5 +375,8 @@ SHARED_FALLBACK_HEAD = {  # n3 heads the 2nd fallback branch of n6 but also feed
 
 def test_fallback_head_shared_with_other_consumers_is_not_held() -> None:
     result = run_with_deadline(SHARED_FALLBACK_HEAD)
-    assert result.status == "succeeded" and result.node_states["n6"] == "succeeded"
+    assert result.node_states["n6"] == "succeeded"
+    # n5 requires branch n3, which reaches it only through n3's error port: n3 succeeded, so
+    # that edge is not taken and n5 fails (it used to get n3's result down its error edge)
+    assert (result.status, result.failed_node) == ("failed", "n5")
     assert_consistent(SHARED_FALLBACK_HEAD, result)

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import graphflow
+from graphflow.formatting import duration
 from graphflow.state import NodeRecord
 from graphflow.ui.canvas import node_status, ports_for
 
@@ -154,6 +155,10 @@ def test_status_updates_the_badge(page: Page, canvas_app):
     scene.call(lambda c: c.set_statuses({"in": {"status": "succeeded", "duration": 0.01},
                                          "out": {"status": "running", "progress": [3, 1, 10]}}))
     expect(page.locator('[data-node-id="in"]')).to_have_attribute("data-status", "succeeded")
+    expect(node.locator(".gf-duration")).to_have_text("250 ms")
+    expect(page.locator('[data-node-id="in"] .gf-duration')).to_have_text(duration(0.01))  # graphflow.formatting's rule
+    scene.call(lambda c: c.set_statuses({"in": {"status": "succeeded", "duration": 0.0004}}))
+    expect(page.locator('[data-node-id="in"] .gf-duration')).to_have_text(duration(0.0004))
     expect(page.locator('[data-node-id="out"]').get_by_test_id("progress")).to_have_text("3/10 (1 failed)")
     scene.call(lambda c: c.set_edge_states({"e1": "taken", "e2": "untaken"}))
     expect(page.locator('.vue-flow__edge.gf-edge-taken')).to_have_count(1)

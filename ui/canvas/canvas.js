@@ -35,9 +35,10 @@ const MINIMAP_ABOVE = 40; // nodes: the minimap is shown for larger graphs only 
 const FIT_PADDING = "32px";
 const FIT_MAX_ZOOM = 1; // a small graph is shown at its natural size, not blown up
 const ID_BAD_CHARS = /[^A-Za-z0-9_.-]/g;
+// graphflow.events.NodeStatus, plus "degraded" (tests/ui/test_node_status.py keeps them the same)
 const STATUS_TEXT = {
   pending: "pending", running: "running", succeeded: "succeeded", failed: "failed", skipped: "skipped",
-  cancelled: "cancelled", retrying: "retrying", waiting: "waiting", degraded: "degraded",
+  cancelled: "cancelled", retrying: "retrying", degraded: "degraded",
 };
 let instances = 0;
 
@@ -62,9 +63,12 @@ function clone(value) {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
+// The rule of graphflow/formatting.py duration(): "0.4 ms", "123 ms", "1.23 s".
 function formatDuration(seconds) {
   if (seconds === null || seconds === undefined) return null;
-  return seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(2)} s`;
+  if (Math.abs(seconds) >= 1) return `${seconds.toFixed(2)} s`;
+  const ms = seconds * 1000;
+  return Math.abs(ms) < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
 }
 
 function truncate(text, limit) {

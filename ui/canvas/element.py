@@ -17,13 +17,13 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments, Handler, handle_event
 
 from graphflow.registry import Registry
+from graphflow.state import EdgeState
 
 from .events import (
     ConnectRefusedEvent,
-    EdgeState,
     GraphChangeEvent,
     NodeHeat,
-    NodeStatus,
+    NodeView,
     RunEvent,
     SaveEvent,
     SelectEvent,
@@ -158,10 +158,10 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
                 else:
                     node[key] = copy.deepcopy(value)
 
-    def set_node_status(self, node_id: str, status: NodeStatus | None) -> None:
+    def set_node_status(self, node_id: str, status: NodeView | None) -> None:
         self.run_method("set_node_status", node_id, status)
 
-    def set_statuses(self, statuses: Mapping[str, NodeStatus | None]) -> None:
+    def set_statuses(self, statuses: Mapping[str, NodeView | None]) -> None:
         """Many statuses at once; the browser applies them at most once per animation frame."""
         self.run_method("set_statuses", dict(statuses))
 

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from nicegui.events import UiEventArguments
 
-from graphflow import events as ev
-from graphflow.state import NodeRecord
+from graphflow.events import NodeStatus
+from graphflow.state import NodeRecord, RunState
 
-NodeStatusName = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled", "retrying", "waiting",
-                         "degraded"]
 BreakerState = Literal["closed", "open", "half_open"]
-EdgeState = Literal["taken", "untaken"]
 
 
-class NodeStatus(TypedDict, total=False):
+class NodeView(TypedDict, total=False):
     """What a node shows while a run goes on (``set_node_status``/``set_statuses``)."""
 
-    status: NodeStatusName
+    status: NodeStatus
     degraded: bool
     """An optional node that failed and went on with its default output (``status`` stays "succeeded"):
-    the card shows a "degraded" badge and the error. ``status="degraded"`` shows the same."""
+    the card shows a "degraded" badge and the error."""
     attempts: int
     error: str | None
     breaker: BreakerState | None
@@ -42,20 +40,10 @@ class NodeHeat(TypedDict, total=False):
     """0 (cool) .. 1 (hot): the colour of the node's left edge."""
 
 
-def success_notes(event: ev.NodeSucceeded) -> list[str]:
-    """What an event log line adds to a success: degraded (with the failure), cached, reused."""
-    notes = [f"degraded: {event.error}" if event.error else "degraded"] if event.degraded else []
-    if event.cached:
-        notes.append("cached")
-    if event.reused_from:
-        notes.append(f"reused from {event.reused_from}")
-    return notes
-
-
-def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> NodeStatus:
+def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> NodeView:
     """The canvas view of a node's run state (``RunState.nodes[node_id]``); ``degraded`` only when it is."""
-    status = NodeStatus(
-        status=record.status,  # type: ignore[typeddict-item]
+    status = NodeView(
+        status=record.status,
         attempts=record.attempts,
         error=record.error,
         breaker=breaker,
@@ -65,6 +53,18 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> N
     if record.degraded:
         status["degraded"] = True
     return status
+
+
+def node_views(state: RunState, breaker_of: Mapping[str, str], known: Mapping[str, str] | None = None,
+               only: Iterable[str] | None = None) -> dict[str, NodeView]:
+    """The canvas view of the nodes in ``state`` (or of ``only`` those); ``breaker_of``: breaker
+    name by node id, ``known``: breaker states known from outside the events seen so far."""
+    views = {}
+    for node_id in state.nodes if only is None else only:
+        name = breaker_of.get(node_id)
+        breaker = state.breaker_state(name, dict(known or {})) if name else None
+        views[node_id] = node_status(state.nodes.get(node_id) or NodeRecord(), breaker=breaker)  # type: ignore[arg-type]
+    return views
 
 
 @dataclass(kw_only=True, slots=True)

@@ -4,13 +4,13 @@ a new graph; import of a JSON file, validated first (nothing is stored when it f
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable
 
 from nicegui import events, ui
 
 import graphflow
 from graphflow.errors import GraphValidationError, Problem
+from graphflow.formatting import when
 from graphflow.model import GraphSpec
 from graphflow.ports import GraphSummary, GraphVersion, NotFound
 from graphflow.storage.workspace import Workspace
@@ -74,10 +74,6 @@ def rejection(entries: object) -> str:
     return "not imported: " + ("; ".join(parts) or "the file was refused")
 
 
-def when(at: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at else "-"
-
-
 def register(ctx: AppContext) -> None:
     workspace = ctx.workspace
 
@@ -122,7 +118,7 @@ def register(ctx: AppContext) -> None:
             ui.label(row.graph_id).classes("gf-row-cell gf-muted")
             ui.label(str(row.latest_version))
             ui.label(str(row.runs))
-            ui.label(when(row.updated_at)).classes("gf-muted")
+            ui.label(when(row.updated_at, seconds=False)).classes("gf-muted")
             with tag(ui.row().classes("q-gutter-xs no-wrap"), "graph-actions", graph_id=row.graph_id):
                 actions = [("open", "Open", lambda: ui.navigate.to(f"/graph/{row.graph_id}")),
                            ("rename", "Rename", lambda: rename_graph(row)),

@@ -7,10 +7,10 @@ was left unfinished by a process that stopped (recovered at the next start).
 from __future__ import annotations
 
 import json
-import time
 
 from nicegui import ui
 
+from graphflow.formatting import cost, duration, when
 from graphflow.ports import NotFound, RunSummary
 
 from ..context import AppContext
@@ -20,22 +20,6 @@ COLUMNS = "130px 100px 160px 80px 70px 70px minmax(100px, 1fr) minmax(120px, 2fr
 HEADS = ("Run", "Status", "Started", "Duration", "Cost", "Version", "Failed node", "Inputs")
 STATUS_COLOURS = {"succeeded": "#15803d", "failed": "#b91c1c", "cancelled": "#a16207", "running": "#1d4ed8",
                   "unfinished": "#6b7280"}
-
-
-def when(at: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "-"
-
-
-def seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value >= 1:
-        return f"{value:.2f} s"
-    return f"{value * 1000:.1f} ms" if value < 0.01 else f"{value * 1000:.0f} ms"
-
-
-def money(value: float) -> str:
-    return f"{value:.4f}" if value else "0"
 
 
 def status_text(run: RunSummary, live: bool) -> str:
@@ -92,8 +76,8 @@ def register(ctx: AppContext) -> None:
             tag(ui.label(status).style(f"color: {STATUS_COLOURS.get(status, 'inherit')}; font-weight: 500"),
                 "run-status", run_id=run.run_id, status=status)
             ui.label(when(run.started_at)).classes("gf-muted")
-            ui.label(seconds(run.duration))
-            ui.label(money(run.cost))
+            ui.label(duration(run.duration))
+            ui.label(cost(run.cost))
             version = "-" if run.graph_version is None else str(run.graph_version)
             ui.label(version + ("" if latest is None or run.graph_version in (None, latest) else " (old)"))
             tag(ui.label(run.failed_node or "").classes("gf-row-cell"), "failed-node", run_id=run.run_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -17,61 +16,19 @@ from nicegui import background_tasks, ui
 
 from graphflow import events as ev
 from graphflow.compile import CompiledGraph
+from graphflow.describe import describe
 from graphflow.errors import RunInputError
 from graphflow.inputs import check_run_inputs
 from graphflow.model import GraphSpec
 from graphflow.state import RunState
 
-from ..canvas import GraphCanvas, node_status
-from ..canvas.events import success_notes
+from ..canvas import GraphCanvas
+from ..canvas.events import node_views
 from ..context import LiveRun
 from .frame import tag
 
 BATCH_SECONDS = 0.05
 LOG_LINES = 2000
-
-
-def describe(event: ev.Event) -> str:
-    """One line of the event log (plain text)."""
-    at = time.strftime("%H:%M:%S", time.localtime(event.at)) + f".{int(event.at % 1 * 1000):03d}"
-    node = getattr(event, "node_id", None)
-    head = f"{at} {event.kind}" + (f" {node}" if node and event.kind != "breaker_changed" else "")
-    if isinstance(event, ev.NodeStarted | ev.NodeSucceeded) and event.attempt > 1:
-        head += f" (attempt {event.attempt})"
-    if isinstance(event, ev.NodeSucceeded) and (notes := success_notes(event)):
-        head += f" ({'; '.join(notes)})"
-    if isinstance(event, ev.NodeFailed | ev.NodeRetrying):
-        head += f" (attempt {event.attempt}): {event.error_type}: {event.error_message}"
-    elif isinstance(event, ev.NodeSkipped | ev.NodeCancelled) and event.reason:
-        head += f": {event.reason}"
-    elif isinstance(event, ev.BreakerChanged):
-        head += f" {event.breaker}: {event.from_state} -> {event.to_state}" + (f" ({event.reason})" if event.reason
-                                                                                else "")
-    elif isinstance(event, ev.MapProgress):
-        head += f" {event.done}/{event.total}" + (f" ({event.failed} failed)" if event.failed else "")
-    elif isinstance(event, ev.RunFinished):
-        head += f" {event.status}" + (f": {event.error}" if event.error else "") + (
-            f" (degraded: {', '.join(event.degraded)})" if event.degraded else "")
-    elif isinstance(event, ev.RunCancelled):
-        head += f": {event.reason}"
-    return head
-
-
-def edge_state(edge: Any, state: RunState) -> str | None:
-    """taken | untaken | None (not decided yet), from the source node's record."""
-    source = state.nodes.get(edge.source)
-    if source is None:
-        return None
-    if source.status == "succeeded":
-        return "taken" if edge.id in source.edges_taken else "untaken"
-    if source.status == "failed" and edge.source_port == "error":
-        target = state.nodes.get(edge.target)
-        if target is not None and target.status not in ("pending", "skipped"):
-            return "taken"
-        return "untaken" if state.status not in ("pending", "running") else None
-    if source.status in ("failed", "skipped", "cancelled"):
-        return "untaken"
-    return None
 
 
 class RunView:
@@ -85,7 +42,8 @@ class RunView:
         self.nodes_of_breaker: dict[str, list[str]] = defaultdict(list)
         for node_id, name in self.breaker_of.items():
             self.nodes_of_breaker[name].append(node_id)
-        self.breakers = {name: state for name, state in (breakers or {}).items() if name in self.nodes_of_breaker}
+        self.known_breakers = dict(breakers or {})
+        """Breaker states when the page opened: shown until the run changes them."""
         self.out_edges: dict[str, list[Any]] = defaultdict(list)
         for edge in spec.edges:
             self.out_edges[edge.source].append(edge)
@@ -114,6 +72,9 @@ class RunView:
     async def _follow(self, live: LiveRun) -> None:
         async for event in live.log.subscribe():
             self.apply(event)
+        if not self.finished:  # the log closed without a final event: the run could not start or continue
+            self.lines.append(f"the run stopped without a final event: {live.error or 'no reason given'}")
+            self.finished = True
 
     def apply(self, event: ev.Event) -> None:
         try:
@@ -123,7 +84,6 @@ class RunView:
         self.lines.append(describe(event))
         node_id = getattr(event, "node_id", None)
         if isinstance(event, ev.BreakerChanged):
-            self.breakers[event.breaker] = event.to_state
             self.changed.update(self.nodes_of_breaker.get(event.breaker, ()))
         elif isinstance(event, ev.RunStarted):
             self.changed.update(event.node_ids)
@@ -142,24 +102,18 @@ class RunView:
         """Send what changed since the last flush: one message per kind of overlay."""
         if self.changed:
             changed, self.changed = self.changed, set()
-            statuses = {}
-            for node_id in changed:
-                record = self.state.nodes.get(node_id)
-                name = self.breaker_of.get(node_id)
-                breaker = self.breakers.get(name, "closed") if name else None
-                if record is not None:
-                    statuses[node_id] = node_status(record, breaker=breaker)  # type: ignore[arg-type]
-                elif breaker is not None:
-                    statuses[node_id] = {"status": "pending", "breaker": breaker}
-            if statuses:
+            if statuses := node_views(self.state, self.breaker_of, self.known_breakers, only=changed):
                 self.canvas.set_statuses(statuses)
-            edges = {e.id: edge_state(e, self.state) for n in changed for e in self.out_edges.get(n, ())}
-            if any(edges.values()):
-                self.canvas.set_edge_states({k: v for k, v in edges.items() if v})
+            edges = self.state.edge_states(e for n in changed for e in self.out_edges.get(n, ()))
+            if edges := {k: v for k, v in edges.items() if v is not None}:
+                self.canvas.set_edge_states(edges)
         if self.lines:
             lines, self.lines = self.lines, []
             self.log.push("\n".join(lines))
-        self.status.text = self.state.status if self.state.status != "pending" else "starting"
+        if self.finished and not self.state.ended:  # the log closed without a final event
+            self.status.text = "unfinished" if self.state.status == "running" else "not run"
+        else:
+            self.status.text = self.state.status if self.state.status != "pending" else "starting"
         if self.finished:
             self.timer.deactivate()
             self.stop.set_visibility(False)
@@ -168,9 +122,9 @@ class RunView:
     def show_outputs(self) -> None:
         self.outputs.clear()
         with self.outputs:
-            if self.state.error:
-                tag(ui.label(f"{self.state.failed_node or 'run'}: {self.state.error}").classes("gf-problem"),
-                    "run-error")
+            error = self.state.error or (self.live.error if self.live is not None else None)
+            if error:
+                tag(ui.label(f"{self.state.failed_node or 'run'}: {error}").classes("gf-problem"), "run-error")
             ui.label("Outputs").classes("gf-muted")
             text = json.dumps(self.state.outputs, indent=2, ensure_ascii=False, default=str)
             # a label (text), never ui.code: its markdown fence is closed by U+2028 and the rest renders as HTML

@@ -14,22 +14,22 @@ from typing import Any
 
 from nicegui import ui
 
+from graphflow.describe import describe
+from graphflow.formatting import duration, when
 from graphflow.ports import GraphVersion, NotFound, RunSummary
 from graphflow.resume import changed_nodes
+from graphflow.state import RunState
 from graphflow.ui.canvas import GraphCanvas
+from graphflow.ui.canvas.events import node_views
 
 from ..context import AppContext
 from .frame import confirm, frame, tag
-from .history import nav_links, seconds, status_text, when
+from .history import nav_links, status_text
 from .replay_player import (
     SPEEDS,
     Player,
     breaker_names,
     changes,
-    describe,
-    edge_states,
-    initial_breakers,
-    node_statuses,
 )
 
 TICK = 0.05
@@ -53,6 +53,11 @@ def version_notice(run: RunSummary, latest: GraphVersion | None) -> str | None:
             f"showing version {run.graph_version}.")
 
 
+def log_line(event: Any, t0: float) -> str:
+    """A replay log line: the event's number (what the slider shows), then ``describe``."""
+    return f"#{event.seq}  {describe(event, t0)}"
+
+
 def as_text(value: Any) -> str:
     return json.dumps(value, indent=2, default=str, ensure_ascii=False)
 
@@ -66,7 +71,8 @@ class Replay:
         self.player = Player(events)
         self.t0 = events[0].at if events else 0.0
         self.by_node = breaker_names(used.spec) if used else {}
-        self.initial = initial_breakers(events)
+        self.initial = RunState.from_events(events).breakers_before
+        """Each breaker before the run changed it: shown at cursors before that change."""
         self.sent_statuses: dict[str, Any] = {}
         self.sent_edges: dict[str, Any] = {}
         self.log_start = 0
@@ -175,15 +181,15 @@ class Replay:
         # the slider's bubble names the event as the log does (#seq), not by its index
         self.slider.props(f'label-value="{"start" if event is None else f"#{event.seq}"}"')
         where = f"event {player.cursor + 1} of {len(player)}"
-        self.position.text = f"{where}: {describe(event, self.t0)}" if event else \
+        self.position.text = f"{where}: {log_line(event, self.t0)}" if event else \
             f"before the first event ({len(player)} events)"
         if self.canvas is not None and self.used is not None:
             if player.cursor < 0:
                 self.canvas.reset_statuses()
                 self.sent_statuses, self.sent_edges = {}, {}
             else:
-                statuses = node_statuses(state, self.by_node, self.initial)
-                edges = {k: v for k, v in edge_states(self.used.spec, state).items() if v is not None}
+                statuses = node_views(state, self.by_node, self.initial)
+                edges = {k: v for k, v in state.edge_states(self.used.spec.edges).items() if v is not None}
                 if diff := changes(self.sent_statuses, statuses):
                     self.canvas.set_statuses(diff)
                 if diff := changes(self.sent_edges, edges):
@@ -203,7 +209,7 @@ class Replay:
                 if self.log_start:
                     ui.label(f"{self.log_start} earlier events").classes("gf-muted")
                 self.log_lines = [
-                    tag(ui.label(describe(e, self.t0)).classes("gf-log-line gf-mono"), index=i)
+                    tag(ui.label(log_line(e, self.t0)).classes("gf-log-line gf-mono"), index=i)
                     .on("click", lambda _, i=i: self.seek(i))
                     for i, e in enumerate(events[self.log_start:self.log_start + LOG_WINDOW], self.log_start)
                 ]
@@ -218,7 +224,7 @@ class Replay:
 
     def show_outputs(self) -> None:
         state = self.player.state
-        ended = state.status not in ("pending", "running")
+        ended = state.ended
         shown = (state.status, state.last_seq if ended else -1)
         if shown == self.outputs_shown:
             return  # outputs change only when the run ends
@@ -245,7 +251,7 @@ class Replay:
         with self.detail:
             status = "degraded" if record.degraded else record.status
             ui.label(f"{self.selected}: {status}, attempt {record.attempts or '-'}, "
-                     f"{seconds(record.duration)}").style("font-weight: 600")
+                     f"{duration(record.duration)}").style("font-weight: 600")
             for text in (record.error, record.reason):
                 if text:
                     ui.label(text).classes("gf-problem gf-mono")
@@ -277,7 +283,7 @@ def register(ctx: AppContext) -> None:
             with ui.row().classes("items-center q-gutter-md"):
                 shown = used or latest
                 name = shown.spec.name if shown is not None else run.graph_id
-                tag(ui.label(f"{name} · {status} · started {when(run.started_at)} · {seconds(run.duration)} · "
+                tag(ui.label(f"{name} · {status} · started {when(run.started_at)} · {duration(run.duration)} · "
                              f"{len(events)} events"), "run-summary", status=status)
                 if run.status in ("failed", "cancelled") and used is not None:
                     tag(ui.button("Resume from here", icon="replay", on_click=lambda: resume(run, used)), "resume") \

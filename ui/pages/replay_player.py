@@ -15,7 +15,6 @@ hands it the wall time that passed; tests hand it numbers.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,7 +22,6 @@ from typing import Any
 from graphflow import events as ev
 from graphflow.model import GraphSpec
 from graphflow.state import RunState
-from graphflow.ui.canvas.events import EdgeState, NodeStatus, node_status, success_notes
 
 PACED = -1.0
 """Speed: one event per ``PACED_STEP`` seconds, whatever the run's own timing."""
@@ -35,7 +33,6 @@ SNAPSHOT_EVERY = 200
 MAX_GAP = 2.0
 MAX_EVENTS_PER_TICK = 20
 """At speed "max": events applied per ``advance`` call."""
-ERROR_PORT = "error"
 
 
 class Player:
@@ -105,11 +102,11 @@ class Player:
         base = count - count % self.snapshot_every
         while base not in self._snapshots:  # snapshots are taken in order: walk down to the last one
             base -= self.snapshot_every
-        state = _copy(self._snapshots[base])
+        state = self._snapshots[base].copy()
         for n in range(base, count):
             state.apply(self.events[n])
             if (n + 1) % self.snapshot_every == 0 and n + 1 not in self._snapshots:
-                self._snapshots[n + 1] = _copy(state)
+                self._snapshots[n + 1] = state.copy()
         return state
 
     def seek(self, index: int) -> RunState:
@@ -164,27 +161,13 @@ class Player:
         for n in range(self.cursor + 1, index + 1):
             self._state.apply(self.events[n])
             if (n + 1) % self.snapshot_every == 0 and n + 1 not in self._snapshots:
-                self._snapshots[n + 1] = _copy(self._state)
+                self._snapshots[n + 1] = self._state.copy()
         self.cursor = max(self.cursor, index)
 
     def _check(self, index: int) -> int:
         if not -1 <= index < len(self.events):
             raise IndexError(f"event index {index} is outside -1..{len(self.events) - 1}")
         return index
-
-
-def _copy(state: RunState) -> RunState:
-    """A copy that shares nothing ``apply`` or a caller could change in place (outputs and
-    inputs are values taken from events: their own contents are not copied)."""
-    new = copy.copy(state)
-    new.inputs, new.outputs, new.breakers = dict(state.inputs), dict(state.outputs), dict(state.breakers)
-    nodes = {}
-    for node_id, record in state.nodes.items():
-        twin = copy.copy(record)
-        twin.edges_taken = list(record.edges_taken)
-        nodes[node_id] = twin
-    new.nodes = nodes
-    return new
 
 
 def _offsets(events: Sequence[ev.Event], max_gap: float) -> list[float]:
@@ -203,85 +186,8 @@ def breaker_names(spec: GraphSpec) -> dict[str, str]:
     return {node.id: node.breaker.name for node in spec.nodes if node.breaker is not None}
 
 
-def initial_breakers(events: Sequence[ev.Event]) -> dict[str, str]:
-    """Each breaker's state before its first change in the run (the ``from_state`` of that
-    change). ``{**initial, **state.breakers}`` is then every known breaker at any cursor;
-    a breaker that never changes in the run is unknown."""
-    states: dict[str, str] = {}
-    for event in events:
-        if isinstance(event, ev.BreakerChanged):
-            states.setdefault(event.breaker, event.from_state)
-    return states
-
-
-def node_statuses(state: RunState, by_node: Mapping[str, str],
-                  initial: Mapping[str, str] | None = None) -> dict[str, NodeStatus]:
-    """The canvas status of every node in ``state``; ``by_node``: breaker name by node id
-    (``breaker_names``), ``initial``: breakers before their first change (``initial_breakers``)."""
-    breakers = {**(initial or {}), **state.breakers}
-    result: dict[str, NodeStatus] = {}
-    for node_id, record in state.nodes.items():
-        breaker = breakers.get(by_node[node_id]) if node_id in by_node else None
-        result[node_id] = node_status(record, breaker=breaker)  # type: ignore[arg-type]
-    return result
-
-
-def edge_states(spec: GraphSpec, state: RunState) -> dict[str, EdgeState | None]:
-    """Taken / untaken for the edges whose source has settled; None while it has not.
-    A failed node whose error port is wired sends its failure down those edges."""
-    routes_errors = {edge.source for edge in spec.edges if edge.source_port == ERROR_PORT}
-    result: dict[str, EdgeState | None] = {}
-    for edge in spec.edges:
-        record = state.nodes.get(edge.source)
-        status = record.status if record else "pending"
-        if record is not None and status == "succeeded":
-            result[edge.id] = "taken" if edge.id in record.edges_taken else "untaken"
-        elif status == "failed":
-            taken = edge.source in routes_errors and edge.source_port == ERROR_PORT
-            result[edge.id] = "taken" if taken else "untaken"
-        elif status in ("skipped", "cancelled"):
-            result[edge.id] = "untaken"
-        else:
-            result[edge.id] = None
-    return result
-
-
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
     """What to send so that a view showing ``before`` shows ``after`` (None clears)."""
     diff = {key: value for key, value in after.items() if before.get(key) != value}
     diff.update({key: None for key in before if key not in after})
     return diff
-
-
-# ---------------------------------------------------------------- events as text
-
-
-def describe(event: ev.Event, t0: float) -> str:
-    """One line for the event log: ``#seq +s kind node detail``."""
-    head = f"#{event.seq}  +{event.at - t0:.3f}s  {event.kind}"
-    detail = ""
-    if isinstance(event, ev.RunStarted):
-        detail = f"graph {event.graph_id}" + (f" v{event.graph_version}" if event.graph_version else "") + (
-            f", resumed from {event.resumed_from}" if event.resumed_from else "")
-    elif isinstance(event, ev.RunFinished):
-        detail = event.status + (f" at {event.failed_node}: {event.error}" if event.failed_node else "")
-    elif isinstance(event, ev.RunCancelled | ev.RunResumed):
-        detail = event.reason
-    elif isinstance(event, ev.BreakerChanged):
-        detail = f"{event.breaker}: {event.from_state} -> {event.to_state}" + (
-            f" ({event.reason})" if event.reason else "")
-    elif isinstance(event, ev.NodeStarted):
-        detail = f"{event.node_id} attempt {event.attempt}"
-    elif isinstance(event, ev.NodeSucceeded):
-        notes = success_notes(event)
-        detail = f"{event.node_id} in {event.duration:.3f}s" + (f" ({'; '.join(notes)})" if notes else "")
-    elif isinstance(event, ev.NodeFailed):
-        detail = f"{event.node_id} attempt {event.attempt}: {event.error_type}: {event.error_message}"
-    elif isinstance(event, ev.NodeRetrying):
-        detail = (f"{event.node_id} attempt {event.attempt} failed ({event.error_type}: {event.error_message}), "
-                  f"retry in {event.delay:.3f}s")
-    elif isinstance(event, ev.MapProgress):
-        detail = f"{event.node_id} {event.done}/{event.total}" + (f", {event.failed} failed" if event.failed else "")
-    elif isinstance(event, ev.NodeSkipped | ev.NodeCancelled):
-        detail = f"{event.node_id}" + (f": {event.reason}" if event.reason else "")
-    return f"{head}  {detail}".rstrip()

@@ -1,8 +1,9 @@
-"""The settings form of a node, generated from its kind's config JSON schema, plus the options
-every node has (label, timeout, failure handling, retry, breaker, cache).
+"""The settings form of a node, generated from JSON schemas: the kind's config model, the
+node's own options (``NodeSpec``) and the policy models (retry, breaker, cache). Defaults,
+titles and descriptions come from those models only; a description is shown as help text.
 
-The parsing is plain functions (``parse_value``, ``node_with``) so it is tested without a page;
-``SettingsForm`` only lays out widgets and reads them back.
+The parsing is plain functions (``parse_value``, ``config_from``, ``read_node``) so it is
+tested without a page; ``SettingsForm`` only lays out widgets and reads them back.
 """
 
 from __future__ import annotations
@@ -13,12 +14,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nicegui import ui
+from pydantic import BaseModel, ValidationError
+
+from graphflow.model import NodeSpec
+from graphflow.policies import BreakerPolicy, CachePolicy, RetryPolicy
 
 from .frame import tag
 
 OMIT: Any = object()
 """A field left empty that has a default: not written into the node."""
 MISSING: Any = object()
+GENERAL = ("label", "timeout", "optional", "default_output", "description")
+"""The node's own options (``NodeSpec`` fields) the form shows."""
+SECTIONS: tuple[tuple[str, str, type[BaseModel]], ...] = (
+    ("retry", "Retry", RetryPolicy), ("breaker", "Circuit breaker", BreakerPolicy), ("cache", "Cache", CachePolicy))
+"""Node key, title, policy model. A section's ``enabled`` field, if it has one, is its on/off switch."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +36,7 @@ class Field:
     name: str
     title: str
     type: str
-    """string | number | integer | boolean | enum | json"""
+    """string | text (multi-line) | number | integer | boolean | enum | words | json"""
     options: list[Any] = field(default_factory=list)
     nullable: bool = False
     required: bool = False
@@ -34,25 +44,30 @@ class Field:
     description: str = ""
 
 
-def config_fields(schema: Mapping[str, Any]) -> list[Field]:
-    """One field per property of a kind's config schema (pydantic's JSON schema)."""
+def config_fields(schema: Mapping[str, Any], only: Sequence[str] | None = None) -> list[Field]:
+    """One field per property of a pydantic JSON schema (``only``: these, in this order)."""
     required = set(schema.get("required", ()))
+    props = schema.get("properties") or {}
     fields = []
-    for name, prop in (schema.get("properties") or {}).items():
+    for name in only or props:
+        prop = props[name]
         inner, nullable = prop, False
-        variants = prop.get("anyOf")
-        if variants:
+        if variants := prop.get("anyOf"):
             others = [v for v in variants if v.get("type") != "null"]
             nullable = len(others) < len(variants)
             inner = others[0] if len(others) == 1 else {}
+        kind = inner.get("type")
         if "enum" in inner:
-            kind, options = "enum", list(inner["enum"])
-        elif inner.get("type") in ("string", "number", "integer", "boolean"):
-            kind, options = inner["type"], []
-        else:
-            kind, options = "json", []
-        fields.append(Field(name, prop.get("title") or name, kind, options, nullable, name in required,
-                            prop.get("default", MISSING), prop.get("description", "")))
+            kind = "enum"
+        elif kind == "string" and prop.get("format") == "multiline":
+            kind = "text"
+        elif kind == "array" and (inner.get("items") or {}).get("type") == "string":
+            kind = "words"
+        elif kind not in ("string", "number", "integer", "boolean"):
+            kind = "json"
+        fields.append(Field(name, prop.get("title") or name, kind, list(inner.get("enum", ())), nullable,
+                            name in required, prop.get("default", MISSING),
+                            prop.get("description", "").replace("``", "")))
     return fields
 
 
@@ -76,27 +91,29 @@ def parse_value(f: Field, raw: Any) -> Any:
             return int(value)
         return int(value) if value == int(value) and isinstance(raw, int) else value
     text = "" if raw is None else str(raw)
-    if f.type == "string":
+    if f.type == "words":
+        if not text.strip() and not f.required:
+            return None if f.nullable else OMIT
+        return [w.strip() for w in text.replace("\n", ",").split(",") if w.strip()]
+    if f.type in ("string", "text"):
         if text == "" and f.nullable:
             return None
         return text if text or f.required or f.default is MISSING else OMIT
     if not text.strip():  # json
         if f.nullable and f.default is MISSING:
             return None
-        return OMIT if not f.required else _fail("a JSON value is required")
+        if f.required:
+            raise ValueError("a JSON value is required")
+        return OMIT
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
-def _fail(message: str) -> Any:
-    raise ValueError(message)
-
-
 def config_from(fields: list[Field], raw: Mapping[str, Any], original: Mapping[str, Any]) -> tuple[
         dict[str, Any], dict[str, str]]:
-    """The new config (keys the user did not touch and left at their default stay out)."""
+    """The new values (keys the user did not touch and left at their default stay out)."""
     config = {k: v for k, v in original.items() if k not in {f.name for f in fields}}  # unknown keys are kept
     errors: dict[str, str] = {}
     for f in fields:
@@ -111,68 +128,45 @@ def config_from(fields: list[Field], raw: Mapping[str, Any], original: Mapping[s
     return config, errors
 
 
-def words(text: str) -> list[str]:
-    return [w.strip() for w in text.replace("\n", ",").split(",") if w.strip()]
+def general_fields() -> list[Field]:
+    return config_fields(NodeSpec.model_json_schema(), GENERAL)
 
 
-def node_with(node: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The node with the form's changes; an empty option that the node did not have stays out."""
-    updated = dict(node)
-    for key, value in changes.items():
-        if key not in node and (value is None or (value == "" and key in ("label", "description"))):
-            continue
-        updated[key] = value
-    for key in ("timeout", "retry", "breaker", "cache"):
-        if updated.get(key) is None:
-            updated.pop(key, None)
-    if not updated.get("optional"):
-        updated.pop("optional", None)
-        if updated.get("default_output") is None:
-            updated.pop("default_output", None)
-    return updated
+def section_fields(model: type[BaseModel]) -> list[Field]:
+    return config_fields(model.model_json_schema())
 
 
-def policies(raw: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Node-level options from the form (unknown policy fields of the node are kept)."""
+def read_node(node: Mapping[str, Any], config_schema: Mapping[str, Any], raw: Mapping[str, Any],
+              *, can_retry: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
+    """The node with the form's values. ``raw``: widget values by name: ``cfg.<field>``,
+    ``<option>``, ``<section>`` (its switch) and ``<section>.<field>``."""
     errors: dict[str, str] = {}
 
-    def number(key: str, value: Any, *, integer: bool = False) -> Any:
-        f = Field(key, key, "integer" if integer else "number", nullable=True)
-        try:
-            return parse_value(f, value)
-        except ValueError as exc:
-            errors[key] = str(exc)
-            return None
+    def part(fields: list[Field], prefix: str, original: Mapping[str, Any]) -> dict[str, Any]:
+        values, problems = config_from(fields, {f.name: raw.get(prefix + f.name) for f in fields}, original)
+        errors.update({prefix + k: v for k, v in problems.items()})
+        return values
 
-    changes: dict[str, Any] = {"label": raw.get("label") or "", "description": raw.get("description") or "",
-                               "timeout": number("timeout", raw.get("timeout")),
-                               "optional": bool(raw.get("optional"))}
-    try:
-        changes["default_output"] = parse_value(Field("default_output", "", "json", nullable=True),
-                                                raw.get("default_output"))
-    except ValueError as exc:
-        errors["default_output"] = str(exc)
-    changes["retry"] = None
-    if raw.get("retry_enabled"):
-        retry = dict(node.get("retry") or {})
-        for key in ("max_attempts",):
-            retry[key] = number(key, raw.get(key), integer=True)
-        for key in ("base_delay", "max_delay"):
-            retry[key] = number(key, raw.get(key))
-        retry["retry_on"] = words(raw.get("retry_on") or "")
-        changes["retry"] = {k: v for k, v in retry.items() if v is not None}
-    changes["breaker"] = None
-    if (raw.get("breaker_name") or "").strip():
-        breaker = dict(node.get("breaker") or {})
-        breaker["name"] = raw["breaker_name"].strip()
-        breaker["failure_threshold"] = number("failure_threshold", raw.get("failure_threshold"), integer=True)
-        breaker["reset_timeout"] = number("reset_timeout", raw.get("reset_timeout"))
-        changes["breaker"] = {k: v for k, v in breaker.items() if v is not None}
-    changes["cache"] = None
-    if raw.get("cache_enabled") or node.get("cache"):
-        changes["cache"] = {"enabled": bool(raw.get("cache_enabled")),
-                            "ttl": number("ttl", raw.get("ttl")) or 3600.0}
-    return changes, errors
+    updated = part(general_fields(), "", node)
+    for f in general_fields():  # an option at its empty default is left out of the node
+        if updated.get(f.name, MISSING) == f.default and f.default in (None, False, ""):
+            updated.pop(f.name)
+    updated["config"] = part(config_fields(config_schema), "cfg.", node.get("config") or {})
+    for key, _, model in SECTIONS if can_retry else ():
+        fields = section_fields(model)
+        switch = "enabled" in {f.name for f in fields}
+        if not raw.get(key):
+            updated.pop(key, None)
+            continue
+        values = part([f for f in fields if f.name != "enabled"], f"{key}.", node.get(key) or {})
+        if switch:
+            values["enabled"] = True
+        try:
+            updated[key] = model.model_validate(values).model_dump(mode="json", include=set(values))
+        except ValidationError as exc:
+            for problem in exc.errors():
+                errors[".".join([key, *map(str, problem["loc"])])] = problem["msg"]
+    return updated, errors
 
 
 class SettingsForm:
@@ -182,45 +176,37 @@ class SettingsForm:
                  choices: Mapping[str, Sequence[str]] | None = None) -> None:
         """``choices``: known values of string options by name (e.g. the registered functions)."""
         self.node = dict(node)
+        self.kind = dict(kind or {})
         self.choices = dict(choices or {})
-        self.fields = config_fields((kind or {}).get("config_schema") or {})
         self.widgets: dict[str, ui.element] = {}
-        self.options: dict[str, ui.element] = {}
+        general = {f.name: f for f in general_fields()}
+        self._add(general["label"], "", self.node)
         config = self.node.get("config") or {}
-        self._option("label", ui.input("Label", value=self.node.get("label") or ""))
-        for f in self.fields:
-            self.widgets[f.name] = tag(self._widget(f, config.get(f.name, MISSING)), f"cfg-{f.name}")
+        for f in config_fields(self.kind.get("config_schema") or {}):
+            self._add(f, "cfg.", config, marker=f"cfg-{f.name}")
         with ui.expansion("Timeout and failure handling").classes("full-width"):
-            self._option("timeout", ui.number("Timeout (s)", value=self.node.get("timeout"), min=0))
-            self._option("optional", ui.checkbox("Optional (go on with a default output)",
-                                                 value=bool(self.node.get("optional"))))
-            self._option("default_output", ui.textarea("Default output (JSON)", value=_json(
-                self.node.get("default_output")) if self.node.get("default_output") is not None else ""))
-            self._option("description", ui.textarea("Description", value=self.node.get("description") or ""))
-        retry = self.node.get("retry") or {}
-        with ui.expansion("Retry").classes("full-width"):
-            self._option("retry_enabled", ui.checkbox("Retry failed attempts", value=bool(retry)))
-            self._option("max_attempts", ui.number("Max attempts", value=retry.get("max_attempts", 3), min=1,
-                                                   precision=0))
-            self._option("base_delay", ui.number("Base delay (s)", value=retry.get("base_delay", 0.5), min=0))
-            self._option("max_delay", ui.number("Max delay (s)", value=retry.get("max_delay", 30.0), min=0))
-            self._option("retry_on", ui.input("Retry on (error types, comma separated)",
-                                              value=", ".join(retry.get("retry_on", ()))))
-        breaker = self.node.get("breaker") or {}
-        with ui.expansion("Circuit breaker").classes("full-width"):
-            self._option("breaker_name", ui.input("Breaker name (empty: none)", value=breaker.get("name", "")))
-            self._option("failure_threshold", ui.number("Failure threshold", min=1, precision=0,
-                                                        value=breaker.get("failure_threshold", 5)))
-            self._option("reset_timeout", ui.number("Reset timeout (s)", value=breaker.get("reset_timeout", 30.0),
-                                                    min=0))
-        cache = self.node.get("cache") or {}
-        with ui.expansion("Cache").classes("full-width"):
-            self._option("cache_enabled", ui.checkbox("Cache outputs", value=bool(cache.get("enabled"))))
-            self._option("ttl", ui.number("TTL (s)", value=cache.get("ttl", 3600.0), min=0))
+            for name in GENERAL[1:]:
+                self._add(general[name], "", self.node)
+        for key, title, model in SECTIONS if self.can_retry else ():
+            current = self.node.get(key) or {}
+            with tag(ui.expansion(title).classes("full-width"), f"section-{key}"):
+                self._switch(key, f"Use {title.lower()}", bool(current) and current.get("enabled", True))
+                for f in section_fields(model):
+                    if f.name != "enabled":
+                        self._add(f, f"{key}.", current, marker=f"{key}-{f.name}")
         self.errors = tag(ui.column().classes("q-gutter-xs"), "settings-errors")
 
-    def _option(self, name: str, widget: ui.element) -> None:
-        self.options[name] = tag(widget.classes("full-width").props("dense"), f"opt-{name}")
+    @property
+    def can_retry(self) -> bool:
+        return self.kind.get("can_retry", True)
+
+    def _switch(self, key: str, label: str, value: bool) -> None:
+        self.widgets[key] = tag(ui.checkbox(label, value=value).props("dense"), f"opt-{key}")
+
+    def _add(self, f: Field, prefix: str, values: Mapping[str, Any], marker: str | None = None) -> None:
+        self.widgets[prefix + f.name] = tag(self._widget(f, values.get(f.name, MISSING)), marker or f"opt-{f.name}")
+        if f.description:
+            tag(ui.label(f.description).classes("gf-muted text-caption"), f"help-{marker or f.name}")
 
     def _widget(self, f: Field, value: Any) -> ui.element:
         label = f.title + (" *" if f.required else "")
@@ -240,28 +226,26 @@ class SettingsForm:
                 known.insert(0, str(current))
             widget = ui.select(known, label=label, value=current or None, with_input=True,
                                new_value_mode="add-unique")
-        elif f.type == "string":
-            widget = ui.input(label, value="" if current is None else str(current))
+        elif f.type in ("string", "text"):
+            text = "" if current is None else str(current)
+            widget = ui.textarea(label, value=text).props("autogrow") if f.type == "text" else ui.input(label,
+                                                                                                      value=text)
+        elif f.type == "words":
+            widget = ui.input(label + " (comma separated)", value=", ".join(current or ()))
         else:
             text = _json(value) if present else ("" if f.default in (MISSING, None) else _json(f.default))
             widget = ui.textarea(label + " (JSON)", value=text).props("autogrow")
-        if f.description:
-            widget.tooltip(f.description)
         return widget.classes("full-width").props("dense")
 
     def read(self) -> tuple[dict[str, Any] | None, dict[str, str]]:
         """The node with the form's values, or None and the problems by field."""
         raw = {name: getattr(w, "value", None) for name, w in self.widgets.items()}
-        config, errors = config_from(self.fields, raw, self.node.get("config") or {})
-        changes, option_errors = policies({n: getattr(w, "value", None) for n, w in self.options.items()}, self.node)
-        errors.update(option_errors)
+        node, errors = read_node(self.node, self.kind.get("config_schema") or {}, raw, can_retry=self.can_retry)
         self.errors.clear()
         with self.errors:
             for name, message in errors.items():
-                ui.label(f"{name}: {message}").classes("gf-problem")
-        if errors:
-            return None, errors
-        return node_with(self.node, {**changes, "config": config}), {}
+                ui.label(f"{name.removeprefix('cfg.')}: {message}").classes("gf-problem")
+        return (None, errors) if errors else (node, {})
 
 
 def _json(value: Any) -> str:

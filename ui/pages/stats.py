@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from nicegui import ui
 
+from graphflow.formatting import cost, duration, percent
 from graphflow.model import GraphSpec
 from graphflow.ports import NotFound
 from graphflow.stats import GraphStats, NodeStats
@@ -20,7 +21,7 @@ from graphflow.ui.canvas import GraphCanvas, NodeHeat
 
 from ..context import AppContext
 from .frame import frame, tag
-from .history import nav_links, seconds
+from .history import nav_links
 
 COLUMNS = [
     {"name": "node", "label": "Node", "field": "node", "align": "left", "sortable": True},
@@ -36,10 +37,6 @@ COLUMNS = [
 
 def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
 
 
 HEAT_FLOOR = 0.05
@@ -62,15 +59,15 @@ def table_rows(nodes: Sequence[NodeStats], spec: GraphSpec | None) -> list[dict[
     heat = heat_map(nodes)
     return [
         {"node": f"{labels[n.node_id]} ({n.node_id})" if labels.get(n.node_id) else n.node_id, "id": n.node_id,
-         "runs": n.runs, "p50": seconds(n.p50), "p95": seconds(n.p95), "success": percent(n.success_rate),
-         "retries": n.retries, "cost": f"{n.cost_per_1k_runs:.4f}", "heat": f"{heat[n.node_id]['heat']:.2f}"}
+         "runs": n.runs, "p50": duration(n.p50), "p95": duration(n.p95), "success": percent(n.success_rate),
+         "retries": n.retries, "cost": cost(n.cost_per_1k_runs), "heat": f"{heat[n.node_id]['heat']:.2f}"}
         for n in nodes
     ]
 
 
 def graph_line(stats: GraphStats) -> str:
-    return (f"{plural(stats.runs, 'run')} · p50 {seconds(stats.p50)} · p95 {seconds(stats.p95)} · "
-            f"success {percent(stats.success_rate)} · cost per 1K runs {stats.cost_per_1k_runs:.4f}")
+    return (f"{plural(stats.runs, 'run')} · p50 {duration(stats.p50)} · p95 {duration(stats.p95)} · "
+            f"success {percent(stats.success_rate)} · cost per 1K runs {cost(stats.cost_per_1k_runs)}")
 
 
 def show_breakers(ctx: AppContext, spec: GraphSpec) -> None:

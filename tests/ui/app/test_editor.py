@@ -48,10 +48,10 @@ async def test_settings_form_changes_the_node_and_save_stores_a_new_version(user
     select(user, "primary")
     await user.should_see(marker="cfg-function")
     assert widget(user, "cfg-function").value == "samples.resilient.fetch_primary"
-    assert widget(user, "opt-max_attempts").value == 3
-    assert widget(user, "opt-breaker_name").value == "primary-api"
+    assert widget(user, "retry-max_attempts").value == 3
+    assert widget(user, "breaker-name").value == "primary-api"
     user.find(marker="opt-label").clear().type("Primary API")
-    user.find(marker="opt-max_attempts").clear().type("5")
+    user.find(marker="retry-max_attempts").clear().type("5")
     user.find(marker="opt-timeout").type("2.5")
     user.find(marker="apply-settings").click()
     await user.should_see("version 1 · unsaved changes")
@@ -64,6 +64,30 @@ async def test_settings_form_changes_the_node_and_save_stores_a_new_version(user
     primary = stored.spec.node("primary")
     assert (stored.version, primary.label, primary.retry.max_attempts, primary.timeout) == (2, "Primary API", 5, 2.5)
     await user.should_see("version 2")
+
+
+async def test_policy_defaults_and_help_come_from_the_models(user):
+    """The form showed max_attempts 3 for a node without retry; the policy's default is 1."""
+    from graphflow.policies import BreakerPolicy, RetryPolicy
+
+    await user.open("/graph/resilience_demo")
+    select(user, "combine")  # a join: no retry, breaker or cache of its own
+    await user.should_see(marker="section-retry")
+    assert widget(user, "retry-max_attempts").value == RetryPolicy().max_attempts == 1
+    assert widget(user, "retry-base_delay").value == RetryPolicy().base_delay
+    assert widget(user, "breaker-failure_threshold").value == BreakerPolicy(name="x").failure_threshold
+    await user.should_see("Attempts in total, the first one included: 1 means no retry.")
+    assert not widget(user, "opt-retry").value and not widget(user, "opt-cache").value
+
+
+async def test_inputs_and_outputs_have_no_retry_breaker_or_cache(user):
+    await user.open("/graph/resilience_demo")
+    node_id = next(n["id"] for n in canvas(user).graph["nodes"] if n["kind"] == "input")
+    select(user, node_id)
+    await user.should_see(marker="cfg-name")
+    for section in ("retry", "breaker", "cache"):
+        await user.should_not_see(marker=f"section-{section}")
+    await user.should_see(marker="opt-timeout")
 
 
 async def test_a_config_field_from_the_kind_schema(user, ctx):
@@ -125,8 +149,8 @@ async def test_run_from_the_editor_is_followed_from_its_events(user, ctx):
     user.find(marker="input-query").clear().type("refund window")
     user.find(marker="start-run").click()
     await user.should_see("succeeded", marker="run-status", retries=50)
-    await user.should_see("breaker_changed primary-api: closed -> open (3 consecutive failures)")
-    await user.should_see("node_retrying primary (attempt 1): ConnectionError: primary source unavailable")
+    await user.should_see("breaker_changed  primary-api: closed -> open (3 consecutive failures)")
+    await user.should_see("node_retrying  primary (attempt 1): ConnectionError: primary source unavailable")
     await user.should_see('"source": "backup"')
     runs = await ctx.workspace.runs("resilience_demo")
     assert [r.status for r in runs] == ["succeeded"]
@@ -191,3 +215,10 @@ async def test_after_a_run_a_selected_node_shows_its_whole_error(user):
     await user.should_see("succeeded", marker="run-status", retries=50)
     select(user, "enrich")
     await user.should_see("degraded: TimeoutError: enrichment service timed out", marker="node-error")
+
+
+async def test_a_run_that_cannot_start_closes_its_log_without_inventing_an_event(ctx):
+    live = ctx.runs.start("no-such-graph", {})
+    seen = [event async for event in live.log.subscribe()]  # ends when the log closes
+    assert seen == [] and live.log.events == [] and live.log.closed
+    assert live.error and "no-such-graph" in live.error

@@ -5,13 +5,19 @@ from __future__ import annotations
 import pytest
 
 import graphflow
-from graphflow import events as ev
 from graphflow.errors import Problem
-from graphflow.model import EdgeSpec
-from graphflow.state import RunState
+from graphflow.policies import RetryPolicy
 from graphflow.ui.pages.editor import problems_by_node, same_spec
-from graphflow.ui.pages.live import describe, edge_state
-from graphflow.ui.pages.settings_form import OMIT, Field, config_fields, config_from, node_with, parse_value, policies
+from graphflow.ui.pages.settings_form import (
+    OMIT,
+    Field,
+    config_fields,
+    config_from,
+    general_fields,
+    parse_value,
+    read_node,
+    section_fields,
+)
 
 REGISTRY = graphflow.default_registry()
 
@@ -25,7 +31,7 @@ def test_fields_follow_the_kind_schema():
     assert join["strategy"].type == "enum" and join["strategy"].options == ["all", "best_effort", "quorum",
                                                                              "first_success"]
     assert (join["quorum"].type, join["quorum"].nullable) == ("integer", True)
-    assert join["order"].type == "json"
+    assert join["order"].type == "words"  # a list of branch names: comma separated
     inp = {f.name: f for f in config_fields(schema("input"))}
     assert (inp["name"].type, inp["name"].required) == ("string", True)
     assert inp["required"].type == "boolean" and inp["default"].type == "json"
@@ -51,28 +57,49 @@ def test_config_keeps_what_was_there_and_leaves_untouched_defaults_out():
     raw = {"strategy": "quorum", "quorum": 2, "required": "", "order": "", "mode": "sequential"}
     config, errors = config_from(fields, raw, {"strategy": "all"})
     assert errors == {} and config == {"strategy": "quorum", "quorum": 2}
-    config, errors = config_from(fields, {**raw, "order": "[oops"}, {})
-    assert set(errors) == {"order"}
+    config, errors = config_from(fields, {**raw, "quorum": 2.5}, {})
+    assert set(errors) == {"quorum"}
+    config, _ = config_from(fields, {**raw, "order": "a, b"}, {})
+    assert config["order"] == ["a", "b"]
 
 
 def test_node_options():
     node = {"id": "p", "kind": "function", "config": {}, "retry": {"max_attempts": 3, "jitter": "none"}}
-    raw = {"label": "P", "timeout": None, "optional": False, "default_output": "", "retry_enabled": True,
-           "max_attempts": 4, "base_delay": 0.1, "max_delay": 1, "retry_on": "ConnectionError, TimeoutError",
-           "breaker_name": "api", "failure_threshold": 2, "reset_timeout": 5, "cache_enabled": False, "ttl": 60}
-    changes, errors = policies(raw, node)
+    raw = {"label": "P", "timeout": None, "optional": False, "default_output": "", "retry": True,
+           "retry.max_attempts": 4, "retry.base_delay": 0.1, "retry.max_delay": 1, "retry.jitter": "none",
+           "retry.retry_on": "ConnectionError, TimeoutError", "breaker": True, "breaker.name": "api",
+           "breaker.failure_threshold": 2, "breaker.reset_timeout": 5, "cache": False, "cache.ttl": 60}
+    updated, errors = read_node(node, schema("function"), raw)
     assert errors == {}
-    updated = node_with(node, changes)
     assert updated["retry"] == {"max_attempts": 4, "jitter": "none", "base_delay": 0.1, "max_delay": 1,
                                 "retry_on": ["ConnectionError", "TimeoutError"]}
     assert updated["breaker"] == {"name": "api", "failure_threshold": 2, "reset_timeout": 5}
     assert "timeout" not in updated and "cache" not in updated and "optional" not in updated
-    off = node_with(updated, policies({**raw, "retry_enabled": False, "breaker_name": ""}, updated)[0])
+    off, _ = read_node(updated, schema("function"), {**raw, "retry": False, "breaker": False})
     assert "retry" not in off and "breaker" not in off
     graphflow.load_graph({"schema_version": 1, "id": "g", "nodes": [updated]})  # a valid NodeSpec
     fresh = {"id": "d", "kind": "delay", "config": {"seconds": 1.0}}  # as dropped from the palette
-    untouched = {**raw, "label": "", "description": "", "retry_enabled": False, "breaker_name": ""}
-    assert node_with(fresh, policies(untouched, fresh)[0]) == fresh
+    untouched = {"cfg.seconds": 1.0, "retry": False, "breaker": False, "cache": False}
+    assert read_node(fresh, schema("delay"), untouched)[0] == fresh
+
+
+def test_policy_problems_come_from_the_policy_model():
+    node = {"id": "p", "kind": "function", "config": {}}
+    _, errors = read_node(node, schema("function"), {"breaker": True, "breaker.name": ""})
+    assert list(errors) == ["breaker.name"]
+    cached, errors = read_node(node, schema("function"), {"cache": True, "cache.ttl": 60})
+    assert errors == {} and cached["cache"] == {"enabled": True, "ttl": 60}
+
+
+def test_defaults_descriptions_and_multiline_come_from_the_schemas():
+    retry = {f.name: f for f in section_fields(RetryPolicy)}
+    assert retry["max_attempts"].default == RetryPolicy().max_attempts
+    assert retry["max_attempts"].description.startswith("Attempts in total")
+    assert retry["retry_on"].type == "words"
+    template = {f.name: f for f in config_fields(schema("template"))}
+    assert template["template"].type == "text" and "placeholders" in template["template"].description
+    assert {f.name: f.type for f in general_fields()}["description"] == "text"
+    assert not REGISTRY.kinds["input"].describe()["can_retry"] and REGISTRY.kinds["function"].can_retry
 
 
 def test_problems_land_on_nodes_and_edge_ends():
@@ -87,28 +114,3 @@ def test_same_spec_ignores_dict_shape():
     spec = graphflow.load_graph({"schema_version": 1, "id": "g", "nodes": [{"id": "a", "kind": "constant"}]})
     assert same_spec({"schema_version": 1, "id": "g", "nodes": [{"id": "a", "kind": "constant", "label": ""}]}, spec)
     assert not same_spec({"schema_version": 1, "id": "g"}, spec)
-
-
-def test_edge_states_from_the_run_state():
-    state = RunState()
-    for event in [ev.RunStarted(run_id="r", seq=0, at=0, graph_id="g", node_ids=["a", "b", "c"]),
-                  ev.NodeSucceeded(run_id="r", seq=1, at=0, node_id="a", edges_taken=["ab"]),
-                  ev.NodeFailed(run_id="r", seq=2, at=0, node_id="b", error_type="E", error_message="m"),
-                  ev.NodeStarted(run_id="r", seq=3, at=0, node_id="c")]:
-        state.apply(event)
-    edges = {e: EdgeSpec(id=e, source=s, target=t, source_port=p) for e, s, t, p in [
-        ("ab", "a", "b", "out"), ("ac", "a", "c", "out"), ("bc", "b", "c", "error"), ("bd", "b", "d", "out")]}
-    assert {k: edge_state(e, state) for k, e in edges.items()} == {
-        "ab": "taken", "ac": "untaken", "bc": "taken", "bd": "untaken"}
-
-
-def test_event_log_lines():
-    line = describe(ev.NodeRetrying(run_id="r", seq=1, at=0.5, node_id="p", attempt=2, delay=0.1,
-                                    error_type="ConnectionError", error_message="down"))
-    assert line.endswith("node_retrying p (attempt 2): ConnectionError: down")
-    assert describe(ev.BreakerChanged(run_id="r", seq=2, at=0, breaker="api", from_state="closed",
-                                      to_state="open")).endswith("breaker_changed api: closed -> open")
-    degraded = ev.NodeSucceeded(run_id="r", seq=3, at=0, node_id="enrich", degraded=True, error="TimeoutError: slow")
-    assert describe(degraded).endswith("node_succeeded enrich (degraded: TimeoutError: slow)")
-    cached = ev.NodeSucceeded(run_id="r", seq=4, at=0, node_id="kb", cached=True)
-    assert describe(cached).endswith("node_succeeded kb (cached)")

@@ -9,7 +9,9 @@ import pytest
 
 import graphflow
 from graphflow import events as ev
+from graphflow.describe import describe
 from graphflow.state import RunState
+from graphflow.ui.canvas.events import node_views
 from graphflow.ui.pages.replay_player import (
     MAX_EVENTS_PER_TICK,
     PACED_STEP,
@@ -17,10 +19,6 @@ from graphflow.ui.pages.replay_player import (
     Player,
     breaker_names,
     changes,
-    describe,
-    edge_states,
-    initial_breakers,
-    node_statuses,
 )
 
 T0 = 1_700_000_000.0
@@ -217,12 +215,12 @@ def test_canvas_view_of_a_failed_run():
     state = RunState.from_events(events)
     by_node = breaker_names(spec)
     assert by_node == {"boom": "svc"}
-    statuses = node_statuses(state, by_node, initial_breakers(events))
+    statuses = node_views(state, by_node, state.breakers_before)
     assert statuses["flaky"]["status"] == "succeeded" and statuses["flaky"]["attempts"] == 2
     assert statuses["boom"]["status"] == "failed" and "ValueError: no" in statuses["boom"]["error"]
     assert statuses["boom"]["breaker"] == "open"
     assert statuses["in"]["breaker"] is None
-    edges = edge_states(spec, state)
+    edges = state.edge_states(spec.edges)
     assert edges["e1"] == "taken" and edges["e3"] == "taken" and edges["e5"] == "untaken"
     assert edges["e4"] == "untaken"  # boom failed, no error port
 
@@ -234,27 +232,11 @@ def test_breakers_before_their_first_change_show_the_state_they_changed_from():
     first = events.index(changed[0])
     player = Player(events)
     spec = graphflow.load_graph(GRAPH)
-    before = node_statuses(player.seek(first - 1), breaker_names(spec), initial_breakers(events))
-    after = node_statuses(player.seek(first), breaker_names(spec), initial_breakers(events))
+    initial = RunState.from_events(events).breakers_before
+    before = node_views(player.seek(first - 1), breaker_names(spec), initial)
+    after = node_views(player.seek(first), breaker_names(spec), initial)
     assert before["boom"]["breaker"] == changed[0].from_state == "closed"
     assert after["boom"]["breaker"] == changed[0].to_state == "open"
-
-
-def test_edges_of_a_failure_routed_through_the_error_port():
-    spec = graphflow.load_graph({
-        "schema_version": 1, "id": "h", "name": "H",
-        "nodes": [{"id": "a", "kind": "function", "config": {"function": "t.boom"}},
-                  {"id": "b", "kind": "output", "config": {"name": "b"}},
-                  {"id": "c", "kind": "output", "config": {"name": "c"}}],
-        "edges": [{"id": "ok", "source": "a", "target": "b"},
-                  {"id": "err", "source": "a", "source_port": "error", "target": "c"}],
-    })
-    state = RunState.from_events([
-        ev.RunStarted(run_id="r", seq=0, at=T0, graph_id="h", node_ids=["a", "b", "c"]),
-        ev.NodeFailed(run_id="r", seq=1, at=T0, node_id="a", error_type="ValueError", error_message="no"),
-    ])
-    assert edge_states(spec, state) == {"ok": "untaken", "err": "taken"}
-    assert edge_states(spec, RunState()) == {"ok": None, "err": None}
 
 
 def test_changes_sends_only_what_differs_and_clears_what_went():
@@ -266,11 +248,11 @@ def test_changes_sends_only_what_differs_and_clears_what_went():
 def test_describe_is_one_line_per_event_kind():
     events = run_events(30)
     lines = [describe(e, events[0].at) for e in events]
-    assert lines[0] == "#0  +0.000s  run_started  graph g"
-    assert any("node_retrying  flaky attempt 1 failed (ConnectionError: first attempt fails)" in line
+    assert lines[0] == "+0.0 ms  run_started  graph g"
+    assert any("node_retrying  flaky (attempt 1): ConnectionError: first attempt fails, retry in" in line
                for line in lines)
     assert any("breaker_changed  svc: closed -> open" in line for line in lines)
-    assert lines[-1].endswith("run_finished  failed at boom: ValueError: no")
+    assert "run_finished  failed at boom: ValueError: no in " in lines[-1]
     assert all("\n" not in line for line in lines)
 
 

@@ -1,0 +1,65 @@
+"""Events as one line of text: the one describer behind every event log (CLI progress,
+the live run panel, replay).
+
+``describe(event, t0=run_start)`` writes the time as an offset into the run ("+123 ms");
+without ``t0`` it is the wall-clock time of day ("14:03:07.123").
+"""
+
+from __future__ import annotations
+
+from graphflow import events as ev
+from graphflow.formatting import clock, duration, offset
+
+
+def success_notes(event: ev.NodeSucceeded) -> list[str]:
+    """What a success adds: degraded (with the failure), cached, reused."""
+    notes = [f"degraded: {event.error}" if event.error else "degraded"] if event.degraded else []
+    if event.cached:
+        notes.append("cached")
+    if event.reused_from:
+        notes.append(f"reused from {event.reused_from}")
+    return notes
+
+
+def detail(event: ev.Event) -> str:
+    """What the event says beyond its kind: the node, then what happened to it."""
+    if isinstance(event, ev.RunStarted):
+        return f"graph {event.graph_id}" + (f" v{event.graph_version}" if event.graph_version else "") + (
+            f", resumed from {event.resumed_from}" if event.resumed_from else "")
+    if isinstance(event, ev.RunFinished):
+        text = event.status + (f" at {event.failed_node}" if event.failed_node else "")
+        text += f": {event.error}" if event.error else ""
+        text += f" (degraded: {', '.join(event.degraded)})" if event.degraded else ""
+        text += f" (stopped early: {event.stopped_early})" if event.stopped_early else ""
+        return text + f" in {duration(event.duration)}"
+    if isinstance(event, ev.RunCancelled):
+        return (event.reason or "cancelled") + f" after {duration(event.duration)}"
+    if isinstance(event, ev.RunResumed):
+        return event.reason
+    if isinstance(event, ev.BreakerChanged):
+        return f"{event.breaker}: {event.from_state} -> {event.to_state}" + (
+            f" ({event.reason})" if event.reason else "")
+    if isinstance(event, ev.NodeStarted):
+        return event.node_id + (f" (attempt {event.attempt})" if event.attempt > 1 else "")
+    if isinstance(event, ev.NodeSucceeded):
+        notes = success_notes(event)
+        attempt = f", attempt {event.attempt}" if event.attempt > 1 else ""
+        return f"{event.node_id} in {duration(event.duration)}{attempt}" + (f" ({'; '.join(notes)})" if notes else "")
+    if isinstance(event, ev.NodeFailed):
+        text = f"{event.node_id} (attempt {event.attempt}) in {duration(event.duration)}: " \
+               f"{event.error_type}: {event.error_message}"
+        if event.edges_taken:
+            return text + f" -> error edge {', '.join(event.edges_taken)}"
+        return text + (" (handled by a join)" if event.handled else "")
+    if isinstance(event, ev.NodeRetrying):
+        return (f"{event.node_id} (attempt {event.attempt}): {event.error_type}: {event.error_message}, "
+                f"retry in {duration(event.delay)}")
+    if isinstance(event, ev.MapProgress):
+        return f"{event.node_id} {event.done}/{event.total}" + (f" ({event.failed} failed)" if event.failed else "")
+    return event.node_id + (f": {event.reason}" if event.reason else "")  # skipped, cancelled
+
+
+def describe(event: ev.Event, t0: float | None = None) -> str:
+    """``<time>  <kind>  <detail>``; the time is an offset from ``t0``, or wall clock without it."""
+    at = offset(event.at - t0) if t0 is not None else clock(event.at)
+    return f"{at}  {event.kind}  {detail(event)}".rstrip()
