@@ -29,15 +29,20 @@ import anyio
 import graphflow
 from graphflow.runner import Runner  # not re-exported as graphflow.Runner
 
+CHAIN = 200
+CHAIN_NODES = 201  # divisor for us/node: 200 functions + source (the output node is not counted)
 FANOUT = 1_000
 FANOUT_NODES = 1_002  # divisor for us/node: 1,000 functions + source + join (the output node is not counted)
 SLEEPERS = 50
 SLEEP = 0.1
 COND_RUNS = 1_000
 
-TARGET_US_PER_NODE = 25.0
-TARGET_MAKESPAN = 1.02
-TARGET_RUNS_PER_S = 5_000.0
+TARGET_ASYNC_RATIO = 4.0
+"""Engine time / hand-written asyncio time, for chain and fan-out of async nodes (issue 9)."""
+TARGET_SYNC_RATIO = 2.0
+"""The same for sync non-blocking nodes."""
+TARGET_MAKESPAN = 1.03
+TARGET_RUNS_PER_S = 10_000.0
 
 
 # -- registered functions -------------------------------------------------------
@@ -92,6 +97,18 @@ def fanout_graph(n: int, function: str) -> dict[str, Any]:
     return {"schema_version": 1, "id": f"fanout_{n}", "name": f"fan-out {n}", "nodes": nodes, "edges": edges}
 
 
+def chain_graph(n: int, function: str) -> dict[str, Any]:
+    """input -> n function nodes one after another -> output."""
+    names = [f"c{i:04d}" for i in range(n)]
+    nodes: list[dict[str, Any]] = [{"id": "src", "kind": "input", "config": {"name": "x", "type": "integer"}}]
+    nodes += [{"id": name, "kind": "function", "config": {"function": function}} for name in names]
+    nodes.append({"id": "out", "kind": "output", "config": {"name": "result"}})
+    ids = ["src", *names, "out"]
+    pairs = enumerate(zip(ids, ids[1:], strict=False))
+    edges = [{"id": f"e{i:04d}", "source": a, "target": b} for i, (a, b) in pairs]
+    return {"schema_version": 1, "id": f"chain_{n}", "name": f"chain {n}", "nodes": nodes, "edges": edges}
+
+
 def conditional_graph() -> dict[str, Any]:
     """input -> condition (value > 0) -> positive | negative -> one output each."""
     return {
@@ -125,6 +142,18 @@ async def baseline_fanout(n: int, fn: Callable[[Any], Any], is_async: bool) -> d
     async with asyncio.TaskGroup() as tg:
         tasks = {name: tg.create_task(fn(1) if is_async else call(1)) for name in names}
     return {"result": {name: task.result() for name, task in tasks.items()}}
+
+
+async def baseline_chain(n: int, fn: Callable[[Any], Any]) -> dict[str, Any]:
+    """Each step a task of its own, awaited before the next starts (as the engine runs a node)."""
+    value: Any = 1
+    for _ in range(n):
+        value = await asyncio.create_task(fn(value))
+    return {"result": value}
+
+
+async def sync_as_async(v: Any) -> Any:
+    return noop_sync(v)
 
 
 async def baseline_sleepers(n: int) -> dict[str, Any]:
@@ -210,20 +239,22 @@ class Row:
     """The engine's figure computed from CPU time instead of wall time (median)."""
 
 
-def fanout_row(label: str, sample: Sample) -> Row:
-    per_node = [t / FANOUT_NODES * 1e6 for t in sample.ours]
-    base = statistics.median(sample.base) / FANOUT_NODES * 1e6
+def per_node_row(label: str, sample: Sample, nodes: int, target_ratio: float) -> Row:
+    """us/node; the target is the ratio to the baseline (engine time / hand-written asyncio time)."""
+    per_node = [t / nodes * 1e6 for t in sample.ours]
+    base = statistics.median(sample.base) / nodes * 1e6
     ours = statistics.median(per_node)
-    cpu = statistics.median(sample.ours_cpu) / FANOUT_NODES * 1e6
-    return Row(label, "us/node", ours, base, (min(per_node), max(per_node)), f"<= {TARGET_US_PER_NODE:g}",
-               ours <= TARGET_US_PER_NODE, ours / base, cpu)
+    cpu = statistics.median(sample.ours_cpu) / nodes * 1e6
+    ratio = statistics.median(o / b for o, b in zip(sample.ours, sample.base, strict=True))
+    return Row(label, "us/node", ours, base, (min(per_node), max(per_node)), f"ratio <= {target_ratio:g}x",
+               ratio <= target_ratio, ratio, cpu)
 
 
 def sleepers_row(sample: Sample) -> Row:
     ratios = [t / SLEEP for t in sample.ours]
     ours = statistics.median(ratios)
     base = statistics.median(sample.base) / SLEEP
-    return Row(f"2. {SLEEPERS} parallel x {SLEEP * 1000:g} ms sleep", "makespan/crit", ours, base,
+    return Row(f"3. {SLEEPERS} parallel x {SLEEP * 1000:g} ms sleep", "makespan/crit", ours, base,
                (min(ratios), max(ratios)), f"<= {TARGET_MAKESPAN:g}", ours <= TARGET_MAKESPAN, ours / base)
 
 
@@ -232,7 +263,7 @@ def conditional_row(sample: Sample, runs: int) -> Row:
     ours = statistics.median(rates)
     base = runs / statistics.median(sample.base)
     cpu = runs / statistics.median(sample.ours_cpu)
-    return Row(f"3. conditional graph, {runs} runs", "runs/s", ours, base, (min(rates), max(rates)),
+    return Row(f"4. conditional graph, {runs} runs", "runs/s", ours, base, (min(rates), max(rates)),
                f">= {TARGET_RUNS_PER_S:g}", ours >= TARGET_RUNS_PER_S, base / ours, cpu)
 
 
@@ -280,6 +311,8 @@ def print_table(rows: list[Row], repeat: int) -> None:
 def compile_all() -> dict[str, graphflow.CompiledGraph]:
     registry = make_registry()
     return {
+        "chain": graphflow.validate_graph(chain_graph(CHAIN, "bench.noop"), registry),
+        "chain_sync": graphflow.validate_graph(chain_graph(CHAIN, "bench.noop_sync"), registry),
         "fanout": graphflow.validate_graph(fanout_graph(FANOUT, "bench.noop"), registry),
         "fanout_sync": graphflow.validate_graph(fanout_graph(FANOUT, "bench.noop_sync"), registry),
         "sleepers": graphflow.validate_graph(
@@ -296,6 +329,8 @@ def run_benchmarks(repeat: int, cond_runs: int, warmup: int) -> list[Row]:
     async def main() -> list[Row]:
         progress("correctness runs")
         # Correctness first (a fast wrong answer is not a result); these runs also warm up imports and caches.
+        check(await engine_once(graphs["chain"], {"x": 1}), "chain", {"result": 1})
+        check(await engine_once(graphs["chain_sync"], {"x": 1}), "chain (sync)", {"result": 1})
         check(await engine_once(graphs["fanout"], {"x": 1}), "fan-out", fan_expected)
         check(await engine_once(graphs["fanout_sync"], {"x": 1}), "fan-out (sync)", fan_expected)
         check(await engine_once(graphs["sleepers"], {"x": 1}), "sleepers", sleep_expected)
@@ -303,19 +338,27 @@ def run_benchmarks(repeat: int, cond_runs: int, warmup: int) -> list[Row]:
         check(await engine_once(graphs["conditional"], {"x": -5}), "conditional -", {"neg": 5})
 
         rows = []
-        progress("1a fan-out, async no-op")
+        progress("1a chain, async no-op")
+        s = await paired(lambda: engine_once(graphs["chain"], {"x": 1}),
+                         lambda: baseline_chain(CHAIN, noop), repeat, warmup)
+        rows.append(per_node_row(f"1a. chain of {CHAIN} async no-op", s, CHAIN_NODES, TARGET_ASYNC_RATIO))
+        progress("1b chain, sync no-op")
+        s = await paired(lambda: engine_once(graphs["chain_sync"], {"x": 1}),
+                         lambda: baseline_chain(CHAIN, sync_as_async), repeat, warmup)
+        rows.append(per_node_row(f"1b. chain of {CHAIN} sync no-op", s, CHAIN_NODES, TARGET_SYNC_RATIO))
+        progress("2a fan-out, async no-op")
         s = await paired(lambda: engine_once(graphs["fanout"], {"x": 1}),
                          lambda: baseline_fanout(FANOUT, noop, True), repeat, warmup)
-        rows.append(fanout_row(f"1a. fan-out {FANOUT} async no-op + join", s))
-        progress("1b fan-out, sync no-op")
+        rows.append(per_node_row(f"2a. fan-out {FANOUT} async no-op + join", s, FANOUT_NODES, TARGET_ASYNC_RATIO))
+        progress("2b fan-out, sync no-op")
         s = await paired(lambda: engine_once(graphs["fanout_sync"], {"x": 1}),
                          lambda: baseline_fanout(FANOUT, noop_sync, False), repeat, warmup)
-        rows.append(fanout_row(f"1b. fan-out {FANOUT} sync no-op + join", s))
-        progress("2 parallel sleepers")
+        rows.append(per_node_row(f"2b. fan-out {FANOUT} sync no-op + join", s, FANOUT_NODES, TARGET_SYNC_RATIO))
+        progress("3 parallel sleepers")
         s = await paired(lambda: engine_once(graphs["sleepers"], {"x": 1}),
                          lambda: baseline_sleepers(SLEEPERS), repeat, warmup)
         rows.append(sleepers_row(s))
-        progress("3 conditional runs")
+        progress("4 conditional runs")
         s = await paired(lambda: engine_conditional(graphs["conditional"], cond_runs),
                          lambda: baseline_conditional(cond_runs), repeat, warmup)
         rows.append(conditional_row(s, cond_runs))
@@ -324,7 +367,7 @@ def run_benchmarks(repeat: int, cond_runs: int, warmup: int) -> list[Row]:
     return anyio.run(main)
 
 
-PROFILES = {"1": "fanout", "1b": "fanout_sync", "2": "sleepers", "3": "conditional"}
+PROFILES = {"1": "chain", "1b": "chain_sync", "2": "fanout", "2b": "fanout_sync", "3": "sleepers", "4": "conditional"}
 
 
 def run_profile(which: str, iterations: int | None) -> None:
@@ -373,8 +416,9 @@ def main(argv: list[str] | None = None) -> int:
                              f"{COND_RUNS // 5} conditional runs per sample")
     parser.add_argument("--profile", nargs="?", const="1", choices=sorted(PROFILES), default=None,
                         metavar="WORKLOAD",
-                        help="profile a workload under cProfile instead of timing (1 = async fan-out, the default; "
-                             "1b = sync fan-out, 2 = sleepers, 3 = conditional) and print the top 25 functions")
+                        help="profile a workload under cProfile instead of timing (1 = async chain, the default; "
+                             "1b = sync chain, 2 = async fan-out, 2b = sync fan-out, 3 = sleepers, "
+                             "4 = conditional) and print the top 25 functions")
     parser.add_argument("--profile-iterations", type=int, default=None,
                         help="engine runs inside the profile (default: repeat until 2 s have passed, at most 50)")
     args = parser.parse_args(argv)
