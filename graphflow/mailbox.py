@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 
 _asyncio_event: type[anyio.Event] | None = None
+T = TypeVar("T")
 
 
 def event_factory() -> Callable[[], anyio.Event]:
@@ -34,21 +35,21 @@ def event_factory() -> Callable[[], anyio.Event]:
     return _asyncio_event
 
 
-class Mailbox:
+class Mailbox(Generic[T]):
     """Many senders (node tasks, a cancel button), one reader (the run loop)."""
 
     def __init__(self) -> None:
-        self._items: deque[Any] = deque()
+        self._items: deque[T] = deque()
         self._wakeup: anyio.Event | None = None
         self._new_event = event_factory()
 
-    def send_nowait(self, item: Any) -> None:
+    def send_nowait(self, item: T) -> None:
         self._items.append(item)
         if self._wakeup is not None:
             self._wakeup.set()
             self._wakeup = None
 
-    def get_nowait(self) -> Any | None:
+    def get_nowait(self) -> T | None:
         return self._items.popleft() if self._items else None
 
     async def wait(self) -> None:

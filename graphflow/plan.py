@@ -15,11 +15,12 @@ one is live and every required input is live; otherwise it is skipped.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from graphflow.compile import CompiledEdge, CompiledGraph
+from graphflow.compile import CompiledEdge, CompiledGraph, CompiledNode
 from graphflow.events import NodeStatus
 from graphflow.expressions import ExpressionError
 from graphflow.joins import DEAD, ERROR, LIVE, JoinTracker
@@ -65,14 +66,18 @@ class Transition:
 
 
 class Plan:
+    """One run's scheduling state. Everything is private: read it through the queries,
+    change it through the verbs (``take_ready``, ``mark_succeeded``, ``mark_failed``,
+    ``restore``, ``cancel``)."""
+
     def __init__(self, graph: CompiledGraph) -> None:
-        self.graph = graph
-        self.state: dict[str, NodeState] = dict.fromkeys(graph.order, NodeState.PENDING)
-        self.outputs: dict[str, dict[str, Any]] = {}
-        self.failure: ErrorInfo | None = None
-        self.cancel_reason: str | None = None
-        self.stopped_early: str | None = None
-        self.degraded: list[str] = []
+        self._graph = graph
+        self._state: dict[str, NodeState] = dict.fromkeys(graph.order, NodeState.PENDING)
+        self._outputs: dict[str, dict[str, Any]] = {}
+        self._failure: ErrorInfo | None = None
+        self._cancel_reason: str | None = None
+        self._stopped_early: str | None = None
+        self._degraded: list[str] = []
         self._edges: dict[str, tuple[str, Any]] = {}
         self._unresolved = {n: len(graph.nodes[n].in_edges) for n in graph.order}
         self._open = len(graph.order)
@@ -96,17 +101,44 @@ class Plan:
     def finished(self) -> bool:
         return self._open == 0
 
+    def state_of(self, node_id: str) -> NodeState:
+        return self._state[node_id]
+
+    def states(self) -> dict[str, NodeState]:
+        return dict(self._state)
+
+    def output_of(self, node_id: str) -> dict[str, Any] | None:
+        return self._outputs.get(node_id)
+
+    @property
+    def failure(self) -> ErrorInfo | None:
+        """The failure that ended the run, if one did."""
+        return self._failure
+
+    @property
+    def cancel_reason(self) -> str | None:
+        return self._cancel_reason
+
+    @property
+    def stopped_early(self) -> str | None:
+        return self._stopped_early
+
+    @property
+    def degraded(self) -> tuple[str, ...]:
+        """Optional nodes that failed and went on with their default output."""
+        return tuple(self._degraded)
+
     @property
     def status(self) -> str:
         if not self.finished:
             return "running"
-        if self.cancel_reason is not None:
+        if self._cancel_reason is not None:
             return "cancelled"
-        return "failed" if self.failure is not None else "succeeded"
+        return "failed" if self._failure is not None else "succeeded"
 
     def inputs_for(self, node_id: str) -> dict[str, Any]:
         """Values of the live incoming edges, by port (a multi port maps source -> value)."""
-        node = self.graph.nodes[node_id]
+        node = self._graph.nodes[node_id]
         values: dict[str, Any] = {}
         multi = {p.name for p in node.inputs if p.multi}
         for edge in node.in_edges:
@@ -124,8 +156,8 @@ class Plan:
         taken: list[str] = []
         while self._ready and (limit is None or len(taken) < limit):
             node_id = self._ready.popleft()
-            if self.state[node_id] is NodeState.READY:
-                self.state[node_id] = NodeState.RUNNING
+            if self._state[node_id] is NodeState.READY:
+                self._state[node_id] = NodeState.RUNNING
                 taken.append(node_id)
         return taken
 
@@ -137,37 +169,28 @@ class Plan:
 
     def mark_succeeded(self, node_id: str, output: dict[str, Any]) -> None:
         self._expect_running(node_id)
-        node = self.graph.nodes[node_id]
+        node = self._graph.nodes[node_id]
         if node.kind.ends_run:
             self._stop(node_id, output)
             return
-        decided: list[tuple[CompiledEdge, str, Any]] = []
-        for edge in node.out_edges:
-            if edge.source_port not in output:
-                decided.append((edge, DEAD, None))
-                continue
-            value = output[edge.source_port]
-            if edge.condition is not None:
-                try:
-                    taken = bool(edge.condition.evaluate(expression_scope(value)))
-                except ExpressionError as exc:
-                    self._fail(node_id, ErrorInfo("ExpressionError", f"condition of edge {edge.id!r}: {exc}", node_id))
-                    return
-                if not taken:
-                    decided.append((edge, DEAD, None))
-                    continue
-            decided.append((edge, LIVE, value))
+        try:
+            decided = self._decide(node, output)
+        except ExpressionError as exc:
+            self._fail(node_id, ErrorInfo("ExpressionError", str(exc), node_id))
+            return
         self._succeed(node_id, output, decided)
 
     def mark_failed(self, node_id: str, error: ErrorInfo) -> None:
         self._expect_running(node_id)
         self._fail(node_id, error)
 
-    def restore(self, succeeded: dict[str, dict[str, Any]], failed: dict[str, ErrorInfo]) -> None:
+    def restore(self, succeeded: dict[str, dict[str, Any]], failed: dict[str, ErrorInfo],
+                degraded: Sequence[str] = ()) -> None:
         """Settle nodes whose outcome is already recorded, without running them (resume).
 
         Everything downstream is decided again exactly as in a live run; nodes with no
-        recorded outcome stay ready to run."""
+        recorded outcome stay ready to run. ``degraded``: recorded degraded nodes."""
+        self._degraded.extend(n for n in degraded if n not in self._degraded)
         while True:
             progressed = False
             keep = []
@@ -181,7 +204,7 @@ class Plan:
                 else:
                     keep.append(node_id)
             for node_id in keep:
-                self.state[node_id] = NodeState.READY
+                self._state[node_id] = NodeState.READY
             self._ready.extendleft(reversed(keep))
             if not progressed:
                 return
@@ -190,24 +213,45 @@ class Plan:
         """Cancel the run: every node not yet settled ends as cancelled."""
         if self.finished:
             return
-        self.cancel_reason = reason
+        self._cancel_reason = reason
         self._abort(reason)
 
     # -- internals ---------------------------------------------------------------
 
     def _expect_running(self, node_id: str) -> None:
-        state = self.state.get(node_id)
+        state = self._state.get(node_id)
         if state is not NodeState.RUNNING:
             raise ValueError(f"node {node_id!r} is {state.value if state else 'unknown'}, not running")
 
+    def _decide(self, node: CompiledNode, values: dict[str, Any]) -> list[tuple[CompiledEdge, str, Any]]:
+        """The one rule for out-edges: an edge whose port has a value is LIVE unless its
+        condition says no; an edge whose port has none is DEAD. Raises ``ExpressionError``
+        (naming the edge) when a condition cannot be evaluated."""
+        decided: list[tuple[CompiledEdge, str, Any]] = []
+        for edge in node.out_edges:
+            if edge.source_port not in values:
+                decided.append((edge, DEAD, None))
+                continue
+            value = values[edge.source_port]
+            if edge.condition is not None:
+                try:
+                    taken = bool(edge.condition.evaluate(expression_scope(value)))
+                except ExpressionError as exc:
+                    raise ExpressionError(f"condition of edge {edge.id!r}: {exc}") from None
+                if not taken:
+                    decided.append((edge, DEAD, None))
+                    continue
+            decided.append((edge, LIVE, value))
+        return decided
+
     def _finish(self, node_id: str, transition: Transition) -> None:
-        self.state[node_id] = transition.state
+        self._state[node_id] = transition.state
         self._open -= 1
         self._transitions.append(transition)
 
     def _succeed(self, node_id: str, output: dict[str, Any], decided: list[tuple[CompiledEdge, str, Any]],
                  error: ErrorInfo | None = None) -> None:
-        self.outputs[node_id] = output
+        self._outputs[node_id] = output
         taken = tuple(e.id for e, status, _ in decided if status == LIVE)
         self._finish(node_id, Transition(node_id, NodeState.SUCCEEDED, output=output, edges_taken=taken,
                                          error=error, degraded=error is not None))
@@ -215,38 +259,42 @@ class Plan:
             self._resolve(edge, status, value)
 
     def _fail(self, node_id: str, error: ErrorInfo) -> None:
-        node = self.graph.nodes[node_id]
-        routed = [e for e in node.out_edges if e.source_port == ERROR_PORT]
+        node = self._graph.nodes[node_id]
+        routed = tuple(e.id for e in node.out_edges if e.source_port == ERROR_PORT)
         if node.spec.optional and not routed:
-            self.degraded.append(node_id)
             output = {"out": node.spec.default_output}
-            decided = [(e, LIVE if e.source_port == "out" else DEAD, output["out"]) for e in node.out_edges]
-            self._succeed(node_id, output, decided, error=error)
-            return
+            try:
+                decided = self._decide(node, output)
+            except ExpressionError as exc:  # it cannot go on with its default: a plain failure
+                error = ErrorInfo("ExpressionError", str(exc), node_id)
+            else:
+                self._degraded.append(node_id)
+                self._succeed(node_id, output, decided, error=error)
+                return
         self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=node.failure_handled,
-                                         edges_taken=tuple(e.id for e in routed)))
+                                         edges_taken=routed))
         if routed:
             payload = {"error_type": error.type, "message": error.message, "node_id": node_id,
                        "input": self.inputs_for(node_id).get("in")}
             for edge in node.out_edges:
-                self._resolve(edge, LIVE if edge in routed else DEAD, payload)
+                self._resolve(edge, LIVE if edge.source_port == ERROR_PORT else DEAD, payload)
         elif node.failure_propagates:
             for edge in node.out_edges:
                 self._resolve(edge, ERROR, error)
         else:
-            self.failure = error
+            self._failure = error
             self._abort(f"node {node_id!r} failed")
 
     def _stop(self, node_id: str, output: dict[str, Any]) -> None:
         """A stop node ends the run early: what runs is cancelled, what waits is skipped."""
         stop = output.get("stop") or {}
         reason = str(stop.get("reason") or f"stopped by node {node_id!r}")
-        self.stopped_early = reason
+        self._stopped_early = reason
         self._finish(node_id, Transition(node_id, NodeState.SUCCEEDED, output=output))
         if stop.get("status") == "failed":
-            self.failure = ErrorInfo("StoppedEarly", reason, node_id)
-        for other in self.graph.order:
-            state = self.state[other]
+            self._failure = ErrorInfo("StoppedEarly", reason, node_id)
+        for other in self._graph.order:
+            state = self._state[other]
             if state is NodeState.RUNNING:
                 self._finish(other, Transition(other, NodeState.CANCELLED, reason=f"run stopped early: {reason}"))
             elif state not in TERMINAL:
@@ -254,23 +302,23 @@ class Plan:
 
     def _skip(self, node_id: str, reason: str, status: str = DEAD, error: ErrorInfo | None = None) -> None:
         self._finish(node_id, Transition(node_id, NodeState.SKIPPED, reason=reason, error=error))
-        for edge in self.graph.nodes[node_id].out_edges:
+        for edge in self._graph.nodes[node_id].out_edges:
             self._resolve(edge, status, error)
 
     def _abort(self, reason: str) -> None:
-        for node_id in self.graph.order:
-            if self.state[node_id] not in TERMINAL:
+        for node_id in self._graph.order:
+            if self._state[node_id] not in TERMINAL:
                 self._finish(node_id, Transition(node_id, NodeState.CANCELLED, reason=reason))
 
     def _resolve(self, edge: CompiledEdge, status: str, value: Any) -> None:
         self._edges[edge.id] = (status, value)
         target = edge.target
-        if self.state[target] in TERMINAL:
+        if self._state[target] in TERMINAL:
             return
         self._unresolved[target] -= 1
-        if self.graph.nodes[target].join is not None:
-            if self.state[target] is NodeState.PENDING:  # the join now waits on its branches
-                self.state[target] = NodeState.RUNNING
+        if self._graph.nodes[target].join is not None:
+            if self._state[target] is NodeState.PENDING:  # the join now waits on its branches
+                self._state[target] = NodeState.RUNNING
                 self._transitions.append(Transition(target, NodeState.RUNNING))
             self._joins[target].resolve(edge.source, status, value)
             self._update_join(target)
@@ -279,7 +327,7 @@ class Plan:
 
     def _settle(self, node_id: str) -> None:
         """All incoming edges are resolved: run the node, or skip it."""
-        node = self.graph.nodes[node_id]
+        node = self._graph.nodes[node_id]
         statuses = [self._edges[e.id] for e in node.in_edges]
         errors = [v for s, v in statuses if s == ERROR]
         if errors:
@@ -294,10 +342,10 @@ class Plan:
             self._skip(node_id, f"required input {missing[0]!r} received no value")
             return
         if node.gate is not None and node.gate[1] > self._gate_level[node.gate[0]]:
-            self.state[node_id] = NodeState.HELD
+            self._state[node_id] = NodeState.HELD
             self._held.setdefault(node.gate[0], []).append(node_id)
             return
-        self.state[node_id] = NodeState.READY
+        self._state[node_id] = NodeState.READY
         self._ready.append(node_id)
 
     def _update_join(self, join_id: str) -> None:
@@ -307,10 +355,15 @@ class Plan:
             if tracker.cfg.strategy == "first_success" and tracker.cfg.mode == "sequential":
                 self._open_gate(join_id, tracker.cursor)
             return
-        node = self.graph.nodes[join_id]
+        node = self._graph.nodes[join_id]
         if verdict.kind == "ok":
-            decided = [(e, DEAD if e.source_port == ERROR_PORT else LIVE, verdict.payload) for e in node.out_edges]
-            self._succeed(join_id, {"out": verdict.payload}, decided)
+            # A join that succeeded sends its verdict down every out-edge but its error edges.
+            output = {"out": verdict.payload}
+            values = {e.source_port: verdict.payload for e in node.out_edges if e.source_port != ERROR_PORT}
+            try:
+                self._succeed(join_id, output, self._decide(node, values))
+            except ExpressionError as exc:
+                self._fail(join_id, ErrorInfo("ExpressionError", str(exc), join_id))
         elif verdict.kind == "fail":
             self._fail(join_id, ErrorInfo(verdict.payload.type, verdict.payload.message, join_id))
         else:
@@ -323,24 +376,24 @@ class Plan:
         self._gate_level[join_id] = index
         still_held = []
         for node_id in self._held.get(join_id, []):
-            gate = self.graph.nodes[node_id].gate
-            if self.state[node_id] is NodeState.HELD and gate is not None and gate[1] <= index:
-                self.state[node_id] = NodeState.READY
+            gate = self._graph.nodes[node_id].gate
+            if self._state[node_id] is NodeState.HELD and gate is not None and gate[1] <= index:
+                self._state[node_id] = NodeState.READY
                 self._ready.append(node_id)
-            elif self.state[node_id] is NodeState.HELD:
+            elif self._state[node_id] is NodeState.HELD:
                 still_held.append(node_id)
         self._held[join_id] = still_held
 
     def _release_unneeded(self, join_id: str) -> None:
         """After a join decided early, stop the work that only fed it."""
-        nx_graph = self.graph.nx
-        stack = list(nx_graph.predecessors(join_id))
+        nodes = self._graph.nodes
+        stack = [e.source for e in nodes[join_id].in_edges]
         while stack:
             node_id = stack.pop()
-            if self.state[node_id] in TERMINAL:
+            if self._state[node_id] in TERMINAL:
                 continue
-            if not all(self.state[s] in TERMINAL for s in nx_graph.successors(node_id)):
+            if not all(self._state[e.target] in TERMINAL for e in nodes[node_id].out_edges):
                 continue
-            state = NodeState.CANCELLED if self.state[node_id] is NodeState.RUNNING else NodeState.SKIPPED
+            state = NodeState.CANCELLED if self._state[node_id] is NodeState.RUNNING else NodeState.SKIPPED
             self._finish(node_id, Transition(node_id, state, reason=f"join {join_id!r} no longer needs it"))
-            stack.extend(nx_graph.predecessors(node_id))
+            stack.extend(e.source for e in nodes[node_id].in_edges)

@@ -21,6 +21,15 @@ class EventSink(Protocol):
     async def publish(self, event: Event) -> None: ...
 
 
+@runtime_checkable
+class DurableSink(EventSink, Protocol):
+    """A sink that keeps events durably. The runner awaits ``flush`` once a run's start is
+    published, so a run exists in the store before any of its nodes runs."""
+
+    async def flush(self) -> None:
+        """Return once everything published so far is durable."""
+
+
 @dataclass(frozen=True, slots=True)
 class GraphVersion:
     graph_id: str
@@ -75,7 +84,7 @@ class GraphStore(Protocol):
         """Removes the graph, its versions and its runs; raises ``NotFound``."""
 
 
-class RunStore(EventSink, Protocol):
+class RunStore(DurableSink, Protocol):
     """The append-only event log, keyed by (run id, seq), and what is derived from it.
 
     ``publish(RunStarted)`` creates the run; ``NodeSucceeded`` events are the
@@ -83,9 +92,6 @@ class RunStore(EventSink, Protocol):
     close the run, its status and outputs saved in the same transaction as the event.
     A seq that is not the run's next one is refused with ``ValueError``.
     """
-
-    async def flush(self) -> None:
-        """Return once everything published so far is durable."""
 
     async def get_run(self, run_id: str) -> RunSummary: ...
 

@@ -1,33 +1,40 @@
 """The runner: the only module that owns tasks.
 
 One loop drives the planner. Nodes run as tasks in one task group and report back
-through a mailbox (``mailbox.py``, ``attempts.py``); the loop owns all mutable run state
-and is the only place events are numbered and published. Pure, synchronous kinds
+through a mailbox (``mailbox.py``, ``attempts.py``) with the messages of
+``messages.py``; the loop owns all mutable run state (one ``NodeRun`` per node) and is
+the only place events are numbered and published. What each transition publishes is
+decided by ``transitions.node_event``, a pure function. Pure, synchronous kinds
 (``inline``) run in the loop itself, which is what keeps tiny nodes cheap.
+
+A run starts one of two ways, fresh (``RunStarted``, made durable before any node
+runs) or recovered from its log (``RunResumed``, recorded outcomes restored), and then
+goes through the same loop.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 import anyio
 
 from graphflow import events as ev
-from graphflow.attempts import Attempts, AttemptStarted, BreakerChanges, Done, Progress, Retrying, jsonable
+from graphflow.attempts import Attempts, jsonable
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
 from graphflow.inputs import check_run_inputs
 from graphflow.mailbox import Mailbox, Workers
+from graphflow.messages import AttemptStarted, BreakerChanges, Cancel, Done, Message, Progress, Retrying
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import ErrorInfo, NodeState, Plan, Transition
-from graphflow.ports import EventSink, KeyValueStore
+from graphflow.ports import DurableSink, EventSink, KeyValueStore
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
+from graphflow.transitions import NodeRun, node_event, published
 
 
 @dataclass
@@ -51,25 +58,32 @@ class RunResult:
         return self.status == "succeeded"
 
 
-@dataclass
-class _Cancel:
-    reason: str
-
-
 class RunControl:
     """Handle to cancel a run from outside (another task, a UI button)."""
 
     def __init__(self) -> None:
-        self._send: Any = None
+        self._mailbox: Mailbox[Message] | None = None
         self._pending: str | None = None
         self.cancelled = False
+        """True once ``cancel`` was called (the run may still be ending)."""
 
     def cancel(self, reason: str = "cancelled by user") -> None:
         self.cancelled = True
-        if self._send is not None:
-            self._send.send_nowait(_Cancel(reason))
+        if self._mailbox is not None:
+            self._mailbox.send_nowait(Cancel(reason))
         else:
             self._pending = reason
+
+    def attach(self, mailbox: Mailbox[Message]) -> str | None:
+        """The run loop takes cancels through ``mailbox`` from now on; returns the reason of
+        a cancel that came before the run started, if one did."""
+        self._mailbox = mailbox
+        pending, self._pending = self._pending, None
+        return pending
+
+    def detach(self) -> None:
+        """The run is over: later cancels are remembered, not sent."""
+        self._mailbox = None
 
 
 class Runner:
@@ -92,6 +106,8 @@ class Runner:
             raise ValueError("max_concurrency must be at least 1")
         self.graph = graph
         self.sinks = list(sinks)
+        self.durable = [s for s in self.sinks if isinstance(s, DurableSink)]
+        """Sinks whose ``flush`` makes a run's start durable before its first node runs."""
         self.clock = clock or RealClock()
         self.max_concurrency = max_concurrency
         self.breakers = breakers or BreakerRegistry(self.clock)
@@ -111,22 +127,27 @@ class Runner:
         """Run the graph. With ``seed``, outputs of an earlier failed run are reused."""
         inputs = check_run_inputs(self.graph, inputs or {})
         run = _Run(self, dict(inputs), run_id or uuid.uuid4().hex, control or RunControl(), graph_version)
-        return await run.go(seed=seed)
+        await run.start_fresh(seed)
+        return await run.drive()
 
     async def resume(self, events: Sequence[ev.Event], *, control: RunControl | None = None) -> RunResult:
         """Continue an unfinished run from its log: recorded successes are not run again,
         nodes that were in flight run again with the same idempotency key."""
         rec = recover(events)
         run = _Run(self, rec.inputs, rec.run_id, control or RunControl(), rec.graph_version)
-        return await run.go(recovery=rec, logged=list(events))
+        await run.start_recovered(rec, events)
+        return await run.drive()
 
 
 class _Run:
+    """One run's loop and its mutable state; only the loop touches it."""
+
     def __init__(self, runner: Runner, inputs: dict[str, Any], run_id: str, control: RunControl,
                  graph_version: int | None) -> None:
         self.r = runner
         self.graph = runner.graph
         self.clock = runner.clock
+        self.t0 = runner.clock.monotonic()
         self.inputs = inputs
         self.run_id = run_id
         self.control = control
@@ -134,100 +155,93 @@ class _Run:
         self.plan = Plan(runner.graph)
         self.events: list[ev.Event] = []
         self.seq = 0
-        self.started: dict[str, float] = {}
-        self.attempt: dict[str, int] = {}
+        self.nodes: dict[str, NodeRun] = {}
         self.in_flight = 0
         self.run_outputs: dict[str, Any] = {}
-        self.usage: dict[str, tuple[float, int, bool]] = {}
-        self.last_progress: dict[str, float] = {}
         self.recovery: Recovery | None = None
-        self.workers: Workers | None = None
         self.reused_from: str | None = None
+        self.mailbox: Mailbox[Message] = Mailbox()
+        self.attempts = Attempts(self.clock, runner.breakers, runner.cache, runner.rng, self.mailbox)
+        self.workers: Workers | None = None
 
-    async def emit(self, cls: type[ev._EventBase], **fields: Any) -> None:
-        event = ev.make_event(cls, run_id=self.run_id, seq=self.seq, at=self.clock.time(), **fields)
-        self.seq += 1
-        self.events.append(event)  # type: ignore[arg-type]
-        for sink in self.r.sinks:
-            await sink.publish(event)  # type: ignore[arg-type]
+    # -- the two ways in ---------------------------------------------------------------
 
-    async def go(self, *, seed: Seed | None = None, recovery: Recovery | None = None,
-                 logged: list[ev.Event] | None = None) -> RunResult:
-        t0 = self.clock.monotonic()
-        if recovery is not None:  # the run began in an earlier process: count from its start
-            t0 -= max(0.0, self.clock.time() - recovery.started_at)
-            self.events, self.seq, self.recovery = list(logged or []), recovery.next_seq, recovery
-            await self.emit(ev.RunResumed, reason="continuing an unfinished run")
-            self.plan.restore(recovery.succeeded, recovery.failed)
-            self.usage.update(recovery.usage)
-            self.plan.degraded.extend(recovery.degraded)
-            for t in self.plan.take_transitions():
-                if t.node_id not in recovery.settled and not (t.state is NodeState.RUNNING and
-                                                              t.node_id in recovery.started):
-                    await self.publish(t)
-                elif t.state is NodeState.SUCCEEDED:
-                    self.collect_output(t.node_id, t.output or {})
-        else:
-            await self.emit(ev.RunStarted, graph_id=self.graph.spec.id, graph_version=self.graph_version,
-                            inputs=self.inputs, node_ids=list(self.graph.order),
-                            resumed_from=seed.from_run if seed else None)
-            await self.checkpoint()  # a durable run exists before any of its nodes runs
-            if seed is not None:
-                self.reused_from = seed.from_run
-                self.plan.restore(seed.outputs, {})
-        mailbox = Mailbox()
-        self.attempts = Attempts(self.clock, self.r.breakers, self.r.cache, self.r.rng, mailbox)
-        self.control._send = mailbox
-        if self.control._pending is not None:
-            self.plan.cancel(self.control._pending)
-        async with anyio.create_task_group() as tg:
-            self.workers = Workers(tg, self.attempts.execute, self.attempts.cancelled)
-            await self.pump()
-            while not self.plan.finished:
-                await mailbox.wait()
-                # handle everything already there before scheduling again
-                while not self.plan.finished and (message := mailbox.get_nowait()) is not None:
-                    await self.handle(message)
+    async def start_fresh(self, seed: Seed | None) -> None:
+        await self.emit(ev.RunStarted, graph_id=self.graph.spec.id, graph_version=self.graph_version,
+                        inputs=self.inputs, node_ids=list(self.graph.order),
+                        resumed_from=seed.from_run if seed else None)
+        await self.checkpoint()  # a durable run exists before any of its nodes runs
+        if seed is not None:
+            self.reused_from = seed.from_run
+            self.plan.restore(seed.outputs, {})
+
+    async def start_recovered(self, rec: Recovery, logged: Sequence[ev.Event]) -> None:
+        """Continue after the log: settled nodes are restored, not published again."""
+        self.t0 -= max(0.0, self.clock.time() - rec.started_at)  # began in an earlier process: count from then
+        self.events, self.seq, self.recovery = list(logged), rec.next_seq, rec
+        await self.emit(ev.RunResumed, reason="continuing an unfinished run")
+        self.plan.restore(rec.succeeded, rec.failed, rec.degraded)
+        for node_id, (cost, tokens, cached) in rec.usage.items():
+            self.nodes[node_id] = NodeRun(cost=cost, tokens=tokens, cached=cached)
+        for t in self.plan.take_transitions():
+            if t.node_id not in rec.settled and not (t.state is NodeState.RUNNING and t.node_id in rec.started):
+                await self.publish(t)
+            elif t.state is NodeState.SUCCEEDED:
+                self.collect_output(t.node_id, t.output or {})
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def drive(self) -> RunResult:
+        pending = self.control.attach(self.mailbox)
+        if pending is not None:
+            self.plan.cancel(pending)
+        try:
+            async with anyio.create_task_group() as tg:
+                self.workers = Workers(tg, self.attempts.execute, self.attempts.cancelled)
                 await self.pump()
-            self.control._send = None
-            self.workers.close()
-        return await self.finish(self.clock.monotonic() - t0)
+                while not self.plan.finished:
+                    await self.mailbox.wait()
+                    # handle everything already there before scheduling again
+                    while not self.plan.finished and (message := self.mailbox.get_nowait()) is not None:
+                        await self.handle(message)
+                    await self.pump()
+                self.workers.close()
+        finally:
+            self.control.detach()
+        return await self.finish()
 
-    async def checkpoint(self) -> None:
-        """Wait until sinks that keep events durably (they have ``flush``) have them."""
-        for sink in self.r.sinks:
-            flush = getattr(sink, "flush", None)
-            if flush is not None:
-                await flush()
+    async def handle(self, message: Message) -> None:
+        match message:
+            case Done():
+                self.settle(message)
+            case AttemptStarted(node_id=node_id, attempt=attempt):
+                record = self.nodes[node_id]
+                record.attempt, record.started_at = attempt, self.clock.monotonic()
+                await self.emit(ev.NodeStarted, node_id=node_id, attempt=attempt)
+            case Retrying(node_id=node_id, error=e):
+                await self.emit(ev.NodeRetrying, node_id=node_id, attempt=message.attempt, delay=message.delay,
+                                error_type=e.type, error_message=e.message, duration=message.duration)
+            case BreakerChanges(node_id=node_id, changes=changes):
+                for c in changes:
+                    await self.emit(ev.BreakerChanged, breaker=c.breaker, from_state=c.from_state.value,
+                                    to_state=c.to_state.value, reason=c.reason, node_id=node_id)
+            case Progress(node_id=node_id, done=done, failed=failed, total=total):
+                await self.emit(ev.MapProgress, node_id=node_id, done=done, failed=failed, total=total)
+            case Cancel(reason=reason):
+                self.plan.cancel(reason)
+            case _:
+                assert_never(message)
 
-    async def handle(self, message: Any) -> None:
-        if isinstance(message, Done):
-            self.in_flight -= 1
-            if self.plan.state[message.node_id] is not NodeState.RUNNING:
-                return  # it finished after it was cancelled: the result is dropped
-            self.attempt[message.node_id] = message.attempt
-            self.usage[message.node_id] = (message.cost, message.tokens, message.cached)
-            if message.ok:
-                self.plan.mark_succeeded(message.node_id, message.payload)
-            else:
-                self.plan.mark_failed(message.node_id, message.payload)
-        elif isinstance(message, Retrying):
-            e = message.error
-            await self.emit(ev.NodeRetrying, node_id=message.node_id, attempt=message.attempt, delay=message.delay,
-                            error_type=e.type, error_message=e.message, duration=message.duration)
-        elif isinstance(message, AttemptStarted):
-            self.started[message.node_id] = self.clock.monotonic()
-            self.attempt[message.node_id] = message.attempt
-            await self.emit(ev.NodeStarted, node_id=message.node_id, attempt=message.attempt)
-        elif isinstance(message, BreakerChanges):
-            for change in message.changes:
-                await self.emit(ev.BreakerChanged, breaker=change.breaker, from_state=change.from_state.value,
-                                to_state=change.to_state.value, reason=change.reason, node_id=message.node_id)
-        elif isinstance(message, Progress):
-            await self.emit(ev.MapProgress, node_id=message.node_id, done=message.done, failed=message.failed,
-                            total=message.total)
-        elif isinstance(message, _Cancel):
-            self.plan.cancel(message.reason)
+    def settle(self, done: Done) -> None:
+        self.in_flight -= 1
+        if self.plan.state_of(done.node_id) is not NodeState.RUNNING:
+            return  # it finished after it was cancelled: the result is dropped
+        record = self.nodes[done.node_id]
+        record.attempt, record.cost, record.tokens, record.cached = done.attempt, done.cost, done.tokens, done.cached
+        if done.ok:
+            self.plan.mark_succeeded(done.node_id, done.payload)
+        else:
+            self.plan.mark_failed(done.node_id, done.payload)
 
     async def pump(self) -> None:
         """Publish what the planner decided, then start what is ready, until nothing changes."""
@@ -240,100 +254,97 @@ class _Run:
                 return
             for node_id in ready:
                 # An inline node earlier in this batch may have ended the run or made this one unneeded.
-                if self.plan.state[node_id] is NodeState.RUNNING:
+                if self.plan.state_of(node_id) is NodeState.RUNNING:
                     await self.start(self.graph.nodes[node_id])
 
+    # -- one node ------------------------------------------------------------------------
+
     async def start(self, node: CompiledNode) -> None:
-        attempt, retry_at = 1, None
-        if self.recovery is not None:  # persisted attempt counter and backoff deadline
-            attempt = self.recovery.attempts.get(node.id, 1)
-            retry_at = self.recovery.retry_at.get(node.id)
-        self.started[node.id] = self.clock.monotonic()
-        self.attempt[node.id] = attempt
+        attempt, retry_at = self.resume_point(node.id)
+        record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
         await self.emit(ev.NodeStarted, node_id=node.id, attempt=attempt)
         ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng)
         inputs = self.plan.inputs_for(node.id)
         if node.inline:
-            try:
-                output = jsonable(node.kind.run_inline(node.runtime, inputs, ctx))
-                if ctx.cost or ctx.tokens:
-                    self.usage[node.id] = (ctx.cost, ctx.tokens, False)
-            except Exception as exc:
-                self.plan.mark_failed(node.id, ErrorInfo(type(exc).__name__, str(exc), node.id))
-            else:
-                self.plan.mark_succeeded(node.id, output)
+            self.run_inline(node, inputs, ctx, record)
             return
-        ctx.on_progress = self.progress_reporter(node.id)
+        ctx.on_progress = self.progress_reporter(node.id, record)
         self.in_flight += 1
         assert self.workers is not None
         self.workers.submit(node.id, (node, inputs, ctx, retry_at))
 
-    def progress_reporter(self, node_id: str) -> Any:
+    def resume_point(self, node_id: str) -> tuple[int, float | None]:
+        """The attempt to start with and the persisted backoff deadline (recovered runs)."""
+        if self.recovery is None:
+            return 1, None
+        return self.recovery.attempts.get(node_id, 1), self.recovery.retry_at.get(node_id)
+
+    def run_inline(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext, record: NodeRun) -> None:
+        try:
+            output = jsonable(node.kind.run_inline(node.runtime, inputs, ctx))
+        except Exception as exc:
+            self.plan.mark_failed(node.id, ErrorInfo(type(exc).__name__, str(exc), node.id))
+        else:
+            record.cost, record.tokens = ctx.cost, ctx.tokens
+            self.plan.mark_succeeded(node.id, output)
+
+    def progress_reporter(self, node_id: str, record: NodeRun) -> Callable[[int, int, int], None]:
         """Progress is aggregated: one event per interval, plus the final count."""
         def report(done: int, failed: int, total: int) -> None:
             now = self.clock.monotonic()
-            if done + failed < total and now - self.last_progress.get(node_id, -math.inf) < self.r.progress_interval:
+            if done + failed < total and now - record.last_progress < self.r.progress_interval:
                 return
-            self.last_progress[node_id] = now
-            self.attempts.send.send_nowait(Progress(node_id, done, failed, total))
+            record.last_progress = now
+            self.mailbox.send_nowait(Progress(node_id, done, failed, total))
         return report
 
     async def publish(self, t: Transition) -> None:
-        node_id = t.node_id
-        started = self.started.get(node_id)
-        duration = self.clock.monotonic() - started if started is not None else 0.0
-        attempt = self.attempt.get(node_id, 1)
-        cost, tokens, cached = self.usage.get(node_id, (0.0, 0, False))
+        record = self.nodes.get(t.node_id)
+        now = self.clock.monotonic()
         if t.state is NodeState.RUNNING:  # a join starts waiting on its branches
-            self.started[node_id] = self.clock.monotonic()
-            await self.emit(ev.NodeStarted, node_id=node_id, attempt=1)
+            self.nodes[t.node_id] = NodeRun(started_at=now)
         elif t.state is NodeState.SUCCEEDED:
-            output = t.output or {}
-            self.collect_output(node_id, output)
-            error = f"{t.error.type}: {t.error.message}" if t.error else None
-            reused = self.reused_from if started is None and node_id not in self.usage else None
-            if self.graph.nodes[node_id].join is not None:
-                reused = None
-            await self.emit(ev.NodeSucceeded, node_id=node_id, attempt=attempt, duration=duration, output=output,
-                            output_ref=None, edges_taken=list(t.edges_taken), degraded=t.degraded, error=error,
-                            cost=cost, tokens=tokens, cached=cached, reused_from=reused)
-        elif t.state is NodeState.FAILED:
-            assert t.error is not None
-            await self.emit(ev.NodeFailed, node_id=node_id, attempt=attempt, duration=duration,
-                            error_type=t.error.type, error_message=t.error.message, handled=t.handled,
-                            edges_taken=list(t.edges_taken), cost=cost, tokens=tokens)
-        elif t.state is NodeState.SKIPPED:
-            await self.emit(ev.NodeSkipped, node_id=node_id, reason=t.reason)
-        elif t.state is NodeState.CANCELLED:
-            if self.workers is not None:
-                self.workers.cancel(node_id)
-            await self.emit(ev.NodeCancelled, node_id=node_id, reason=t.reason)
+            self.collect_output(t.node_id, t.output or {})
+        elif t.state is NodeState.CANCELLED and self.workers is not None:
+            self.workers.cancel(t.node_id)
+        cls, fields = node_event(t, record, now, self.reused_from)
+        await self.emit(cls, **fields)
 
     def collect_output(self, node_id: str, output: dict[str, Any]) -> None:
-        node = self.graph.nodes[node_id]
-        name = getattr(node.config, "output_name", None) if node.kind.ends_run else None
-        if node.spec.kind == "output":
-            name = node.config.name
-        if name:
-            self.run_outputs[name] = output.get("value")
+        named = published(self.graph.nodes[node_id], output)
+        if named is not None:
+            self.run_outputs[named[0]] = named[1]
 
-    async def finish(self, duration: float) -> RunResult:
-        status = self.plan.status
-        failure = self.plan.failure
+    # -- events and the end --------------------------------------------------------------
+
+    async def emit(self, cls: type[ev._EventBase], **fields: Any) -> None:
+        event = ev.make_event(cls, run_id=self.run_id, seq=self.seq, at=self.clock.time(), **fields)
+        self.seq += 1
+        self.events.append(event)
+        for sink in self.r.sinks:
+            await sink.publish(event)
+
+    async def checkpoint(self) -> None:
+        """Wait until the durable sinks have everything published so far."""
+        for sink in self.r.durable:
+            await sink.flush()
+
+    async def finish(self) -> RunResult:
+        plan, failure = self.plan, self.plan.failure
         error = f"{failure.type}: {failure.message}" if failure else None
-        cost = sum(u[0] for u in self.usage.values())
-        tokens = sum(u[1] for u in self.usage.values())
-        if status == "cancelled":
-            await self.emit(ev.RunCancelled, reason=self.plan.cancel_reason or "", duration=duration)
+        cost, tokens = sum(r.cost for r in self.nodes.values()), sum(r.tokens for r in self.nodes.values())
+        duration = self.clock.monotonic() - self.t0
+        if plan.status == "cancelled":
+            await self.emit(ev.RunCancelled, reason=plan.cancel_reason or "", duration=duration)
         else:
-            await self.emit(ev.RunFinished, status=status, outputs=self.run_outputs, duration=duration,
-                            failed_node=failure.node_id if failure else None, error=error, cost=cost, tokens=tokens,
-                            degraded=list(self.plan.degraded), stopped_early=self.plan.stopped_early)
+            await self.emit(ev.RunFinished, status=plan.status, outputs=self.run_outputs, duration=duration,
+                            failed_node=failure.node_id if failure else None, error=error, cost=cost,
+                            tokens=tokens, degraded=list(plan.degraded), stopped_early=plan.stopped_early)
         return RunResult(
-            run_id=self.run_id, status=status, outputs=self.run_outputs, events=self.events,
-            node_states={n: s.value for n, s in self.plan.state.items()},
-            failed_node=failure.node_id if failure else None, error=error,
-            degraded=list(self.plan.degraded), stopped_early=self.plan.stopped_early, cost=cost, tokens=tokens,
+            run_id=self.run_id, status=plan.status, outputs=self.run_outputs, events=self.events,
+            node_states={n: s.value for n, s in plan.states().items()},
+            failed_node=failure.node_id if failure else None, error=error, degraded=list(plan.degraded),
+            stopped_early=plan.stopped_early, cost=cost, tokens=tokens,
         )
 
 

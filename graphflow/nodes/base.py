@@ -120,6 +120,11 @@ class NodeKind:
     def run_inline(self, config: Any, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         raise NotImplementedError(f"node kind {self.kind!r} has no run method")
 
+    def run_output(self, config: Any, output: dict[str, Any]) -> tuple[str, Any] | None:
+        """What this node publishes into the run's outputs when it succeeds, as
+        (output name, value); ``None`` (the default) for kinds that publish nothing."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """What the canvas needs to draw the palette entry and the settings form."""
         default = None

@@ -62,5 +62,8 @@ class OutputNode(NodeKind):
     can_retry = False
 
     def run_inline(self, config: OutputConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        # Not a port: the runner collects "value" into the run's outputs under config.name.
+        # Not a port: published into the run's outputs by ``run_output``.
         return {"value": inputs.get("in")}
+
+    def run_output(self, config: OutputConfig, output: dict[str, Any]) -> tuple[str, Any] | None:
+        return config.name, output.get("value")

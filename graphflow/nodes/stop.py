@@ -28,3 +28,6 @@ class StopNode(NodeKind):
 
     def run_inline(self, config: StopConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         return {"stop": {"status": config.status, "reason": config.reason}, "value": inputs.get("in")}
+
+    def run_output(self, config: StopConfig, output: dict[str, Any]) -> tuple[str, Any] | None:
+        return (config.output_name, output.get("value")) if config.output_name else None

@@ -21,7 +21,7 @@ def plan_of(registry: graphflow.Registry, *items: dict) -> Plan:
 
 
 def states(plan: Plan) -> dict[str, str]:
-    return {n: s.value for n, s in plan.state.items()}
+    return {n: s.value for n, s in plan.states().items()}
 
 
 def boom(node_id: str) -> ErrorInfo:
@@ -35,8 +35,8 @@ def test_roots_are_ready_and_successors_wait(registry):
     plan.mark_succeeded("a", {"out": 1})
     assert plan.take_ready() == []
     plan.mark_succeeded("b", {"out": 2})
-    assert plan.state["c"] is NodeState.SUCCEEDED
-    assert plan.outputs["c"] == {"out": {"a": 1, "b": 2}}
+    assert plan.state_of("c") is NodeState.SUCCEEDED
+    assert plan.output_of("c") == {"out": {"a": 1, "b": 2}}
     assert plan.finished and plan.status == "succeeded"
     assert [(t.node_id, t.state.value) for t in plan.take_transitions()] == [
         ("a", "succeeded"), ("c", "running"), ("b", "succeeded"), ("c", "succeeded")]
@@ -70,7 +70,7 @@ def test_unchosen_port_skips_branch_and_skip_propagates(registry):
     plan.mark_succeeded("c0", {"out": 5})
     assert plan.take_ready() == ["cond"]
     plan.mark_succeeded("cond", {"true": 5})
-    assert plan.state["no"] is NodeState.SKIPPED and plan.state["no2"] is NodeState.SKIPPED
+    assert plan.state_of("no") is NodeState.SKIPPED and plan.state_of("no2") is NodeState.SKIPPED
     assert plan.take_ready() == ["yes"]
 
 
@@ -87,7 +87,7 @@ def test_edge_condition_error_fails_the_source(registry):
     plan = plan_of(registry, fn("a", "f"), fn("b", "f"), edge("a", "b", condition="value.missing > 1"))
     plan.take_ready()
     plan.mark_succeeded("a", {"out": {"x": 1}})
-    assert plan.state["a"] is NodeState.FAILED
+    assert plan.state_of("a") is NodeState.FAILED
     assert plan.failure is not None and "missing" in plan.failure.message
 
 
@@ -105,8 +105,8 @@ def test_node_with_one_live_and_one_dead_input_runs_when_inputs_optional(registr
     plan.mark_succeeded("cond", {"true": True})
     assert plan.take_ready() == ["x"]
     plan.mark_succeeded("x", {"out": 1})
-    assert plan.state["j"] is NodeState.SUCCEEDED
-    assert plan.outputs["j"] == {"out": {"x": 1}}
+    assert plan.state_of("j") is NodeState.SUCCEEDED
+    assert plan.output_of("j") == {"out": {"x": 1}}
 
 
 def test_unhandled_failure_cancels_everything_else(registry):
@@ -137,10 +137,10 @@ def test_join_best_effort_keeps_partial_results(registry):
     plan = three_branches(registry, strategy="best_effort", required=["a"])
     plan.take_ready()
     plan.mark_failed("b", boom("b"))
-    assert plan.state["c"] is NodeState.RUNNING
+    assert plan.state_of("c") is NodeState.RUNNING
     plan.mark_succeeded("a", {"out": 1})
     plan.mark_succeeded("c", {"out": 3})
-    assert plan.outputs["j"]["out"] == {"results": {"a": 1, "c": 3}, "errors": {"b": "RuntimeError: boom"},
+    assert plan.output_of("j")["out"] == {"results": {"a": 1, "c": 3}, "errors": {"b": "RuntimeError: boom"},
                                         "partial": True}
     failed = [t for t in plan.take_transitions() if t.state is NodeState.FAILED]
     assert failed[0].handled is True
@@ -153,7 +153,7 @@ def test_join_best_effort_fails_when_required_branch_fails(registry):
     plan.mark_failed("a", boom("a"))
     plan.mark_succeeded("b", {"out": 2})
     plan.mark_succeeded("c", {"out": 3})
-    assert plan.state["j"] is NodeState.FAILED
+    assert plan.state_of("j") is NodeState.FAILED
     assert plan.failure is not None and plan.failure.node_id == "j" and "'a'" in plan.failure.message
 
 
@@ -161,21 +161,21 @@ def test_quorum_finishes_early_and_cancels_the_rest(registry):
     plan = three_branches(registry, strategy="quorum", quorum=2)
     plan.take_ready()
     plan.mark_succeeded("a", {"out": 1})
-    assert plan.state["j"] is NodeState.RUNNING  # waiting on its branches
+    assert plan.state_of("j") is NodeState.RUNNING  # waiting on its branches
     plan.mark_succeeded("c", {"out": 3})
-    assert plan.state["j"] is NodeState.SUCCEEDED
-    assert plan.state["b"] is NodeState.CANCELLED
-    assert plan.outputs["j"]["out"]["results"] == {"a": 1, "c": 3}
+    assert plan.state_of("j") is NodeState.SUCCEEDED
+    assert plan.state_of("b") is NodeState.CANCELLED
+    assert plan.output_of("j")["out"]["results"] == {"a": 1, "c": 3}
 
 
 def test_quorum_fails_as_soon_as_it_is_impossible(registry):
     plan = three_branches(registry, strategy="quorum", quorum=2)
     plan.take_ready()
     plan.mark_failed("a", boom("a"))
-    assert plan.state["j"] is NodeState.RUNNING  # waiting on its branches
+    assert plan.state_of("j") is NodeState.RUNNING  # waiting on its branches
     plan.mark_failed("b", boom("b"))
-    assert plan.state["j"] is NodeState.FAILED
-    assert plan.state["c"] is NodeState.CANCELLED
+    assert plan.state_of("j") is NodeState.FAILED
+    assert plan.state_of("c") is NodeState.CANCELLED
     assert "quorum of 2 not reachable" in plan.failure.message
 
 
@@ -185,8 +185,8 @@ def test_first_success_sequential_tries_branches_in_order(registry):
     plan.mark_failed("b", boom("b"))
     assert plan.take_ready() == ["a"]
     plan.mark_succeeded("a", {"out": "from a"})
-    assert plan.outputs["j"]["out"] == {"source": "a", "value": "from a"}
-    assert plan.state["c"] is NodeState.SKIPPED
+    assert plan.output_of("j")["out"] == {"source": "a", "value": "from a"}
+    assert plan.state_of("c") is NodeState.SKIPPED
 
 
 def test_first_success_sequential_holds_whole_branch_chains(registry):
@@ -203,7 +203,7 @@ def test_first_success_sequential_holds_whole_branch_chains(registry):
     plan.mark_succeeded("b1", {"out": 1})
     plan.take_ready()
     plan.mark_succeeded("b2", {"out": 2})
-    assert plan.status == "succeeded" and plan.outputs["j"]["out"]["source"] == "b2"
+    assert plan.status == "succeeded" and plan.output_of("j")["out"]["source"] == "b2"
 
 
 def test_first_success_race_takes_first_and_cancels_rest(registry):
@@ -211,8 +211,8 @@ def test_first_success_race_takes_first_and_cancels_rest(registry):
     assert plan.take_ready() == ["a", "b", "c"]
     plan.mark_failed("a", boom("a"))
     plan.mark_succeeded("c", {"out": "c!"})
-    assert plan.outputs["j"]["out"] == {"source": "c", "value": "c!"}
-    assert plan.state["b"] is NodeState.CANCELLED
+    assert plan.output_of("j")["out"] == {"source": "c", "value": "c!"}
+    assert plan.state_of("b") is NodeState.CANCELLED
 
 
 def test_first_success_all_fail(registry):
@@ -220,7 +220,7 @@ def test_first_success_all_fail(registry):
     plan.take_ready()
     for n in "abc":
         plan.mark_failed(n, boom(n))
-    assert plan.state["j"] is NodeState.FAILED and plan.status == "failed"
+    assert plan.state_of("j") is NodeState.FAILED and plan.status == "failed"
 
 
 def test_failure_inside_tolerated_chain_skips_downstream_with_the_error(registry):
@@ -230,9 +230,9 @@ def test_failure_inside_tolerated_chain_skips_downstream_with_the_error(registry
     )
     plan.take_ready()
     plan.mark_failed("a1", boom("a1"))
-    assert plan.state["a2"] is NodeState.SKIPPED
+    assert plan.state_of("a2") is NodeState.SKIPPED
     plan.mark_succeeded("b", {"out": 2})
-    assert plan.outputs["j"]["out"]["errors"] == {"a2": "RuntimeError: boom"}
+    assert plan.output_of("j")["out"]["errors"] == {"a2": "RuntimeError: boom"}
 
 
 def test_cancel_marks_every_open_node(registry):

@@ -33,7 +33,7 @@ SPEC = graph(
     node("cond", "condition", expression="value > 5"), node("big", "output", name="big"),
     node("small", "output", name="small"), node("dout", "output", name="d"),
     edge("d", "dout"), edge("in", "a"), edge("a", "b"), edge("a", "c"), edge("b", "j"), edge("c", "j"),
-    edge("j", "d", condition="true"),
+    edge("j", "d", condition="True"),  # conditions on a join's edges are evaluated like any other
     edge("in", "cond"), edge("cond", "big", "true"), edge("cond", "small", "false"),
 )
 

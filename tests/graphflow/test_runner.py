@@ -224,3 +224,12 @@ async def test_stop_node_ends_the_run_early(registry):
     assert result.node_states["slow"] == "cancelled"
     assert result.node_states["expensive"] == "skipped"
     assert graphflow.RunState.from_events(result.events).nodes["slow"].status == "cancelled"
+
+
+async def test_a_cancel_before_the_run_starts_is_delivered_when_it_starts(registry):
+    control = graphflow.RunControl()
+    control.cancel("changed my mind")
+    spec = graph(fn("a", "hang"))
+    result = await Runner(graphflow.validate_graph(spec, registry)).run(control=control)
+    assert result.status == "cancelled" and result.events[-1].reason == "changed my mind"
+    assert control.cancelled

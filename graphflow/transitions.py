@@ -1,0 +1,73 @@
+"""From the planner's transitions to events: pure functions, no event loop, no I/O.
+
+The run loop keeps one ``NodeRun`` per node it started (or found settled in the log);
+``node_event`` turns a ``Transition`` plus that record into the event to publish. The
+loop only stamps it (run id, seq, time) and sends it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from graphflow import events as ev
+from graphflow.compile import CompiledNode
+from graphflow.plan import NodeState, Transition
+
+EventDraft = tuple[type[ev._EventBase], dict[str, Any]]
+"""An event's class and fields, before the loop numbers and times it."""
+
+
+@dataclass(slots=True)
+class NodeRun:
+    """What the run loop knows about one node of one run."""
+
+    attempt: int = 1
+    started_at: float | None = None
+    """Monotonic time the current attempt (or a join's wait) started, in this process."""
+    cost: float = 0.0
+    tokens: int = 0
+    cached: bool = False
+    last_progress: float = -math.inf
+    """Monotonic time of the last progress event sent (progress is rate-limited)."""
+
+
+def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str | None = None) -> EventDraft:
+    """The event for a node's transition. ``run`` is None for a node this run never
+    started and found no record of: its success was reused from ``reused_from``."""
+    node_id = t.node_id
+    match t.state:
+        case NodeState.RUNNING:  # a join starts waiting on its branches
+            return ev.NodeStarted, {"node_id": node_id, "attempt": 1}
+        case NodeState.SUCCEEDED:
+            return ev.NodeSucceeded, _succeeded(t, run, now, reused_from)
+        case NodeState.FAILED:
+            assert t.error is not None
+            r = run or NodeRun()
+            return ev.NodeFailed, {"node_id": node_id, "attempt": r.attempt, "duration": _duration(run, now),
+                                   "error_type": t.error.type, "error_message": t.error.message,
+                                   "handled": t.handled, "edges_taken": list(t.edges_taken), "cost": r.cost,
+                                   "tokens": r.tokens}
+        case NodeState.SKIPPED:
+            return ev.NodeSkipped, {"node_id": node_id, "reason": t.reason}
+        case NodeState.CANCELLED:
+            return ev.NodeCancelled, {"node_id": node_id, "reason": t.reason}
+    raise ValueError(f"node {node_id!r}: no event for entering {t.state.value}")
+
+
+def _succeeded(t: Transition, run: NodeRun | None, now: float, reused_from: str | None) -> dict[str, Any]:
+    r = run or NodeRun()
+    return {"node_id": t.node_id, "attempt": r.attempt, "duration": _duration(run, now), "output": t.output or {},
+            "output_ref": None, "edges_taken": list(t.edges_taken), "degraded": t.degraded,
+            "error": f"{t.error.type}: {t.error.message}" if t.error else None, "cost": r.cost,
+            "tokens": r.tokens, "cached": r.cached, "reused_from": reused_from if run is None else None}
+
+
+def _duration(run: NodeRun | None, now: float) -> float:
+    return now - run.started_at if run is not None and run.started_at is not None else 0.0
+
+
+def published(node: CompiledNode, output: dict[str, Any]) -> tuple[str, Any] | None:
+    """The (name, value) a succeeded node adds to the run's outputs, as its kind says."""
+    return node.kind.run_output(node.config, output)
