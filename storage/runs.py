@@ -118,7 +118,11 @@ class RunRepository:
                                               "it can be resumed once the database can be written again")
         seqs = self._db.next_seq
         expected = seqs.get(event.run_id)
-        if expected is None:
+        if expected is None and event.seq == 0 and isinstance(event, ev.RunStarted):
+            # A new run needs no read: if the id was taken by another process, inserting the
+            # run row fails in the writer and the runner's flush after run_started raises.
+            expected = seqs.setdefault(event.run_id, 0)
+        elif expected is None:
             rows = await self._db.fetchall("SELECT last_seq FROM runs WHERE run_id = ?", (event.run_id,))
             expected = seqs.setdefault(event.run_id, rows[0][0] + 1 if rows else 0)
         if event.seq != expected:

@@ -55,6 +55,8 @@ class Workspace:
         self.lease = lease if lease is not None else lease_seconds()
         """Seconds a run's lease lasts unless renewed (``$GRAPHFLOW_LEASE_SECONDS``, else 30)."""
         self.owner = owner or new_owner()
+        self._compiled: dict[tuple[str, int], CompiledGraph] = {}
+        """Compiled stored versions (a version never changes): a run does not compile again."""
 
     async def load_breakers(self) -> None:
         self.breakers = BreakerRegistry(self.clock, await self.store.items(BREAKERS))
@@ -89,7 +91,11 @@ class Workspace:
 
     async def compiled(self, graph_id: str, version: int | None = None) -> tuple[GraphVersion, CompiledGraph]:
         stored = await self.store.get_graph(graph_id, version)
-        return stored, graphflow.validate_graph(stored.spec, self.registry)
+        key = (stored.graph_id, stored.version)
+        compiled = self._compiled.get(key)
+        if compiled is None or compiled.spec != stored.spec:
+            compiled = self._compiled[key] = graphflow.validate_graph(stored.spec, self.registry)
+        return stored, compiled
 
     # -- runs -------------------------------------------------------------------------
 
