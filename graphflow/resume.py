@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
 from graphflow import events as ev
 from graphflow.model import GraphSpec, NodeSpec
 from graphflow.plan import ErrorInfo
@@ -101,6 +99,8 @@ def seed_from(events: Sequence[ev.Event], old: GraphSpec, new: GraphSpec) -> See
     """Reuse every success of the old run that neither changed nor depends on a change."""
     if not events or not isinstance(events[0], ev.RunStarted):
         raise ValueError("the log does not start with run_started")
+    import networkx as nx  # late: most runs never resume from a failure
+
     changed = changed_nodes(old, new)
     graph = nx.DiGraph()
     graph.add_nodes_from(n.id for n in new.nodes)
