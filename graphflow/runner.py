@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, assert_never
 
 import anyio
+import anyio.lowlevel
 
 from graphflow import events as ev
 from graphflow.attempts import Attempts, jsonable
@@ -62,28 +63,28 @@ class RunControl:
     """Handle to cancel a run from outside (another task, a UI button)."""
 
     def __init__(self) -> None:
-        self._mailbox: Mailbox[Message] | None = None
+        self._deliver: Callable[[Cancel], None] | None = None
         self._pending: str | None = None
         self.cancelled = False
         """True once ``cancel`` was called (the run may still be ending)."""
 
     def cancel(self, reason: str = "cancelled by user") -> None:
         self.cancelled = True
-        if self._mailbox is not None:
-            self._mailbox.send_nowait(Cancel(reason))
+        if self._deliver is not None:
+            self._deliver(Cancel(reason))
         else:
             self._pending = reason
 
-    def attach(self, mailbox: Mailbox[Message]) -> str | None:
-        """The run loop takes cancels through ``mailbox`` from now on; returns the reason of
+    def attach(self, deliver: Callable[[Cancel], None]) -> str | None:
+        """The run loop takes cancels through ``deliver`` from now on; returns the reason of
         a cancel that came before the run started, if one did."""
-        self._mailbox = mailbox
+        self._deliver = deliver
         pending, self._pending = self._pending, None
         return pending
 
     def detach(self) -> None:
         """The run is over: later cancels are remembered, not sent."""
-        self._mailbox = None
+        self._deliver = None
 
 
 class Runner:
@@ -114,6 +115,8 @@ class Runner:
         self.cache = cache
         self.rng = rng or random.Random()
         self.progress_interval = progress_interval
+        self.solo = frozenset(n.id for n in graph.nodes.values() if _may_run_alone(n))
+        """Nodes the loop may await itself when nothing else runs (see ``_Run.run_alone``)."""
 
     async def run(
         self,
@@ -137,6 +140,18 @@ class Runner:
         run = _Run(self, rec.inputs, rec.run_id, control or RunControl(), rec.graph_version)
         await run.start_recovered(rec, events)
         return await run.drive()
+
+
+def _may_run_alone(node: CompiledNode) -> bool:
+    """Its kind says it stops at once when cancelled and reports nothing while it runs, and
+    no policy reports from inside its attempt (retries, breakers, cache, timeout)."""
+    spec = node.spec
+    return (not node.inline and spec.retry is None and spec.breaker is None and spec.cache is None
+            and spec.timeout is None and node.kind.stops_when_cancelled(node.runtime))
+
+
+SOLO_YIELD_EVERY = 16
+"""A run of nodes awaited by the loop itself yields to the event loop this often."""
 
 
 class _Run:
@@ -163,6 +178,9 @@ class _Run:
         self.mailbox: Mailbox[Message] = Mailbox()
         self.attempts = Attempts(self.clock, runner.breakers, runner.cache, runner.rng, self.mailbox)
         self.workers: Workers | None = None
+        self.alone: anyio.CancelScope | None = None
+        """The scope of the node the loop awaits itself, while it does."""
+        self.alone_count = 0
 
     # -- the two ways in ---------------------------------------------------------------
 
@@ -192,7 +210,7 @@ class _Run:
     # -- the loop ------------------------------------------------------------------------
 
     async def drive(self) -> RunResult:
-        pending = self.control.attach(self.mailbox)
+        pending = self.control.attach(self.deliver_cancel)
         if pending is not None:
             self.plan.cancel(pending)
         try:
@@ -232,6 +250,11 @@ class _Run:
             case _:
                 assert_never(message)
 
+    def deliver_cancel(self, cancel: Cancel) -> None:
+        self.mailbox.send_nowait(cancel)
+        if self.alone is not None:
+            self.alone.cancel()
+
     def settle(self, done: Done) -> None:
         self.in_flight -= 1
         if self.plan.state_of(done.node_id) is not NodeState.RUNNING:
@@ -252,14 +275,15 @@ class _Run:
             ready = self.plan.take_ready(None if room >= len(self.graph.order) else room)
             if not ready:
                 return
+            alone = len(ready) == 1 and self.in_flight == 0
             for node_id in ready:
                 # An inline node earlier in this batch may have ended the run or made this one unneeded.
                 if self.plan.state_of(node_id) is NodeState.RUNNING:
-                    await self.start(self.graph.nodes[node_id])
+                    await self.start(self.graph.nodes[node_id], alone)
 
     # -- one node ------------------------------------------------------------------------
 
-    async def start(self, node: CompiledNode) -> None:
+    async def start(self, node: CompiledNode, alone: bool = False) -> None:
         attempt, retry_at = self.resume_point(node.id)
         record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
         await self.emit(ev.NodeStarted, node_id=node.id, attempt=attempt)
@@ -270,8 +294,27 @@ class _Run:
             return
         ctx.on_progress = self.progress_reporter(node.id, record)
         self.in_flight += 1
-        assert self.workers is not None
-        self.workers.submit(node.id, (node, inputs, ctx, retry_at))
+        if alone and retry_at is None and node.id in self.r.solo:
+            await self.run_alone(node, inputs, ctx)
+        else:
+            assert self.workers is not None
+            self.workers.submit(node.id, (node, inputs, ctx, retry_at))
+
+    async def run_alone(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> None:
+        """The only node to run: awaited by the loop itself, not handed to a worker (the
+        hand-off costs more than a small node). It reports through the mailbox as a worker
+        would; a cancel of the run cancels it."""
+        self.alone_count += 1
+        if self.alone_count % SOLO_YIELD_EVERY == 0:
+            await anyio.lowlevel.checkpoint()  # a long chain of instant nodes never starves other tasks
+        with anyio.CancelScope() as scope:
+            self.alone = scope
+            try:
+                await self.attempts.execute(node, inputs, ctx)
+            finally:
+                self.alone = None
+        if scope.cancelled_caught:
+            self.attempts.cancelled(node, inputs, ctx)
 
     def resume_point(self, node_id: str) -> tuple[int, float | None]:
         """The attempt to start with and the persisted backoff deadline (recovered runs)."""

@@ -108,6 +108,12 @@ class NodeKind:
         """Whether this node (with its prepared config) runs in the scheduler loop."""
         return self.inline
 
+    def stops_when_cancelled(self, runtime: Any) -> bool:
+        """Whether ``run`` (with this prepared config) is plain async code that ends at once
+        when cancelled and reports nothing while it runs. The runner may then await it in
+        the run loop itself when it is the only node running (no hand-off to a task)."""
+        return False
+
     def prepare(self, config: Any, registry: Registry) -> Any:
         """Resolve what the config names (once, at compile time); the result is what
         ``run`` receives as ``config``."""

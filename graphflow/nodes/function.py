@@ -47,6 +47,9 @@ class FunctionNode(NodeKind):
         # A plain sync function blocks the loop whether it runs in a task or not, so skip the task.
         return not runtime.entry.is_async and not runtime.entry.blocking
 
+    def stops_when_cancelled(self, runtime: BoundFunction) -> bool:
+        return runtime.entry.is_async  # a function in a thread runs on after a cancel
+
     def run_inline(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         kwargs = dict(config.config.args)
         if config.entry.wants_ctx:

@@ -233,3 +233,44 @@ async def test_a_cancel_before_the_run_starts_is_delivered_when_it_starts(regist
     result = await Runner(graphflow.validate_graph(spec, registry)).run(control=control)
     assert result.status == "cancelled" and result.events[-1].reason == "changed my mind"
     assert control.cancelled
+
+
+async def test_a_lone_async_node_awaited_by_the_loop_is_cancelled_by_the_control(registry):
+    """One async node and nothing else running: the loop awaits it itself; a cancel still ends it."""
+    control = graphflow.RunControl()
+    spec = graph(fn("h", "hang"), fn("after", "inc"), edge("h", "after"))
+    log = graphflow.EventLog()
+
+    async def cancel_when_running():
+        async for event in log.subscribe():
+            if event.kind == "node_started" and event.node_id == "h":
+                await anyio.lowlevel.checkpoint()
+                control.cancel("stop")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(cancel_when_running)
+        result = await Runner(graphflow.validate_graph(spec, registry), sinks=[log]).run(control=control)
+    assert result.status == "cancelled" and result.node_states == {"h": "cancelled", "after": "cancelled"}
+    assert [e.kind for e in result.events].count("node_cancelled") == 2
+
+
+async def test_a_long_chain_of_instant_nodes_lets_other_tasks_run(registry):
+    async def instant(v):
+        return (v or 0) + 1
+
+    registry.register_function("instant", instant)
+    ids = [f"n{i}" for i in range(100)]
+    spec = graph(*(fn(i, "instant") for i in ids), *(edge(a, b) for a, b in zip(ids, ids[1:], strict=False)))
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ticker)
+        result = await Runner(graphflow.validate_graph(spec, registry)).run()
+        tg.cancel_scope.cancel()
+    assert result.ok and ticks >= 100 // 16
