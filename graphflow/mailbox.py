@@ -10,6 +10,7 @@ wake-up costs one ``Event`` only when the reader is actually waiting.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -27,8 +28,8 @@ class _FutureEvent:
 
     __slots__ = ("_future",)
 
-    def __init__(self) -> None:
-        self._future = asyncio.get_running_loop().create_future()
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._future = loop.create_future()
 
     def set(self) -> None:
         if not self._future.done():
@@ -42,13 +43,13 @@ class _FutureEvent:
 
 
 def event_factory() -> Callable[[], Any]:
-    """What makes a one-shot wake-up here: a bare future on asyncio, ``anyio.Event`` on
-    other backends (trio)."""
+    """What makes a one-shot wake-up here: a bare future on the running asyncio loop,
+    ``anyio.Event`` on other backends (trio)."""
     try:
-        asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
     except RuntimeError:
         return anyio.Event
-    return _FutureEvent
+    return functools.partial(_FutureEvent, loop)
 
 
 class Mailbox(Generic[T]):

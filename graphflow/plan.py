@@ -18,7 +18,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphflow.compile import CompiledEdge, CompiledGraph, CompiledNode
 from graphflow.events import NodeStatus
@@ -52,8 +52,10 @@ class ErrorInfo:
     node_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(NamedTuple):
+    """One change of a node's state. A named tuple: the planner makes one or two per node,
+    and a frozen dataclass costs several times as much to build."""
+
     node_id: str
     state: NodeState
     reason: str = ""
