@@ -4,6 +4,8 @@
     ├── GraphValidationError     a graph file or spec was rejected (carries Problems)
     ├── RegistryError            unknown or duplicate node kind / function / plugin
     ├── RunInputError            run inputs do not match the graph's input nodes
+    ├── LeaseHeld                another live process executes the run (names it, and when its lease expires)
+    ├── LeaseLost                this process lost the lease of a run it was executing and stopped it
     ├── ExpressionError          (expressions.py) an expression does not parse or fails
     │   ├── ExpressionSyntaxError
     │   └── ExpressionEvalError
@@ -20,6 +22,7 @@ flow, never an error.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 
@@ -92,3 +95,23 @@ class NodeTimeout(NodeError):
 
 class NodeOutputError(NodeError):
     """A node returned a value that cannot be stored as JSON."""
+
+
+class LeaseHeld(GraphflowError):
+    """Another live process executes the run: its lease has not expired."""
+
+    def __init__(self, run_id: str, owner: str, expires_at: float, now: float) -> None:
+        when = time.strftime("%H:%M:%S", time.localtime(expires_at))
+        super().__init__(f"run {run_id} is held by {owner} (executing it, or gone without releasing it); "
+                         f"its lease expires at {when} (in {max(0.0, expires_at - now):.0f}s) unless renewed: "
+                         "try again after that")
+        self.run_id, self.owner, self.expires_at = run_id, owner, expires_at
+
+
+class LeaseLost(GraphflowError):
+    """This process stopped executing a run: its lease could not be renewed (it expired, or another
+    process took the run over)."""
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(f"stopped executing run {run_id}: {reason}")
+        self.run_id = run_id

@@ -26,8 +26,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import graphflow
 from graphflow.cli import EXIT_FAILED, EXIT_USAGE, CliError
 from graphflow.ports import GraphVersion
+from graphflow.service import Workspace
 from graphflow.storage import StorageError, open_store
-from graphflow.storage.workspace import Workspace
 from graphflow.validate import MAX_BYTES
 
 from .auth import TokenGuard, check_bind

@@ -23,9 +23,9 @@ from graphflow.compile import CompiledGraph
 from graphflow.formatting import cost, duration, percent, when
 from graphflow.ports import EventSink, NotFound
 from graphflow.runner import RunControl, RunResult
+from graphflow.service import Workspace
 from graphflow.state import RunState
 from graphflow.storage import StorageError, default_db_path, open_store
-from graphflow.storage.workspace import Workspace
 from graphflow.text import printable
 
 T = TypeVar("T")

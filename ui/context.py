@@ -17,7 +17,6 @@ from anyio.abc import TaskGroup
 import graphflow
 from graphflow.runner import RunControl, RunResult
 from graphflow.storage.errors import LeaseHeld
-from graphflow.storage.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

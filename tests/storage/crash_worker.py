@@ -16,8 +16,8 @@ from typing import Any
 import anyio
 
 import graphflow
+from graphflow.service import Workspace
 from graphflow.storage import open_store
-from graphflow.storage.workspace import Workspace
 
 LEASE = 0.3
 """Seconds: short, so a recovery waits little for the killed process's lease to expire."""

@@ -13,7 +13,7 @@ from graphflow.errors import GraphValidationError, Problem
 from graphflow.formatting import when
 from graphflow.model import GraphSpec
 from graphflow.ports import GraphSummary, GraphVersion, NotFound
-from graphflow.storage.workspace import Workspace
+from graphflow.service import Workspace
 from graphflow.validate import MAX_BYTES
 
 from ..context import AppContext

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import graphflow
-from graphflow.storage.workspace import Workspace
+from graphflow.service import Workspace
 
 GRAPH_ID = "hist"
 GRAPH: dict[str, Any] = {

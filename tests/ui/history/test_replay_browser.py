@@ -21,9 +21,9 @@ from history_support import GRAPH_ID, graph_v2, registry_with, seed
 from playwright.sync_api import Page, expect
 
 import graphflow
+from graphflow.service import Workspace
 from graphflow.state import RunState
 from graphflow.storage import open_store
-from graphflow.storage.workspace import Workspace
 
 HERE = Path(__file__).parent
 

@@ -24,15 +24,14 @@ import anyio
 import graphflow
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph
+from graphflow.errors import GraphflowError, LeaseHeld, LeaseLost
+from graphflow.leases import lease_seconds, new_owner
 from graphflow.model import GraphSpec
 from graphflow.ports import EventSink, GraphVersion, NotFound, RunSummary
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import seed_from
 from graphflow.runner import RunControl, Runner, RunResult
 from graphflow.stats import GraphStats, NodeStats, graph_stats, node_stats
-
-from .errors import LeaseHeld, LeaseLost, StorageError
-from .leases import lease_seconds, new_owner
 
 BREAKERS = "breakers"
 log = logging.getLogger("graphflow.recovery")
@@ -156,7 +155,7 @@ class Workspace:
             await self.clock.sleep(self.lease / 3)
             try:
                 await self.store.renew_lease(run_id, self.owner, self.lease, self.clock.time())
-            except (LeaseLost, StorageError) as exc:  # someone else may run it now: never both
+            except GraphflowError as exc:  # lost, or a storage error: someone else may run it now, never both
                 log.error("run %s stopped: %s", run_id, exc)
                 lost.append(exc)
                 scope.cancel()
