@@ -15,6 +15,8 @@
         ├── BreakerOpen          (resilience.py) refused by an open circuit breaker; never retried
         └── MapItemFailed        (nodes/map.py) a fail-fast map stopped at an item
 
+``NotFound`` (a ``LookupError``): a graph, version or run that a store does not have.
+
 Errors raised by user handlers are not translated into this tree: the runner records
 their type name and message on the node's failure event. Cancellation is control
 flow, never an error.
@@ -76,6 +78,10 @@ class RegistryError(GraphflowError):
 
 class RunInputError(GraphflowError):
     """Run inputs that the graph's input nodes do not accept."""
+
+
+class NotFound(LookupError):
+    """A graph, version or run that does not exist (raised by stores; ``graphflow.ports``)."""
 
 
 class NodeError(GraphflowError):

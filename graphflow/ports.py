@@ -10,8 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from graphflow.errors import NotFound
 from graphflow.events import Event
 from graphflow.model import GraphSpec
+
+__all__ = ["EventSink", "GraphStore", "GraphSummary", "GraphVersion", "KeyValueStore", "NotFound", "RunStore",
+           "RunSummary"]
 
 
 @runtime_checkable
@@ -55,10 +59,6 @@ class RunSummary:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     last_seq: int
-
-
-class NotFound(LookupError):
-    """A graph, version or run that does not exist."""
 
 
 class GraphStore(Protocol):

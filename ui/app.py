@@ -24,10 +24,10 @@ from nicegui import app, core, ui
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import graphflow
-from graphflow.cli import EXIT_FAILED, EXIT_USAGE, CliError
+from graphflow.errors import GraphflowError
 from graphflow.ports import GraphVersion
 from graphflow.service import Workspace
-from graphflow.storage import StorageError, open_store
+from graphflow.storage import open_store
 from graphflow.validate import MAX_BYTES
 
 from .auth import TokenGuard, check_bind
@@ -35,9 +35,13 @@ from .context import AppContext, LiveRuns
 from .pages import editor, graphs, history, replay, stats
 from .security import SecurityGuard, allowed_hosts
 
-__all__ = ["check_bind", "create_app", "import_samples", "register_pages", "start"]
+__all__ = ["StartFailed", "check_bind", "create_app", "import_samples", "register_pages", "start"]
 log = logging.getLogger("graphflow.ui")
 PAGES = (graphs, editor, history, replay, stats)
+
+
+class StartFailed(GraphflowError):
+    """The server could not start: its database cannot be used, or start-up failed."""
 
 
 def register_pages(ctx: AppContext) -> None:
@@ -165,8 +169,8 @@ def start(host: str, port: int, db: Path, token: str | None, plugins: list[str],
     registry = graphflow.default_registry(plugins)
     try:
         anyio.run(_check_store, db)  # a bad path or a newer database fails here, with one line
-    except (StorageError, OSError) as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
+    except BaseExceptionGroup as group:  # open_store's task group: the error inside, as itself
+        raise group.exceptions[0] if len(group.exceptions) == 1 else group from None
     server = Server(db, registry, token)
     app.add_middleware(ReadyGate, server=server)
     if token:
@@ -178,7 +182,7 @@ def start(host: str, port: int, db: Path, token: str | None, plugins: list[str],
     ui.run(host=host, port=port, reload=False, show=False, title="graphflow", tailwind=False,
            show_welcome_message=True, favicon="🔀")
     if server.error is not None:
-        raise CliError(f"could not start: {server.error}", EXIT_FAILED)
+        raise StartFailed(f"could not start: {server.error}")
 
 
 async def _check_store(db: Path) -> None:

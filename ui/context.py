@@ -15,8 +15,9 @@ from typing import Any
 from anyio.abc import TaskGroup
 
 import graphflow
+from graphflow.errors import LeaseHeld
 from graphflow.runner import RunControl, RunResult
-from graphflow.storage.errors import LeaseHeld
+from graphflow.service import Workspace
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from graphflow.cli import app
 from graphflow.events import event_from_json
+from graphflow.ui.cli import app
 
 PLUGIN_SOURCE = '''
 import time
@@ -289,8 +289,8 @@ SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_graphs"
 @pytest.mark.parametrize("name", ["sequential_chain", "parallel_enrichment", "decision_tree", "email_triage",
                                   "resilience_demo"])
 def test_every_sample_runs_with_its_example(name: str) -> None:
-    """``python -m graphflow.cli run SAMPLE --example`` (the engine alone) succeeds and prints its outputs."""
-    result = cli("run", str(SAMPLES_DIR / f"{name}.json"), "--example", "-q")
+    """``graphflow run SAMPLE --example --no-store`` (the engine alone) succeeds and prints its outputs."""
+    result = cli("run", str(SAMPLES_DIR / f"{name}.json"), "--example", "-q", "--no-store")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)
 
@@ -361,7 +361,7 @@ def test_version_and_help() -> None:
 
 
 def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "graphflow.cli", *args], cwd=cwd, text=True,
+    return subprocess.Popen([sys.executable, "-m", "graphflow", *args], cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
