@@ -4,6 +4,7 @@
     ├── GraphValidationError     a graph file or spec was rejected (carries Problems)
     ├── RegistryError            unknown or duplicate node kind / function / plugin
     ├── RunInputError            run inputs do not match the graph's input nodes
+    ├── StoreError               a store cannot be read or written (storage's StorageError)
     ├── LeaseHeld                another live process executes the run (names it, and when its lease expires)
     ├── LeaseLost                this process lost the lease of a run it was executing and stopped it
     ├── ExpressionError          (expressions.py) an expression does not parse or fails
@@ -78,6 +79,10 @@ class RegistryError(GraphflowError):
 
 class RunInputError(GraphflowError):
     """Run inputs that the graph's input nodes do not accept."""
+
+
+class StoreError(GraphflowError):
+    """A store cannot be read or written (``graphflow.storage.StorageError`` is one)."""
 
 
 class NotFound(LookupError):

@@ -14,8 +14,8 @@ from graphflow.errors import NotFound
 from graphflow.events import Event
 from graphflow.model import GraphSpec
 
-__all__ = ["EventSink", "GraphStore", "GraphSummary", "GraphVersion", "KeyValueStore", "NotFound", "RunStore",
-           "RunSummary"]
+__all__ = ["EventSink", "GraphStore", "GraphSummary", "GraphVersion", "KeyValueStore", "Lease", "LeaseStore", "NotFound", "RunStore",
+           "RunSummary", "Store"]
 
 
 @runtime_checkable
@@ -112,3 +112,39 @@ class KeyValueStore(Protocol):
         """None when missing or expired at ``now``."""
 
     async def items(self, namespace: str) -> dict[str, Any]: ...
+
+    async def delete(self, namespace: str, key: str) -> bool:
+        """True when there was such an entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    run_id: str
+    owner: str
+    expires_at: float
+    """Wall-clock Unix seconds."""
+
+
+class LeaseStore(Protocol):
+    """Who executes a run: the owner's lease, renewed while it runs (``graphflow.service``)."""
+
+    def claim_new_run(self, run_id: str, owner: str, seconds: float, now: float) -> None:
+        """The lease of a run about to start (may be queued; a failure shows at the next flush)."""
+        ...
+
+    async def take_over(self, run_id: str, owner: str, seconds: float, now: float) -> None:
+        """``LeaseHeld`` while another owner's lease is live, ``ValueError`` for a finished run."""
+        ...
+
+    async def renew_lease(self, run_id: str, owner: str, seconds: float, now: float) -> None:
+        """``LeaseLost`` when the lease is no longer ours."""
+        ...
+
+    def release_lease(self, run_id: str, owner: str) -> None: ...
+
+    async def lease_of(self, run_id: str) -> Lease | None: ...
+
+
+class Store(GraphStore, RunStore, KeyValueStore, LeaseStore, Protocol):
+    """Everything the application service (``graphflow.service``) needs from persistence:
+    ``graphflow.storage.SqliteStore`` and ``graphflow.memory.MemoryStore`` are two."""

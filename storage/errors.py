@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphflow.errors import GraphflowError, LeaseHeld, LeaseLost
+from graphflow.errors import LeaseHeld, LeaseLost, StoreError
 
 __all__ = ["LeaseHeld", "LeaseLost", "StorageError"]
 
 
-class StorageError(GraphflowError):
+class StorageError(StoreError):
     """The database at ``path`` cannot be used: not ours, too new, unreadable or failing."""
 
     def __init__(self, path: Path | str, message: str) -> None:

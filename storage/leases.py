@@ -11,21 +11,14 @@ transaction, so two processes racing for one expired lease cannot both win.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
 from graphflow.errors import LeaseHeld, LeaseLost
 from graphflow.leases import DEFAULT_LEASE_SECONDS, lease_seconds, new_owner
+from graphflow.ports import Lease
 
 from .db import Database
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "Lease", "LeaseRepository", "lease_seconds", "new_owner"]
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    run_id: str
-    owner: str
-    expires_at: float
-
 
 class LeaseRepository:
     """Leases over the ``run_leases`` table."""

@@ -89,7 +89,7 @@ async def main(mode: str, db: Path, effects: Path) -> None:
     async with open_store(db) as store:
         ws = Workspace(store, registry(effects), lease=LEASE)
         if mode == "start":
-            await ws.save_if_changed(graphflow.load_graph(crash_graph()))
+            await ws.save(graphflow.load_graph(crash_graph()))
             await ws.run("crash", {"seed": 1}, run_id="crash-run", sinks=[AnnounceStart()])
         else:
             await ws.recover_unfinished(wait=True)  # the killed process's lease expires first

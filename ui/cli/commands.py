@@ -163,9 +163,8 @@ def stored_start(db: Path | None, registry: Registry, max_concurrency: int) -> A
             async with open_store(db or default_db_path()) as store:
                 workspace = Workspace(store, registry, max_concurrency=max_concurrency)
                 await workspace.load_breakers()
-                stored = await workspace.save_if_changed(compiled.spec)
-                return await workspace.run(stored.graph_id, inputs, version=stored.version, sinks=sinks,
-                                           control=control)
+                stored = await workspace.save(compiled)  # kept compiled: the run does not compile again
+                return await workspace.run(stored, inputs, sinks=sinks, control=control)
         except StorageError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
     return start
@@ -225,7 +224,7 @@ def functions(plugin: PluginOpt = [], as_json: AsJson = False) -> None:  # noqa:
 def graphs(db: DbOpt = None) -> None:
     """List the stored graphs."""
     with boundary():
-        rows = with_workspace(db, None, lambda ws: ws.store.list_graphs())
+        rows = with_workspace(db, None, lambda ws: ws.graphs())
     table = [["GRAPH", "NAME", "VERSION", "RUNS", "UPDATED"]]
     table += [[g.graph_id, g.name, str(g.latest_version), str(g.runs), when(g.updated_at)] for g in rows]
     print_columns(table)
@@ -249,7 +248,7 @@ def show(run_id: str, db: DbOpt = None) -> None:
     from graphflow.state import RunState
 
     with boundary():
-        events = with_workspace(db, None, lambda ws: ws.store.load_events(run_id))
+        events = with_workspace(db, None, lambda ws: ws.events(run_id))
         if not events:
             raise CliError(f"no run {run_id!r}")
     state = RunState.from_events(events)
@@ -305,7 +304,7 @@ def stats(graph: str, limit: Annotated[int, typer.Option(min=1, help="Newest run
     async def gather(ws: Workspace) -> tuple[Any, dict[str, str]]:
         result = await ws.stats(graph, limit)
         try:
-            breakers = ws.breakers_of((await ws.store.get_graph(graph)).spec)
+            breakers = ws.breakers_of((await ws.graph(graph)).spec)
         except NotFound:  # runs of a graph no longer stored
             breakers = {}
         return result, breakers
@@ -329,8 +328,7 @@ def export_graph(graph: str, version: Annotated[int | None, typer.Option()] = No
                  db: DbOpt = None) -> None:
     """Write a stored graph as JSON (stdout, or --output FILE)."""
     with boundary():
-        stored = with_workspace(db, None, lambda ws: ws.store.get_graph(graph, version))
-        text = stored.spec.to_json()
+        stored, text = with_workspace(db, None, lambda ws: ws.export(graph, version))
         if output is None:
             typer.echo(text)
         else:
@@ -344,7 +342,7 @@ def import_graph(file: GraphArg, plugin: PluginOpt = [], db: DbOpt = None) -> No
     with boundary(file):
         registry = load_registry(plugin)
         compiled = load_compiled(file, registry)
-        stored = with_workspace(db, registry, lambda ws: ws.save_if_changed(compiled.spec))
+        stored = with_workspace(db, registry, lambda ws: ws.save(compiled))
     typer.echo(printable(f"imported {stored.graph_id} version {stored.version}"))
 
 

@@ -43,7 +43,7 @@ async def prepare(db: Path) -> tuple[dict[str, str], dict[str, RunState]]:
     async with open_store(db) as store:
         workspace = Workspace(store, registry_with(lambda name: None))
         runs = await seed(workspace)
-        await workspace.save_if_changed(graphflow.load_graph(graph_v2()))
+        await workspace.save(graphflow.load_graph(graph_v2()))
         await workspace.save_breakers()
         final = {name: RunState.from_events(await store.load_events(run_id)) for name, run_id in runs.items()}
     return runs, final
