@@ -12,8 +12,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-RunStatus = Literal["succeeded", "failed", "cancelled"]
-
 
 class NodeStatus(StrEnum):
     """What a node is doing in a run, as every reader of events (CLI, canvas, replay) spells it."""
@@ -90,8 +88,6 @@ class NodeSucceeded(_EventBase):
     duration: float = 0.0
     output: dict[str, Any] = Field(default_factory=dict)
     """Values by output port; a port missing here was not emitted (a branch not taken)."""
-    output_ref: str | None = None
-    """Where a store kept the output when it is not inlined."""
     edges_taken: list[str] = Field(default_factory=list)
     cost: float = 0.0
     tokens: int = 0
@@ -177,7 +173,6 @@ Event = Annotated[
     | MapProgress,
     Field(discriminator="kind"),
 ]
-NodeEvent = NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled | NodeRetrying | MapProgress
 RUN_END_KINDS = frozenset({"run_finished", "run_cancelled"})
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
@@ -185,10 +180,6 @@ event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 def event_from_json(data: str | bytes) -> Event:
     return event_adapter.validate_json(data)
-
-
-def event_to_json(event: Event) -> str:
-    return event.model_dump_json()
 
 
 _LAYOUT: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}

@@ -295,7 +295,7 @@ class _Run:
             if self.graph.nodes[node_id].join is not None:
                 reused = None
             await self.emit(ev.NodeSucceeded, node_id=node_id, attempt=attempt, duration=duration, output=output,
-                            output_ref=None, edges_taken=list(t.edges_taken), degraded=t.degraded, error=error,
+                            edges_taken=list(t.edges_taken), degraded=t.degraded, error=error,
                             cost=cost, tokens=tokens, cached=cached, reused_from=reused)
         elif t.state is NodeState.FAILED:
             assert t.error is not None

@@ -44,6 +44,20 @@ def test_packages_only_import_downwards():
     assert offenders == []
 
 
+def test_pages_and_the_cli_go_through_the_workspace():
+    """Only the application service (graphflow/service.py) reaches the store, or compiles for the
+    pages (the CLI checks a graph file with the engine's ``validate_graph``, no database needed)."""
+    offenders = []
+    for path in [*(ROOT / "ui" / "pages").rglob("*.py"), *(ROOT / "ui" / "cli").rglob("*.py")]:
+        for item in ast.walk(ast.parse(path.read_text())):
+            if isinstance(item, ast.Attribute) and item.attr == "store":
+                offenders.append(f"{path.relative_to(ROOT)}:{item.lineno} reaches .store")
+            name = getattr(item, "id", None) or getattr(item, "name", None)
+            if path.parent.name == "pages" and name in ("validate_graph", "compile_graph"):
+                offenders.append(f"{path.relative_to(ROOT)}:{item.lineno} compiles itself")
+    assert offenders == []
+
+
 def test_exported_members():
     assert sorted(graphflow.__all__) == sorted(
         [
