@@ -76,7 +76,7 @@ def jsonable(output: Any) -> dict[str, Any]:
     if not isinstance(output, dict):
         raise NodeOutputError(f"a node must return a dict of port values, not {type(output).__name__}")
     try:
-        return to_jsonable_python(output)  # type: ignore[no-any-return]
+        return to_jsonable_python(output)
     except PydanticSerializationError as exc:
         raise NodeOutputError(f"output is not JSON data: {exc}") from None
 

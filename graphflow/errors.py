@@ -44,7 +44,7 @@ class Problem:
     path: str | None = None
 
     def __str__(self) -> str:
-        where = []
+        where: list[str] = []
         if self.node_id is not None:
             where.append(f"node {self.node_id!r}")
         if self.edge_id is not None:
@@ -57,7 +57,7 @@ class Problem:
 
 @dataclass(eq=False)
 class GraphValidationError(GraphflowError):
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list[Problem])
 
     def __post_init__(self) -> None:
         super().__init__(str(self))

@@ -202,7 +202,7 @@ def make_event(cls: type[_EventBase], **fields: Any) -> Any:
     data.update(fields)
     for name, factory in factories:
         if name not in fields:
-            data[name] = factory()  # type: ignore[call-arg]
+            data[name] = factory()  # type: ignore[call-arg]  # typed as maybe taking the data; these take none
     event = cls.__new__(cls)
     object.__setattr__(event, "__dict__", data)
     object.__setattr__(event, "__pydantic_fields_set__", set(fields))

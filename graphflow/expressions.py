@@ -140,7 +140,7 @@ class _Builder:
         handler = getattr(self, "b_" + kind, None)
         if handler is None:
             raise self.fail(f"{FRIENDLY_NAMES.get(kind, kind)} is not allowed", node)
-        return handler(node)  # type: ignore[no-any-return]
+        return handler(node)
 
     def op(self, node: Any) -> Callable[..., Any]:
         if type(node.op) not in OPERATORS:
@@ -194,6 +194,7 @@ class _Builder:
             return (lambda n: a(n) and b(n)) if is_and else (lambda n: a(n) or b(n))
 
         def chain(n: Mapping[str, Any]) -> Any:
+            value: Any = None  # never returned as such: a BoolOp has two operands or more
             for fn in fns:  # short-circuits and returns the deciding operand, like Python
                 value = fn(n)
                 if bool(value) != is_and:
@@ -218,6 +219,7 @@ class _Builder:
 
         def chain(n: Mapping[str, Any]) -> Any:
             a = left(n)  # a < b < c: b is evaluated once, stop at the first false link
+            result: Any = True  # never returned as such: a chain has two links or more
             for op, right in pairs:
                 b = right(n)
                 result = op(a, b)

@@ -231,7 +231,7 @@ def _expired(expires_at: float | None, now: float) -> bool:
 
 
 def _copy(value: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(to_json(value))  # type: ignore[no-any-return]
+    return json.loads(to_json(value))
 
 
 def _summary(run: _Run) -> RunSummary:

@@ -66,6 +66,7 @@ class GraphStore(Protocol):
 
     async def get_graph(self, graph_id: str, version: int | None = None) -> GraphVersion:
         """The given version, or the latest; raises ``NotFound``."""
+        ...
 
     async def list_graphs(self) -> list[GraphSummary]: ...
 
@@ -73,6 +74,7 @@ class GraphStore(Protocol):
 
     async def delete_graph(self, graph_id: str) -> None:
         """Removes the graph, its versions and its runs; raises ``NotFound``."""
+        ...
 
 
 class RunStore(EventSink, Protocol):
@@ -86,21 +88,25 @@ class RunStore(EventSink, Protocol):
 
     async def flush(self) -> None:
         """Return once everything published so far is durable."""
+        ...
 
     async def get_run(self, run_id: str) -> RunSummary: ...
 
     async def list_runs(self, graph_id: str | None = None, limit: int = 100) -> list[RunSummary]:
         """Newest first."""
+        ...
 
     async def load_events(self, run_id: str, after_seq: int = -1) -> list[Event]: ...
 
     async def node_outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """The stored output of every node that succeeded in the run."""
+        ...
 
     async def unfinished_runs(self) -> list[RunSummary]: ...
 
     async def runs_for_stats(self, graph_id: str, limit: int = 1000) -> list[Sequence[Event]]:
         """Event logs of the graph's finished runs, newest first, for latency and cost stats."""
+        ...
 
 
 class KeyValueStore(Protocol):
@@ -110,11 +116,13 @@ class KeyValueStore(Protocol):
 
     async def get(self, namespace: str, key: str, now: float | None = None) -> Any | None:
         """None when missing or expired at ``now``."""
+        ...
 
     async def items(self, namespace: str) -> dict[str, Any]: ...
 
     async def delete(self, namespace: str, key: str) -> bool:
         """True when there was such an entry."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

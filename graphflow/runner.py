@@ -147,9 +147,9 @@ class _Run:
     async def emit(self, cls: type[ev._EventBase], **fields: Any) -> None:
         event = ev.make_event(cls, run_id=self.run_id, seq=self.seq, at=self.clock.time(), **fields)
         self.seq += 1
-        self.events.append(event)  # type: ignore[arg-type]
+        self.events.append(event)
         for sink in self.r.sinks:
-            await sink.publish(event)  # type: ignore[arg-type]
+            await sink.publish(event)
 
     async def go(self, *, seed: Seed | None = None, recovery: Recovery | None = None,
                  logged: list[ev.Event] | None = None) -> RunResult:

@@ -35,7 +35,7 @@ def digest(spec: GraphSpec) -> str:
 
 async def offer_samples(store: SampleStore, samples: Iterable[GraphSpec]) -> list[GraphVersion]:
     """Add each sample that is new or changed since last offered; the versions stored."""
-    added = []
+    added: list[GraphVersion] = []
     for spec in samples:
         stored = await _offer(store, spec)
         if stored is not None:

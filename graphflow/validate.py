@@ -91,7 +91,7 @@ def spec_from_data(data: dict[str, Any]) -> GraphSpec:
 
 
 def _problem_from_pydantic(err: Any, data: dict[str, Any]) -> Problem:
-    loc = tuple(err["loc"])
+    loc: tuple[Any, ...] = tuple(err["loc"])
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     node_id = edge_id = None
     if len(loc) >= 2 and loc[0] in ("nodes", "edges") and isinstance(loc[1], int):
@@ -102,7 +102,7 @@ def _problem_from_pydantic(err: Any, data: dict[str, Any]) -> Problem:
             node_id = ident
         else:
             edge_id = ident
-    if err["type"] == "extra_forbidden":
+    if err["type"] == "extra_forbidden" and loc:
         return Problem("unknown_field", f"unknown field {loc[-1]!r} at {path}", node_id, edge_id, path)
     return Problem("invalid_value", f"{path}: {err['msg']}", node_id, edge_id, path)
 

@@ -113,11 +113,12 @@ class NodeKind:
         ``run`` receives as ``config``."""
         return config
 
-    async def run(self, config: Any, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        """Return values by output port; leave a port out to not emit it."""
+    async def run(self, config: Any, inputs: dict[str, Any], ctx: NodeContext, /) -> dict[str, Any]:
+        """Return values by output port; leave a port out to not emit it. (Positional: a kind
+        names ``config`` after what ``prepare`` made of it.)"""
         return self.run_inline(config, inputs, ctx)
 
-    def run_inline(self, config: Any, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+    def run_inline(self, config: Any, inputs: dict[str, Any], ctx: NodeContext, /) -> dict[str, Any]:
         raise NotImplementedError(f"node kind {self.kind!r} has no run method")
 
     def describe(self) -> dict[str, Any]:
