@@ -14,8 +14,8 @@ from graphflow.errors import NotFound
 from graphflow.events import Event
 from graphflow.model import GraphSpec
 
-__all__ = ["EventSink", "GraphStore", "GraphSummary", "GraphVersion", "KeyValueStore", "Lease", "LeaseStore", "NotFound", "RunStore",
-           "RunSummary", "Store"]
+__all__ = ["EventSink", "GraphStore", "GraphSummary", "GraphVersion", "KeyValueStore", "Lease", "LeaseStore",
+           "NotFound", "RunStore", "RunSummary", "Store"]
 
 
 @runtime_checkable

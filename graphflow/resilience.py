@@ -25,6 +25,7 @@ class MonotonicClock(Protocol):
 
     def time(self) -> float:
         """Wall-clock Unix seconds: only at the snapshot boundary, to carry an open time across processes."""
+        ...
 
 
 class BreakerOpen(NodeError):

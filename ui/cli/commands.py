@@ -131,8 +131,7 @@ def run(
     no_store: Annotated[bool, typer.Option(
         "--no-store", help="Run with the engine alone: no database, nothing recorded.")] = False,
 ) -> None:
-    """Run a graph: progress on stderr, the outputs as JSON on stdout. The run is recorded
-    (and the graph saved as a new version if it changed) unless --no-store."""
+    """Run a graph: progress on stderr, outputs as JSON on stdout; recorded unless --no-store."""
     from .running import collect_inputs, run_and_report
 
     with boundary(graph):
