@@ -173,6 +173,7 @@ Event = Annotated[
     | MapProgress,
     Field(discriminator="kind"),
 ]
+NodeEvent = NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled | NodeRetrying | MapProgress
 RUN_END_KINDS = frozenset({"run_finished", "run_cancelled"})
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
@@ -180,6 +181,10 @@ event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 def event_from_json(data: str | bytes) -> Event:
     return event_adapter.validate_json(data)
+
+
+def event_to_json(event: Event) -> str:
+    return event.model_dump_json()
 
 
 _LAYOUT: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}

@@ -220,7 +220,7 @@ async def test_a_run_resumed_from_a_failure_holds_a_lease_too(tmp_path):
     release = anyio.Event()
     async with open_store(tmp_path / "g.db") as store:
         ws = Workspace(store, slow_registry(release), owner="alpha")
-        await ws.save_if_changed(graphflow.load_graph(WAIT_GRAPH))
+        await ws.save(graphflow.load_graph(WAIT_GRAPH))
         control = RunControl()
         control.cancel("stopped")
         assert (await ws.run("w", {"x": 1}, run_id="r1", control=control)).status == "cancelled"
