@@ -191,7 +191,7 @@ def event_to_json(event: Event) -> str:
     return event.model_dump_json()
 
 
-_LAYOUT: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
+_LAYOUT: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...], frozenset[str], frozenset[str]]] = {}
 
 
 def make_event(cls: type[_EventBase], **fields: Any) -> Any:
@@ -199,14 +199,20 @@ def make_event(cls: type[_EventBase], **fields: Any) -> Any:
 
     ``model_construct`` costs ~17 us here, most of it resolving defaults; the scheduler
     emits two events per node, so the layout is computed once per class. Default
-    factories still run per event, so no two events share a mutable default.
+    factories still run per event, so no two events share a mutable default. Field names
+    are checked (a misspelt or missing one raises ``TypeError``); values are not.
     """
     layout = _LAYOUT.get(cls)
     if layout is None:
         template = {n: None if f.is_required() or f.default_factory else f.default for n, f in cls.model_fields.items()}
         factories = tuple((n, f.default_factory) for n, f in cls.model_fields.items() if f.default_factory)
-        layout = _LAYOUT[cls] = (template, factories)
-    template, factories = layout
+        names = frozenset(cls.model_fields)
+        required = frozenset(n for n, f in cls.model_fields.items() if f.is_required())
+        layout = _LAYOUT[cls] = (template, factories, names, required)
+    template, factories, names, required = layout
+    given = fields.keys()
+    if not (given <= names and required <= given):
+        raise TypeError(f"{cls.__name__}: unknown fields {sorted(given - names)}, missing {sorted(required - given)}")
     data = template.copy()  # keeps the field order, so JSON dumps read the same as validated events
     data.update(fields)
     for name, factory in factories:
