@@ -18,7 +18,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from graphflow.clock import Clock
 from graphflow.compile import CompiledNode
-from graphflow.errors import NodeOutputError, NodeTimeout
+from graphflow.errors import NodeOutputError, NodeRaisedBaseException, NodeTimeout
 from graphflow.mailbox import Mailbox
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import ErrorInfo
@@ -84,7 +84,32 @@ def jsonable(output: Any) -> dict[str, Any]:
 def error_info(node_id: str, exc: BaseException) -> ErrorInfo:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]  # a handler's own task group: report the real error
+    if not isinstance(exc, Exception):
+        exc = NodeRaisedBaseException(exc)
+    if isinstance(exc, NodeRaisedBaseException):
+        return ErrorInfo(exc.original_type, str(exc), node_id)
     return ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node_id)
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """The run (or this node) being cancelled: the one BaseException that must pass through."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(is_cancellation(e) for e in exc.exceptions)
+    return isinstance(exc, anyio.get_cancelled_exc_class())
+
+
+async def run_node(node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+    """The node's own code. Its SystemExit, KeyboardInterrupt, GeneratorExit... become an
+    ordinary failure here, inside its task: asyncio re-raises the first two out of the
+    event loop itself, which would take the process (or a server) down."""
+    try:
+        return await node.kind.run(node.runtime, inputs, ctx)
+    except Exception:
+        raise
+    except BaseException as exc:
+        if is_cancellation(exc):
+            raise
+        raise NodeRaisedBaseException(exc) from None
 
 
 def cache_key(node: CompiledNode, inputs: dict[str, Any]) -> str:
@@ -112,7 +137,7 @@ class Attempts:
                 and retry_at is None:
             # One attempt, no policies: the common case, kept short because it is hot.
             try:
-                output = jsonable(await node.kind.run(node.runtime, inputs, ctx))
+                output = jsonable(await run_node(node, inputs, ctx))
                 done = Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
             except Exception as exc:
                 done = Done(node.id, False, error_info(node.id, exc), self.clock.monotonic() - t0, ctx.attempt,
@@ -171,7 +196,7 @@ class Attempts:
                 last_error = error
                 duration = self.clock.monotonic() - t0
                 retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED
-                         and should_retry(policy, exc, ctx.attempt))
+                         and should_retry(policy, getattr(exc, "original", exc), ctx.attempt))
                 if not retry:
                     return Done(node.id, False, error, duration, ctx.attempt, ctx.cost, ctx.tokens)
                 delay = backoff_delay(policy, ctx.attempt, self.rng)
@@ -189,7 +214,7 @@ class Attempts:
                    limit: float | None) -> dict[str, Any]:
         """One attempt, failing with ``NodeTimeout`` after ``limit`` seconds of the run's clock."""
         if limit is None:
-            return await node.kind.run(node.runtime, inputs, ctx)
+            return await run_node(node, inputs, ctx)
         output: dict[str, Any] = {}
         completed = False
         # Race the call against clock.sleep, so a fake clock can drive timeouts in tests.
@@ -199,7 +224,7 @@ class Attempts:
                 tg.cancel_scope.cancel()
 
             tg.start_soon(watchdog)
-            output = await node.kind.run(node.runtime, inputs, ctx)
+            output = await run_node(node, inputs, ctx)
             completed = True
             tg.cancel_scope.cancel()
         if not completed:

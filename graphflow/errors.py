@@ -92,3 +92,15 @@ class NodeTimeout(NodeError):
 
 class NodeOutputError(NodeError):
     """A node returned a value that cannot be stored as JSON."""
+
+
+class NodeRaisedBaseException(NodeError):
+    """A node raised ``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit`` or another
+    ``BaseException`` of its own: it fails like any other node, reported under the original
+    type's name, instead of taking the process or the event loop down."""
+
+    def __init__(self, original: BaseException) -> None:
+        self.original = original
+        self.original_type = type(original).__name__
+        detail = str(original)
+        super().__init__(f"the node raised {self.original_type}" + (f"({detail})" if detail else ""))

@@ -18,7 +18,8 @@ from typing import Any
 import anyio
 
 from graphflow import events as ev
-from graphflow.attempts import Attempts, AttemptStarted, BreakerChanges, Done, Progress, Retrying, jsonable
+from graphflow.attempts import (Attempts, AttemptStarted, BreakerChanges, Done, Progress, Retrying, error_info,
+                                is_cancellation, jsonable)
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
 from graphflow.inputs import check_run_inputs
@@ -258,8 +259,10 @@ class _Run:
                 output = jsonable(node.kind.run_inline(node.runtime, inputs, ctx))
                 if ctx.cost or ctx.tokens:
                     self.usage[node.id] = (ctx.cost, ctx.tokens, False)
-            except Exception as exc:
-                self.plan.mark_failed(node.id, ErrorInfo(type(exc).__name__, str(exc), node.id))
+            except BaseException as exc:  # SystemExit, KeyboardInterrupt... from the node fail it too
+                if is_cancellation(exc):
+                    raise
+                self.plan.mark_failed(node.id, error_info(node.id, exc))
             else:
                 self.plan.mark_succeeded(node.id, output)
             return

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 from pydantic import Field
 
+from graphflow.errors import NodeRaisedBaseException
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
 
 if TYPE_CHECKING:
@@ -65,5 +66,16 @@ async def call_function(entry: FunctionEntry, value: Any, args: dict[str, Any], 
     if entry.is_async:
         return await entry.fn(value, **kwargs)
     if entry.blocking:
-        return await anyio.to_thread.run_sync(lambda: entry.fn(value, **kwargs))
+        return await anyio.to_thread.run_sync(contained, entry.fn, value, kwargs)
     return entry.fn(value, **kwargs)
+
+
+def contained(fn: Any, value: Any, kwargs: dict[str, Any]) -> Any:
+    """In the worker thread: a BaseException must not cross back into the event loop as it
+    is (a GeneratorExit there breaks the awaiting coroutine), so it becomes a failure here."""
+    try:
+        return fn(value, **kwargs)
+    except Exception:
+        raise
+    except BaseException as exc:
+        raise NodeRaisedBaseException(exc) from None
