@@ -45,7 +45,7 @@ class FunctionNode(NodeKind):
         return BoundFunction(config, registry.functions[config.function])
 
     def runs_inline(self, runtime: BoundFunction) -> bool:
-        # A plain sync function blocks the loop whether it runs in a task or not, so skip the task.
+        # Registered non-blocking: a task would only add cost. Other sync functions go to a thread.
         return not runtime.entry.is_async and not runtime.entry.blocking
 
     def run_inline(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:

@@ -47,12 +47,13 @@ def raiser(exc: type[BaseException], flavour: str) -> Any:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("flavour", ["async", "sync", "blocking"])
+@pytest.mark.parametrize("flavour", ["async", "sync", "non_blocking", "blocking"])
 @pytest.mark.parametrize("exc", BASE_EXCEPTIONS, ids=lambda e: e.__name__)
 @pytest.mark.parametrize("policy", [{}, {"retry": {"max_attempts": 2, "base_delay": 0}}, {"timeout": 5}])
 async def test_base_exception_fails_the_node(exc: type[BaseException], flavour: str, policy: dict[str, Any]) -> None:
     registry = graphflow.default_registry(installed=False)
-    registry.register_function("hostile", raiser(exc, flavour), blocking=flavour == "blocking")
+    registry.register_function("hostile", raiser(exc, flavour), blocking=flavour == "blocking",
+                               non_blocking=flavour == "non_blocking")
     spec = graph(node("c", "constant", value=1), node("bad", "function", function="hostile", _node=policy),
                  node("o", "output", name="o"), edge("c", "bad"), edge("bad", "o"))
     result = await graphflow.run(spec, registry=registry)
