@@ -217,6 +217,7 @@ class Attempts:
             return await run_node(node, inputs, ctx)
         output: dict[str, Any] = {}
         completed = False
+        ctx.timeout, ctx.abandoned = limit, 0
         # Race the call against clock.sleep, so a fake clock can drive timeouts in tests.
         async with anyio.create_task_group() as tg:
             async def watchdog() -> None:
@@ -228,5 +229,5 @@ class Attempts:
             completed = True
             tg.cancel_scope.cancel()
         if not completed:
-            raise NodeTimeout(limit, node_id=node.id, attempt=ctx.attempt)
+            raise NodeTimeout(limit, node_id=node.id, attempt=ctx.attempt, abandoned=ctx.abandoned)
         return output

@@ -85,9 +85,13 @@ class NodeError(GraphflowError):
 
 
 class NodeTimeout(NodeError):
-    def __init__(self, seconds: float, *, node_id: str | None = None, attempt: int | None = None) -> None:
-        super().__init__(f"timed out after {seconds:g}s", node_id=node_id, attempt=attempt)
+    def __init__(self, seconds: float, *, node_id: str | None = None, attempt: int | None = None,
+                 abandoned: int = 0) -> None:
+        note = (f"; its worker thread could not be stopped and was abandoned ({abandoned} abandoned "
+                "thread(s) still running)") if abandoned else ""
+        super().__init__(f"timed out after {seconds:g}s{note}", node_id=node_id, attempt=attempt)
         self.seconds = seconds
+        self.thread_abandoned = bool(abandoned)
 
 
 class NodeOutputError(NodeError):

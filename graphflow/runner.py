@@ -18,14 +18,23 @@ from typing import Any
 import anyio
 
 from graphflow import events as ev
-from graphflow.attempts import (Attempts, AttemptStarted, BreakerChanges, Done, Progress, Retrying, error_info,
-                                is_cancellation, jsonable)
+from graphflow.attempts import (
+    Attempts,
+    AttemptStarted,
+    BreakerChanges,
+    Done,
+    Progress,
+    Retrying,
+    error_info,
+    is_cancellation,
+    jsonable,
+)
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
 from graphflow.inputs import check_run_inputs
 from graphflow.mailbox import Mailbox, Workers
 from graphflow.nodes.base import NodeContext
-from graphflow.plan import ErrorInfo, NodeState, Plan, Transition
+from graphflow.plan import NodeState, Plan, Transition
 from graphflow.ports import EventSink, KeyValueStore
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover

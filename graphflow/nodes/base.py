@@ -46,6 +46,10 @@ class NodeContext:
     cost: float = 0.0
     tokens: int = 0
     on_progress: Callable[[int, int, int], None] | None = None
+    timeout: float | None = None
+    """Seconds this attempt may take, when a timeout applies to it."""
+    abandoned: int = 0
+    """Set when this attempt left a worker thread running: how many are abandoned now."""
 
     def report_usage(self, *, cost: float = 0.0, tokens: int = 0) -> None:
         """Add the money and tokens a call spent; they land on the node's events."""
@@ -55,6 +59,9 @@ class NodeContext:
     def progress(self, done: int, failed: int, total: int) -> None:
         if self.on_progress is not None:
             self.on_progress(done, failed, total)
+
+    def thread_abandoned(self, count: int) -> None:
+        self.abandoned = count
 
     @property
     def idempotency_key(self) -> str:

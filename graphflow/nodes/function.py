@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
 from pydantic import Field
 
 from graphflow.errors import NodeRaisedBaseException
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
+from graphflow.threads import run_in_thread
 
 if TYPE_CHECKING:
     from graphflow.registry import FunctionEntry, Registry
@@ -59,14 +59,15 @@ class FunctionNode(NodeKind):
 
 
 async def call_function(entry: FunctionEntry, value: Any, args: dict[str, Any], ctx: NodeContext) -> Any:
-    """``fn(value, **args)``, with ``ctx`` if it asks for it; blocking functions go to a thread."""
+    """``fn(value, **args)``, with ``ctx`` if it asks for it. Sync functions go to a thread,
+    the non-blocking ones too when a timeout applies (only a thread can be walked away from)."""
     kwargs = dict(args)
     if entry.wants_ctx:
         kwargs["ctx"] = ctx
     if entry.is_async:
         return await entry.fn(value, **kwargs)
-    if entry.blocking:
-        return await anyio.to_thread.run_sync(contained, entry.fn, value, kwargs)
+    if entry.blocking or ctx.timeout is not None:
+        return await run_in_thread(lambda: contained(entry.fn, value, kwargs), ctx.thread_abandoned)
     return entry.fn(value, **kwargs)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 import graphflow
 
+
 class Custom(BaseException):
     pass
 
