@@ -30,6 +30,13 @@ def graph(*items: dict[str, Any]) -> dict[str, Any]:
             "edges": [i for i in items if "source" in i]}
 
 
+def settle_abandoned_threads() -> None:
+    for _ in range(500):
+        if threads.abandoned_threads() == 0:
+            return
+        threading.Event().wait(0.01)
+
+
 @pytest.fixture
 def release() -> Iterator[threading.Event]:
     """Stuck functions wait on this; set at the end so no thread outlives the test."""
@@ -76,6 +83,7 @@ async def test_retries_then_the_error_edge_apply(registry):
 
 
 async def test_abandoned_threads_are_capped(registry, monkeypatch, release):
+    settle_abandoned_threads()  # earlier tests released theirs; let them finish
     baseline = threads.abandoned_threads()
     monkeypatch.setattr(threads, "MAX_ABANDONED_THREADS", baseline + 2)
     spec = graph(node("c", "constant", value=1), node("s", "function", function="stuck", _node={"timeout": 0.1}),
@@ -85,10 +93,8 @@ async def test_abandoned_threads_are_capped(registry, monkeypatch, release):
     assert [e.error_type for e in errors] == ["NodeTimeout", "NodeTimeout", "TooManyAbandonedThreads"]
     assert "limit" in errors[2].error_message
     release.set()  # the stuck threads finish, and the count goes back down
-    for _ in range(200):
-        if threads.abandoned_threads() == baseline:
-            break
-        threading.Event().wait(0.01)
+    settle_abandoned_threads()
+    assert threads.abandoned_threads() == baseline
     result = await graphflow.run(graph(node("c", "constant", value=1),
                                        node("s", "function", function="stuck", _node={"timeout": 5}),
                                        node("o", "output", name="o"), edge("c", "s"), edge("s", "o")),
