@@ -19,6 +19,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 from graphflow.clock import Clock
 from graphflow.compile import CompiledNode
 from graphflow.errors import NodeOutputError, NodeRaisedBaseException, NodeTimeout
+from graphflow.failures import trimmed_traceback
 from graphflow.mailbox import Mailbox
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import ErrorInfo
@@ -84,11 +85,12 @@ def jsonable(output: Any) -> dict[str, Any]:
 def error_info(node_id: str, exc: BaseException) -> ErrorInfo:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]  # a handler's own task group: report the real error
+    trace = trimmed_traceback(exc)
     if not isinstance(exc, Exception):
         exc = NodeRaisedBaseException(exc)
     if isinstance(exc, NodeRaisedBaseException):
-        return ErrorInfo(exc.original_type, str(exc), node_id)
-    return ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node_id)
+        return ErrorInfo(exc.original_type, str(exc), node_id, trace)
+    return ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node_id, trace)
 
 
 def is_cancellation(exc: BaseException) -> bool:
@@ -192,7 +194,7 @@ class Attempts:
                 error = error_info(node.id, exc)
                 if isinstance(exc, BreakerOpen) and last_error is not None:  # keep the cause in sight
                     error = ErrorInfo(error.type, f"{error.message} (last error: {last_error.type}: "
-                                      f"{last_error.message})", node.id)
+                                      f"{last_error.message})", node.id, last_error.traceback)
                 last_error = error
                 duration = self.clock.monotonic() - t0
                 retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED

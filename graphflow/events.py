@@ -118,6 +118,10 @@ class NodeFailed(_EventBase):
     """The error-port edges the failure was routed down (the rest of the node's edges were not taken)."""
     cost: float = 0.0
     tokens: int = 0
+    traceback: str | None = None
+    """The node's own frames of the error, trimmed to a few KB; None when they are all the engine's."""
+    input_preview: str | None = None
+    """The node's input as JSON, truncated to 2,000 characters."""
 
 
 class NodeRetrying(_EventBase):

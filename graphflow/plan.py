@@ -15,7 +15,7 @@ one is live and every required input is live; otherwise it is skipped.
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +49,8 @@ class ErrorInfo:
     type: str
     message: str
     node_id: str
+    traceback: str | None = field(default=None, compare=False)
+    """The node's own frames, trimmed (see ``failures.py``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from graphflow.attempts import (
 )
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
+from graphflow.failures import input_preview
 from graphflow.inputs import check_run_inputs
 from graphflow.mailbox import Mailbox, Workers
 from graphflow.nodes.base import NodeContext
@@ -313,7 +314,8 @@ class _Run:
             assert t.error is not None
             await self.emit(ev.NodeFailed, node_id=node_id, attempt=attempt, duration=duration,
                             error_type=t.error.type, error_message=t.error.message, handled=t.handled,
-                            edges_taken=list(t.edges_taken), cost=cost, tokens=tokens)
+                            edges_taken=list(t.edges_taken), cost=cost, tokens=tokens, traceback=t.error.traceback,
+                            input_preview=input_preview(self.plan.inputs_for(node_id)))
         elif t.state is NodeState.SKIPPED:
             await self.emit(ev.NodeSkipped, node_id=node_id, reason=t.reason)
         elif t.state is NodeState.CANCELLED:

@@ -155,6 +155,13 @@ def show(run_id: str, db: DbOpt = None) -> None:
         table.append([node_id, rec.status, duration(starts.get(node_id)), duration(rec.duration),
                       str(rec.attempts or "-"), detail])
     engine_cli.print_columns(table)
+    for event in events:
+        if event.kind == "node_failed" and (event.input_preview or event.traceback):
+            typer.echo(f"\n{event.node_id} failed (attempt {event.attempt}): {event.error_type}: {event.error_message}")
+            if event.input_preview:
+                typer.echo(f"  input: {event.input_preview}")
+            if event.traceback:
+                typer.echo("  " + event.traceback.rstrip().replace("\n", "\n  "))
     typer.echo(json.dumps(state.outputs, indent=2))
 
 
