@@ -20,6 +20,7 @@ from graphflow.clock import Clock
 from graphflow.compile import CompiledNode
 from graphflow.errors import NodeOutputError, NodeRaisedBaseException, NodeTimeout
 from graphflow.failures import trimmed_traceback
+from graphflow.outputs import check_output
 from graphflow.mailbox import Mailbox
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import ErrorInfo
@@ -28,7 +29,7 @@ from graphflow.ports import KeyValueStore
 from graphflow.resilience import BreakerOpen, BreakerRegistry, Permit, StateChange, backoff_delay, should_retry
 
 NO_RETRY = RetryPolicy()
-NEVER_RETRIED = frozenset({"NodeOutputError", "BreakerOpen"})
+NEVER_RETRIED = frozenset({"NodeOutputError", "NonFiniteOutput", "OutputTooLarge", "BreakerOpen"})
 CACHE_NAMESPACE = "cache"
 
 
@@ -77,9 +78,11 @@ def jsonable(output: Any) -> dict[str, Any]:
     if not isinstance(output, dict):
         raise NodeOutputError(f"a node must return a dict of port values, not {type(output).__name__}")
     try:
-        return to_jsonable_python(output)  # type: ignore[no-any-return]
+        data: dict[str, Any] = to_jsonable_python(output)
     except PydanticSerializationError as exc:
         raise NodeOutputError(f"output is not JSON data: {exc}") from None
+    check_output(data)
+    return data
 
 
 def error_info(node_id: str, exc: BaseException) -> ErrorInfo:
