@@ -20,9 +20,9 @@ from graphflow.clock import Clock
 from graphflow.compile import CompiledNode
 from graphflow.errors import NodeOutputError, NodeRaisedBaseException, NodeTimeout
 from graphflow.failures import trimmed_traceback
-from graphflow.outputs import check_output
 from graphflow.mailbox import Mailbox
 from graphflow.nodes.base import NodeContext
+from graphflow.outputs import check_output
 from graphflow.plan import ErrorInfo
 from graphflow.policies import RetryPolicy
 from graphflow.ports import KeyValueStore
