@@ -147,12 +147,12 @@ def bounded_sorted(items: Any) -> list[Any]:
     return check_built(sorted(items), "sorted()")  # type: ignore[no-any-return]
 
 
-_SCALARS = (int, float, bool, type(None))
-_FREE_TYPES = frozenset(_SCALARS)
+_SCALAR_TUPLE = (int, float, bool, type(None))  # for isinstance
+_FREE_TYPES = _SCALARS
 
 
 def bounded_add(a: Any, b: Any) -> Any:
-    if isinstance(a, _SCALARS) and isinstance(b, _SCALARS):
+    if isinstance(a, _SCALAR_TUPLE) and isinstance(b, _SCALAR_TUPLE):
         return a + b
     return check_built(a + b, "concatenation")
 
