@@ -72,6 +72,7 @@ class Progress:
     done: int
     failed: int
     total: int
+    results: dict[str, Any] | None = None
 
 
 def jsonable(output: Any) -> dict[str, Any]:
@@ -93,7 +94,9 @@ def error_info(node_id: str, exc: BaseException) -> ErrorInfo:
         exc = NodeRaisedBaseException(exc)
     if isinstance(exc, NodeRaisedBaseException):
         return ErrorInfo(exc.original_type, str(exc), node_id, trace)
-    return ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node_id, trace)
+    detail = getattr(exc, "detail", None)
+    return ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node_id, trace,
+                     detail if isinstance(detail, dict) else None)
 
 
 def is_cancellation(exc: BaseException) -> bool:
@@ -197,7 +200,7 @@ class Attempts:
                 error = error_info(node.id, exc)
                 if isinstance(exc, BreakerOpen) and last_error is not None:  # keep the cause in sight
                     error = ErrorInfo(error.type, f"{error.message} (last error: {last_error.type}: "
-                                      f"{last_error.message})", node.id, last_error.traceback)
+                                      f"{last_error.message})", node.id, last_error.traceback, last_error.detail)
                 last_error = error
                 duration = self.clock.monotonic() - t0
                 retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED

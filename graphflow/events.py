@@ -122,6 +122,9 @@ class NodeFailed(_EventBase):
     """The node's own frames of the error, trimmed to a few KB; None when they are all the engine's."""
     input_preview: str | None = None
     """The node's input as JSON, truncated to 2,000 characters."""
+    partial: dict[str, Any] | None = None
+    """What it got done before failing: a fail-fast map's results of the items that
+    succeeded, by item index (also on the error edge's payload as ``partial``)."""
 
 
 class NodeRetrying(_EventBase):
@@ -152,6 +155,9 @@ class MapProgress(_EventBase):
     done: int
     failed: int
     total: int
+    results: dict[str, Any] = Field(default_factory=dict)
+    """Results of the items that succeeded since the previous report, by item index: the
+    map's checkpoint, so a resumed run only runs the items not recorded here."""
 
 
 class NodeSkipped(_EventBase):

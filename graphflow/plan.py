@@ -51,6 +51,8 @@ class ErrorInfo:
     node_id: str
     traceback: str | None = field(default=None, compare=False)
     """The node's own frames, trimmed (see ``failures.py``)."""
+    detail: dict[str, Any] | None = field(default=None, compare=False)
+    """What the node got done before it failed (a fail-fast map's partial results)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +224,8 @@ class Plan:
         if any(e.source_port == ERROR_PORT for e in node.out_edges):
             payload = {"error_type": error.type, "message": error.message, "node_id": node_id,
                        "input": self.inputs_for(node_id).get("in")}
+            if error.detail is not None:
+                payload["partial"] = error.detail
         routed = [e for e in node.out_edges if e.source_port == ERROR_PORT and _holds(e, payload)]
         if node.spec.optional and not routed:
             self.degraded.append(node_id)

@@ -236,7 +236,7 @@ class _Run:
                                 to_state=change.to_state.value, reason=change.reason, node_id=message.node_id)
         elif isinstance(message, Progress):
             await self.emit(ev.MapProgress, node_id=message.node_id, done=message.done, failed=message.failed,
-                            total=message.total)
+                            total=message.total, results=message.results or {})
         elif isinstance(message, _Cancel):
             self.plan.cancel(message.reason)
 
@@ -277,19 +277,28 @@ class _Run:
                 self.plan.mark_succeeded(node.id, output)
             return
         ctx.on_progress = self.progress_reporter(node.id)
+        ctx.subgraph_runner = self.run_subgraph
+        if self.recovery is not None:
+            ctx.recovered_items = self.recovery.map_items.get(node.id, {})
         self.in_flight += 1
         assert self.workers is not None
         self.workers.submit(node.id, (node, inputs, ctx, retry_at))
 
     def progress_reporter(self, node_id: str) -> Any:
         """Progress is aggregated: one event per interval, plus the final count."""
-        def report(done: int, failed: int, total: int) -> None:
+        def report(done: int, failed: int, total: int, results: dict[int, Any] | None = None) -> None:
             now = self.clock.monotonic()
-            if done + failed < total and now - self.last_progress.get(node_id, -math.inf) < self.r.progress_interval:
-                return
+            if not results and done + failed < total and \
+                    now - self.last_progress.get(node_id, -math.inf) < self.r.progress_interval:
+                return  # a report with results is a checkpoint: never dropped (the map batches them)
             self.last_progress[node_id] = now
-            self.attempts.send.send_nowait(Progress(node_id, done, failed, total))
+            batch = {str(i): r for i, r in results.items()} if results else None
+            self.attempts.send.send_nowait(Progress(node_id, done, failed, total, batch))
         return report
+
+    async def run_subgraph(self, graph: CompiledGraph, inputs: Mapping[str, Any]) -> RunResult:
+        """A sub-graph (a map's items) on this run's clock; it shares no state with the run."""
+        return await Runner(graph, clock=self.clock, rng=self.r.rng).run(inputs)
 
     async def publish(self, t: Transition) -> None:
         node_id = t.node_id
@@ -315,7 +324,7 @@ class _Run:
             await self.emit(ev.NodeFailed, node_id=node_id, attempt=attempt, duration=duration,
                             error_type=t.error.type, error_message=t.error.message, handled=t.handled,
                             edges_taken=list(t.edges_taken), cost=cost, tokens=tokens, traceback=t.error.traceback,
-                            input_preview=input_preview(self.plan.inputs_for(node_id)))
+                            input_preview=input_preview(self.plan.inputs_for(node_id)), partial=t.error.detail)
         elif t.state is NodeState.SKIPPED:
             await self.emit(ev.NodeSkipped, node_id=node_id, reason=t.reason)
         elif t.state is NodeState.CANCELLED:
