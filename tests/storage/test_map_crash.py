@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def register(registry):
 def command(tmp_path: Path, *args: str, crash: bool, plugin: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "MAPCRASH_EFFECTS": str(tmp_path / "effects.txt")}
     env.pop("GRAPHFLOW_PLUGINS", None)
+    env["GRAPHFLOW_LEASE_SECONDS"] = "1"  # the killed process keeps its lease until it expires
     if crash:
         env["MAPCRASH_AT"] = str(CRASH_AT)
     extra = ["--plugin", "mapcrash_plugin"] if plugin else []
@@ -60,7 +62,11 @@ def test_resumed_map_runs_only_unfinished_items(tmp_path: Path) -> None:
     runs = command(tmp_path, "runs", crash=False, plugin=False)
     assert len(runs.stdout.splitlines()) > 1, (runs.stdout, runs.stderr, first.stderr)
     run_id = runs.stdout.splitlines()[1].split()[0]
-    resumed = command(tmp_path, "resume", run_id, crash=False)
+    for _ in range(40):  # until the dead process's lease has expired
+        resumed = command(tmp_path, "resume", run_id, crash=False)
+        if "lease expires" not in resumed.stderr:
+            break
+        time.sleep(0.25)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["o"] == [x * 10 for x in range(ITEMS)]
     runs_of = Counter(int(line) for line in (tmp_path / "effects.txt").read_text().split())
