@@ -99,9 +99,13 @@ class NodeError(GraphflowError):
 
 
 class NodeTimeout(NodeError):
-    def __init__(self, seconds: float, *, node_id: str | None = None, attempt: int | None = None) -> None:
-        super().__init__(f"timed out after {seconds:g}s", node_id=node_id, attempt=attempt)
+    def __init__(self, seconds: float, *, node_id: str | None = None, attempt: int | None = None,
+                 abandoned: int = 0) -> None:
+        note = (f"; its worker thread could not be stopped and was abandoned ({abandoned} abandoned "
+                "thread(s) still running)") if abandoned else ""
+        super().__init__(f"timed out after {seconds:g}s{note}", node_id=node_id, attempt=attempt)
         self.seconds = seconds
+        self.thread_abandoned = bool(abandoned)
 
 
 class NodeOutputError(NodeError):
@@ -126,3 +130,15 @@ class LeaseLost(GraphflowError):
     def __init__(self, run_id: str, reason: str) -> None:
         super().__init__(f"stopped executing run {run_id}: {reason}")
         self.run_id = run_id
+
+
+class NodeRaisedBaseException(NodeError):
+    """A node raised ``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit`` or another
+    ``BaseException`` of its own: it fails like any other node, reported under the original
+    type's name, instead of taking the process or the event loop down."""
+
+    def __init__(self, original: BaseException) -> None:
+        self.original = original
+        self.original_type = type(original).__name__
+        detail = str(original)
+        super().__init__(f"the node raised {self.original_type}" + (f"({detail})" if detail else ""))

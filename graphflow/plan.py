@@ -15,7 +15,7 @@ one is live and every required input is live; otherwise it is skipped.
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +49,10 @@ class ErrorInfo:
     type: str
     message: str
     node_id: str
+    traceback: str | None = field(default=None, compare=False)
+    """The node's own frames, trimmed (see ``failures.py``)."""
+    detail: dict[str, Any] | None = field(default=None, compare=False)
+    """What the node got done before it failed (a fail-fast map's partial results)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,18 +220,23 @@ class Plan:
 
     def _fail(self, node_id: str, error: ErrorInfo) -> None:
         node = self.graph.nodes[node_id]
-        routed = [e for e in node.out_edges if e.source_port == ERROR_PORT]
+        payload = None
+        if any(e.source_port == ERROR_PORT for e in node.out_edges):
+            payload = {"error_type": error.type, "message": error.message, "node_id": node_id,
+                       "input": self.inputs_for(node_id).get("in")}
+            if error.detail is not None:
+                payload["partial"] = error.detail
+        routed = [e for e in node.out_edges if e.source_port == ERROR_PORT and _holds(e, payload)]
         if node.spec.optional and not routed:
             self.degraded.append(node_id)
             output = {"out": node.spec.default_output}
             decided = [(e, LIVE if e.source_port == "out" else DEAD, output["out"]) for e in node.out_edges]
             self._succeed(node_id, output, decided, error=error)
             return
-        self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=node.failure_handled,
+        handled = bool(routed) or (node.failure_handled and not payload)
+        self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=handled,
                                          edges_taken=tuple(e.id for e in routed)))
         if routed:
-            payload = {"error_type": error.type, "message": error.message, "node_id": node_id,
-                       "input": self.inputs_for(node_id).get("in")}
             for edge in node.out_edges:
                 self._resolve(edge, LIVE if edge in routed else DEAD, payload)
         elif node.failure_propagates:
@@ -344,3 +353,13 @@ class Plan:
             state = NodeState.CANCELLED if self.state[node_id] is NodeState.RUNNING else NodeState.SKIPPED
             self._finish(node_id, Transition(node_id, state, reason=f"join {join_id!r} no longer needs it"))
             stack.extend(nx_graph.predecessors(node_id))
+
+
+def _holds(edge: CompiledEdge, payload: Any) -> bool:
+    """An error edge's condition, on the error payload; one that cannot be evaluated is not taken."""
+    if edge.condition is None:
+        return True
+    try:
+        return bool(edge.condition.evaluate(expression_scope(payload)))
+    except ExpressionError:
+        return False

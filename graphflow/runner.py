@@ -18,13 +18,24 @@ from typing import Any
 import anyio
 
 from graphflow import events as ev
-from graphflow.attempts import Attempts, AttemptStarted, BreakerChanges, Done, Progress, Retrying, jsonable
+from graphflow.attempts import (
+    Attempts,
+    AttemptStarted,
+    BreakerChanges,
+    Done,
+    Progress,
+    Retrying,
+    error_info,
+    is_cancellation,
+    jsonable,
+)
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
+from graphflow.failures import input_preview
 from graphflow.inputs import check_run_inputs
 from graphflow.mailbox import Mailbox, Workers
 from graphflow.nodes.base import NodeContext
-from graphflow.plan import ErrorInfo, NodeState, Plan, Transition
+from graphflow.plan import NodeState, Plan, Transition
 from graphflow.ports import EventSink, KeyValueStore
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
@@ -225,7 +236,7 @@ class _Run:
                                 to_state=change.to_state.value, reason=change.reason, node_id=message.node_id)
         elif isinstance(message, Progress):
             await self.emit(ev.MapProgress, node_id=message.node_id, done=message.done, failed=message.failed,
-                            total=message.total)
+                            total=message.total, results=message.results or {})
         elif isinstance(message, _Cancel):
             self.plan.cancel(message.reason)
 
@@ -258,25 +269,36 @@ class _Run:
                 output = jsonable(node.kind.run_inline(node.runtime, inputs, ctx))
                 if ctx.cost or ctx.tokens:
                     self.usage[node.id] = (ctx.cost, ctx.tokens, False)
-            except Exception as exc:
-                self.plan.mark_failed(node.id, ErrorInfo(type(exc).__name__, str(exc), node.id))
+            except BaseException as exc:  # SystemExit, KeyboardInterrupt... from the node fail it too
+                if is_cancellation(exc):
+                    raise
+                self.plan.mark_failed(node.id, error_info(node.id, exc))
             else:
                 self.plan.mark_succeeded(node.id, output)
             return
         ctx.on_progress = self.progress_reporter(node.id)
+        ctx.subgraph_runner = self.run_subgraph
+        if self.recovery is not None:
+            ctx.recovered_items = self.recovery.map_items.get(node.id, {})
         self.in_flight += 1
         assert self.workers is not None
         self.workers.submit(node.id, (node, inputs, ctx, retry_at))
 
     def progress_reporter(self, node_id: str) -> Any:
         """Progress is aggregated: one event per interval, plus the final count."""
-        def report(done: int, failed: int, total: int) -> None:
+        def report(done: int, failed: int, total: int, results: dict[int, Any] | None = None) -> None:
             now = self.clock.monotonic()
-            if done + failed < total and now - self.last_progress.get(node_id, -math.inf) < self.r.progress_interval:
-                return
+            if not results and done + failed < total and \
+                    now - self.last_progress.get(node_id, -math.inf) < self.r.progress_interval:
+                return  # a report with results is a checkpoint: never dropped (the map batches them)
             self.last_progress[node_id] = now
-            self.attempts.send.send_nowait(Progress(node_id, done, failed, total))
+            batch = {str(i): r for i, r in results.items()} if results else None
+            self.attempts.send.send_nowait(Progress(node_id, done, failed, total, batch))
         return report
+
+    async def run_subgraph(self, graph: CompiledGraph, inputs: Mapping[str, Any]) -> RunResult:
+        """A sub-graph (a map's items) on this run's clock; it shares no state with the run."""
+        return await Runner(graph, clock=self.clock, rng=self.r.rng).run(inputs)
 
     async def publish(self, t: Transition) -> None:
         node_id = t.node_id
@@ -301,7 +323,8 @@ class _Run:
             assert t.error is not None
             await self.emit(ev.NodeFailed, node_id=node_id, attempt=attempt, duration=duration,
                             error_type=t.error.type, error_message=t.error.message, handled=t.handled,
-                            edges_taken=list(t.edges_taken), cost=cost, tokens=tokens)
+                            edges_taken=list(t.edges_taken), cost=cost, tokens=tokens, traceback=t.error.traceback,
+                            input_preview=input_preview(self.plan.inputs_for(node_id)), partial=t.error.detail)
         elif t.state is NodeState.SKIPPED:
             await self.emit(ev.NodeSkipped, node_id=node_id, reason=t.reason)
         elif t.state is NodeState.CANCELLED:

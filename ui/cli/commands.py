@@ -265,6 +265,14 @@ def show(run_id: str, db: DbOpt = None) -> None:
         table.append([node_id, rec.status, duration(starts.get(node_id)), duration(rec.duration),
                       str(rec.attempts or "-"), detail])
     print_columns(table)
+    for event in events:
+        if event.kind == "node_failed" and (event.input_preview or event.traceback):
+            typer.echo(printable(f"\n{event.node_id} failed (attempt {event.attempt}): "
+                                 f"{event.error_type}: {event.error_message}"))
+            if event.input_preview:
+                typer.echo(printable(f"  input: {event.input_preview}"))
+            if event.traceback:
+                typer.echo(printable("  " + event.traceback.rstrip().replace("\n", "\n  ")))
     typer.echo(json.dumps(state.outputs, indent=2))
 
 

@@ -29,6 +29,10 @@ from .boundary import EXIT_CANCELLED, EXIT_FAILED, CliError, boundary, error
 StartRun = Callable[[CompiledGraph, dict[str, Any], list[EventSink], RunControl], Awaitable[RunResult]]
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed (JSON has no NaN or Infinity)")
+
+
 def collect_inputs(graph: CompiledGraph, pairs: Sequence[str], input_json: str | None,
                    example: bool = False) -> dict[str, Any]:
     """``--input-json`` first, then each ``--input name=value`` (converted to the input's type);
@@ -37,10 +41,12 @@ def collect_inputs(graph: CompiledGraph, pairs: Sequence[str], input_json: str |
     if input_json is not None:
         text = Path(input_json[1:]).read_text(encoding="utf-8") if input_json.startswith("@") else input_json
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno} column {exc.colno}"
             raise CliError(f"--input-json is not valid JSON: {exc.msg} at {where}") from None
+        except ValueError as exc:  # NaN/Infinity, or an integer past the 4,300-digit limit
+            raise CliError(f"--input-json: {str(exc).split(';')[0]}") from None
         if not isinstance(data, dict):
             raise CliError(f"--input-json must be a JSON object, not {type(data).__name__}")
         values.update(data)
