@@ -72,7 +72,7 @@ async def negative(v: Any) -> Any:
 def make_registry() -> graphflow.Registry:
     registry = graphflow.default_registry(installed=False)
     registry.register_function("bench.noop", noop)
-    registry.register_function("bench.noop_sync", noop_sync)
+    registry.register_function("bench.noop_sync", noop_sync, non_blocking=True)
     registry.register_function("bench.sleep", sleeper)
     registry.register_function("bench.positive", positive)
     registry.register_function("bench.negative", negative)

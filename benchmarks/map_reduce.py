@@ -30,7 +30,7 @@ async def item(x: int) -> int:
 def compiled() -> graphflow.CompiledGraph:
     registry = graphflow.default_registry(installed=False)
     registry.register_function("bench.item", item)
-    registry.register_function("bench.count", lambda results: len(results))
+    registry.register_function("bench.count", lambda results: len(results), non_blocking=True)
     graph = {"schema_version": 1, "id": "map", "nodes": [
         {"id": "in", "kind": "input", "config": {"name": "items", "type": "array"}},
         {"id": "m", "kind": "map", "config": {"function": "bench.item", "reduce": "bench.count",

@@ -18,16 +18,18 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from graphflow.clock import Clock
 from graphflow.compile import CompiledNode
-from graphflow.errors import NodeOutputError, NodeTimeout
+from graphflow.errors import NodeOutputError, NodeRaisedBaseException, NodeTimeout
+from graphflow.failures import trimmed_traceback
 from graphflow.mailbox import Mailbox
 from graphflow.nodes.base import NodeContext
+from graphflow.outputs import check_output
 from graphflow.plan import ErrorInfo
 from graphflow.policies import RetryPolicy
 from graphflow.ports import KeyValueStore
 from graphflow.resilience import BreakerOpen, BreakerRegistry, Permit, StateChange, backoff_delay, should_retry
 
 NO_RETRY = RetryPolicy()
-NEVER_RETRIED = frozenset({"NodeOutputError", "BreakerOpen"})
+NEVER_RETRIED = frozenset({"NodeOutputError", "NonFiniteOutput", "OutputTooLarge", "BreakerOpen"})
 CACHE_NAMESPACE = "cache"
 
 
@@ -70,21 +72,52 @@ class Progress:
     done: int
     failed: int
     total: int
+    results: dict[str, Any] | None = None
 
 
 def jsonable(output: Any) -> dict[str, Any]:
     if not isinstance(output, dict):
         raise NodeOutputError(f"a node must return a dict of port values, not {type(output).__name__}")
     try:
-        return to_jsonable_python(output)  # type: ignore[no-any-return]
+        data: dict[str, Any] = to_jsonable_python(output)
     except PydanticSerializationError as exc:
         raise NodeOutputError(f"output is not JSON data: {exc}") from None
+    check_output(data)
+    return data
 
 
 def error_info(node_id: str, exc: BaseException) -> ErrorInfo:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]  # a handler's own task group: report the real error
-    return ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node_id)
+    trace = trimmed_traceback(exc)
+    if not isinstance(exc, Exception):
+        exc = NodeRaisedBaseException(exc)
+    if isinstance(exc, NodeRaisedBaseException):
+        return ErrorInfo(exc.original_type, str(exc), node_id, trace)
+    detail = getattr(exc, "detail", None)
+    return ErrorInfo(type(exc).__name__, str(exc) or type(exc).__name__, node_id, trace,
+                     detail if isinstance(detail, dict) else None)
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """The run (or this node) being cancelled: the one BaseException that must pass through."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(is_cancellation(e) for e in exc.exceptions)
+    return isinstance(exc, anyio.get_cancelled_exc_class())
+
+
+async def run_node(node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+    """The node's own code. Its SystemExit, KeyboardInterrupt, GeneratorExit... become an
+    ordinary failure here, inside its task: asyncio re-raises the first two out of the
+    event loop itself, which would take the process (or a server) down."""
+    try:
+        return await node.kind.run(node.runtime, inputs, ctx)
+    except Exception:
+        raise
+    except BaseException as exc:
+        if is_cancellation(exc):
+            raise
+        raise NodeRaisedBaseException(exc) from None
 
 
 def cache_key(node: CompiledNode, inputs: dict[str, Any]) -> str:
@@ -112,7 +145,7 @@ class Attempts:
                 and retry_at is None:
             # One attempt, no policies: the common case, kept short because it is hot.
             try:
-                output = jsonable(await node.kind.run(node.runtime, inputs, ctx))
+                output = jsonable(await run_node(node, inputs, ctx))
                 done = Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
             except Exception as exc:
                 done = Done(node.id, False, error_info(node.id, exc), self.clock.monotonic() - t0, ctx.attempt,
@@ -167,11 +200,11 @@ class Attempts:
                 error = error_info(node.id, exc)
                 if isinstance(exc, BreakerOpen) and last_error is not None:  # keep the cause in sight
                     error = ErrorInfo(error.type, f"{error.message} (last error: {last_error.type}: "
-                                      f"{last_error.message})", node.id)
+                                      f"{last_error.message})", node.id, last_error.traceback, last_error.detail)
                 last_error = error
                 duration = self.clock.monotonic() - t0
                 retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED
-                         and should_retry(policy, exc, ctx.attempt))
+                         and should_retry(policy, getattr(exc, "original", exc), ctx.attempt))
                 if not retry:
                     return Done(node.id, False, error, duration, ctx.attempt, ctx.cost, ctx.tokens)
                 delay = backoff_delay(policy, ctx.attempt, self.rng)
@@ -189,9 +222,10 @@ class Attempts:
                    limit: float | None) -> dict[str, Any]:
         """One attempt, failing with ``NodeTimeout`` after ``limit`` seconds of the run's clock."""
         if limit is None:
-            return await node.kind.run(node.runtime, inputs, ctx)
+            return await run_node(node, inputs, ctx)
         output: dict[str, Any] = {}
         completed = False
+        ctx.timeout, ctx.abandoned = limit, 0
         # Race the call against clock.sleep, so a fake clock can drive timeouts in tests.
         async with anyio.create_task_group() as tg:
             async def watchdog() -> None:
@@ -199,9 +233,9 @@ class Attempts:
                 tg.cancel_scope.cancel()
 
             tg.start_soon(watchdog)
-            output = await node.kind.run(node.runtime, inputs, ctx)
+            output = await run_node(node, inputs, ctx)
             completed = True
             tg.cancel_scope.cancel()
         if not completed:
-            raise NodeTimeout(limit, node_id=node.id, attempt=ctx.attempt)
+            raise NodeTimeout(limit, node_id=node.id, attempt=ctx.attempt, abandoned=ctx.abandoned)
         return output

@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphflow.describe import describe, detail
-from graphflow.events import RUN_END_KINDS, Event, NodeStatus
+from graphflow.events import RUN_END_KINDS, Event, NodeStatus, RunCancelled, RunFinished
 from graphflow.formatting import duration
 from graphflow.runner import RunResult
 from graphflow.state import RunState
@@ -160,7 +160,7 @@ def summary(result: RunResult) -> str:
     counts = Counter(result.node_states.values())
     states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     end = result.events[-1] if result.events else None
-    took = f" in {duration(end.duration)}" if end is not None and hasattr(end, "duration") else ""
+    took = f" in {duration(end.duration)}" if isinstance(end, RunFinished | RunCancelled) else ""
     if result.status == "succeeded":
         return f"succeeded{took}: run {result.run_id} ({states})"
     if result.status == "failed":

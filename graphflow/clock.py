@@ -13,9 +13,11 @@ import anyio
 class Clock(Protocol):
     def monotonic(self) -> float:
         """Seconds for measuring durations."""
+        ...
 
     def time(self) -> float:
         """Wall-clock Unix seconds for event timestamps."""
+        ...
 
     async def sleep(self, seconds: float) -> None: ...
 

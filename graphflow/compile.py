@@ -86,27 +86,6 @@ class CompiledGraph:
                 graph.add_edge(edge.source, edge.target, id=edge.id)
         return nx.freeze(graph)
 
-    def ancestors(self, node_id: str) -> set[str]:
-        import networkx as nx
-
-        return set(nx.ancestors(self.nx, node_id))
-
-    def critical_path(self, durations: dict[str, float]) -> tuple[list[str], float]:
-        """The longest chain of nodes by duration (e.g. measured ones)."""
-        best: dict[str, tuple[float, str | None]] = {}
-        for node_id in self.order:
-            preds = [(best[p][0], p) for p in self.nx.predecessors(node_id)]
-            base, parent = max(preds) if preds else (0.0, None)
-            best[node_id] = (base + durations.get(node_id, 0.0), parent)
-        if not best:
-            return [], 0.0
-        end = max(best, key=lambda n: best[n][0])
-        path, cursor = [], end
-        while cursor is not None:
-            path.append(cursor)
-            cursor = best[cursor][1]
-        return path[::-1], best[end][0]
-
     def input_nodes(self) -> list[CompiledNode]:
         return [n for n in self.nodes.values() if n.spec.kind == "input"]
 

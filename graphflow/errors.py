@@ -4,6 +4,9 @@
     ├── GraphValidationError     a graph file or spec was rejected (carries Problems)
     ├── RegistryError            unknown or duplicate node kind / function / plugin
     ├── RunInputError            run inputs do not match the graph's input nodes
+    ├── StoreError               a store cannot be read or written (storage's StorageError)
+    ├── LeaseHeld                another live process executes the run (names it, and when its lease expires)
+    ├── LeaseLost                this process lost the lease of a run it was executing and stopped it
     ├── ExpressionError          (expressions.py) an expression does not parse or fails
     │   ├── ExpressionSyntaxError
     │   └── ExpressionEvalError
@@ -13,6 +16,8 @@
         ├── BreakerOpen          (resilience.py) refused by an open circuit breaker; never retried
         └── MapItemFailed        (nodes/map.py) a fail-fast map stopped at an item
 
+``NotFound`` (a ``LookupError``): a graph, version or run that a store does not have.
+
 Errors raised by user handlers are not translated into this tree: the runner records
 their type name and message on the node's failure event. Cancellation is control
 flow, never an error.
@@ -20,6 +25,7 @@ flow, never an error.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 
@@ -38,7 +44,7 @@ class Problem:
     path: str | None = None
 
     def __str__(self) -> str:
-        where = []
+        where: list[str] = []
         if self.node_id is not None:
             where.append(f"node {self.node_id!r}")
         if self.edge_id is not None:
@@ -51,7 +57,7 @@ class Problem:
 
 @dataclass(eq=False)
 class GraphValidationError(GraphflowError):
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list[Problem])
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
@@ -75,6 +81,14 @@ class RunInputError(GraphflowError):
     """Run inputs that the graph's input nodes do not accept."""
 
 
+class StoreError(GraphflowError):
+    """A store cannot be read or written (``graphflow.storage.StorageError`` is one)."""
+
+
+class NotFound(LookupError):
+    """A graph, version or run that does not exist (raised by stores; ``graphflow.ports``)."""
+
+
 class NodeError(GraphflowError):
     """A node attempt failed for a reason graphflow detected itself."""
 
@@ -85,10 +99,46 @@ class NodeError(GraphflowError):
 
 
 class NodeTimeout(NodeError):
-    def __init__(self, seconds: float, *, node_id: str | None = None, attempt: int | None = None) -> None:
-        super().__init__(f"timed out after {seconds:g}s", node_id=node_id, attempt=attempt)
+    def __init__(self, seconds: float, *, node_id: str | None = None, attempt: int | None = None,
+                 abandoned: int = 0) -> None:
+        note = (f"; its worker thread could not be stopped and was abandoned ({abandoned} abandoned "
+                "thread(s) still running)") if abandoned else ""
+        super().__init__(f"timed out after {seconds:g}s{note}", node_id=node_id, attempt=attempt)
         self.seconds = seconds
+        self.thread_abandoned = bool(abandoned)
 
 
 class NodeOutputError(NodeError):
     """A node returned a value that cannot be stored as JSON."""
+
+
+class LeaseHeld(GraphflowError):
+    """Another live process executes the run: its lease has not expired."""
+
+    def __init__(self, run_id: str, owner: str, expires_at: float, now: float) -> None:
+        when = time.strftime("%H:%M:%S", time.localtime(expires_at))
+        super().__init__(f"run {run_id} is held by {owner} (executing it, or gone without releasing it); "
+                         f"its lease expires at {when} (in {max(0.0, expires_at - now):.0f}s) unless renewed: "
+                         "try again after that")
+        self.run_id, self.owner, self.expires_at = run_id, owner, expires_at
+
+
+class LeaseLost(GraphflowError):
+    """This process stopped executing a run: its lease could not be renewed (it expired, or another
+    process took the run over)."""
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(f"stopped executing run {run_id}: {reason}")
+        self.run_id = run_id
+
+
+class NodeRaisedBaseException(NodeError):
+    """A node raised ``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit`` or another
+    ``BaseException`` of its own: it fails like any other node, reported under the original
+    type's name, instead of taking the process or the event loop down."""
+
+    def __init__(self, original: BaseException) -> None:
+        self.original = original
+        self.original_type = type(original).__name__
+        detail = str(original)
+        super().__init__(f"the node raised {self.original_type}" + (f"({detail})" if detail else ""))

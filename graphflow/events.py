@@ -12,8 +12,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-RunStatus = Literal["succeeded", "failed", "cancelled"]
-
 
 class NodeStatus(StrEnum):
     """What a node is doing in a run, as every reader of events (CLI, canvas, replay) spells it."""
@@ -90,8 +88,6 @@ class NodeSucceeded(_EventBase):
     duration: float = 0.0
     output: dict[str, Any] = Field(default_factory=dict)
     """Values by output port; a port missing here was not emitted (a branch not taken)."""
-    output_ref: str | None = None
-    """Where a store kept the output when it is not inlined."""
     edges_taken: list[str] = Field(default_factory=list)
     cost: float = 0.0
     tokens: int = 0
@@ -118,6 +114,13 @@ class NodeFailed(_EventBase):
     """The error-port edges the failure was routed down (the rest of the node's edges were not taken)."""
     cost: float = 0.0
     tokens: int = 0
+    traceback: str | None = None
+    """The node's own frames of the error, trimmed to a few KB; None when they are all the engine's."""
+    input_preview: str | None = None
+    """The node's input as JSON, truncated to 2,000 characters."""
+    partial: dict[str, Any] | None = None
+    """What it got done before failing: a fail-fast map's results of the items that
+    succeeded, by item index (also on the error edge's payload as ``partial``)."""
 
 
 class NodeRetrying(_EventBase):
@@ -148,6 +151,9 @@ class MapProgress(_EventBase):
     done: int
     failed: int
     total: int
+    results: dict[str, Any] = Field(default_factory=dict)
+    """Results of the items that succeeded since the previous report, by item index: the
+    map's checkpoint, so a resumed run only runs the items not recorded here."""
 
 
 class NodeSkipped(_EventBase):
@@ -191,7 +197,7 @@ def event_to_json(event: Event) -> str:
     return event.model_dump_json()
 
 
-_LAYOUT: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
+_LAYOUT: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...], frozenset[str], frozenset[str]]] = {}
 
 
 def make_event(cls: type[_EventBase], **fields: Any) -> Any:
@@ -199,19 +205,25 @@ def make_event(cls: type[_EventBase], **fields: Any) -> Any:
 
     ``model_construct`` costs ~17 us here, most of it resolving defaults; the scheduler
     emits two events per node, so the layout is computed once per class. Default
-    factories still run per event, so no two events share a mutable default.
+    factories still run per event, so no two events share a mutable default. Field names
+    are checked (a misspelt or missing one raises ``TypeError``); values are not.
     """
     layout = _LAYOUT.get(cls)
     if layout is None:
         template = {n: None if f.is_required() or f.default_factory else f.default for n, f in cls.model_fields.items()}
         factories = tuple((n, f.default_factory) for n, f in cls.model_fields.items() if f.default_factory)
-        layout = _LAYOUT[cls] = (template, factories)
-    template, factories = layout
+        names = frozenset(cls.model_fields)
+        required = frozenset(n for n, f in cls.model_fields.items() if f.is_required())
+        layout = _LAYOUT[cls] = (template, factories, names, required)
+    template, factories, names, required = layout
+    given = fields.keys()
+    if not (given <= names and required <= given):
+        raise TypeError(f"{cls.__name__}: unknown fields {sorted(given - names)}, missing {sorted(required - given)}")
     data = template.copy()  # keeps the field order, so JSON dumps read the same as validated events
     data.update(fields)
     for name, factory in factories:
         if name not in fields:
-            data[name] = factory()  # type: ignore[call-arg]
+            data[name] = factory()  # type: ignore[call-arg]  # typed as maybe taking the data; these take none
     event = cls.__new__(cls)
     object.__setattr__(event, "__dict__", data)
     object.__setattr__(event, "__pydantic_fields_set__", set(fields))

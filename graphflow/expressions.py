@@ -13,7 +13,21 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from graphflow import expression_limits as limits
 from graphflow.errors import GraphflowError
+from graphflow.expression_limits import (
+    RAW_COMPARE,
+    ExpressionLimit,
+    bounded_add,
+    bounded_sorted,
+    bounded_str,
+    bounded_sum,
+    charged,
+    cheap,
+    check_built,
+    check_repeat,
+    compared,
+)
 
 MAX_LENGTH = 2_000
 MAX_DEPTH = 50
@@ -43,26 +57,23 @@ class ExpressionEvalError(ExpressionError):
     """The expression is valid but failed on this data (unknown name, missing key, type error...)."""
 
 
-def _sum(items: Any, start: Any = 0) -> Any:
-    if not isinstance(start, (int, float)):  # sum(lists, []) builds lists quadratically
-        raise TypeError("sum() start must be a number")
-    return sum(items, start)
-
-
 # name -> (function, min args, max args or None). Called by bare name only.
 FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int | None]] = {
-    "len": (len, 1, 1), "min": (min, 1, None), "max": (max, 1, None), "abs": (abs, 1, 1),
-    "round": (round, 1, 2), "str": (str, 0, 1), "int": (int, 0, 2), "float": (float, 0, 1),
-    "bool": (bool, 0, 1), "sum": (_sum, 1, 2), "any": (any, 1, 1), "all": (all, 1, 1),
-    "sorted": (sorted, 1, 1), "lower": (str.lower, 1, 1), "upper": (str.upper, 1, 1),
-    "startswith": (str.startswith, 2, 2), "endswith": (str.endswith, 2, 2), "contains": (operator.contains, 2, 2),
+    "len": (len, 1, 1), "min": (charged(min), 1, None), "max": (charged(max), 1, None), "abs": (abs, 1, 1),
+    "round": (round, 1, 2), "str": (bounded_str, 0, 1), "int": (charged(int), 0, 2), "float": (charged(float), 0, 1),
+    "bool": (bool, 0, 1), "sum": (bounded_sum, 1, 2), "any": (charged(any), 1, 1), "all": (charged(all), 1, 1),
+    "sorted": (bounded_sorted, 1, 1), "lower": (charged(str.lower), 1, 1), "upper": (charged(str.upper), 1, 1),
+    "startswith": (charged(str.startswith), 2, 2), "endswith": (charged(str.endswith), 2, 2),
+    "contains": (charged(operator.contains), 2, 2),
 }
 
 
 def _mul(a: Any, b: Any) -> Any:
     seq, count = (a, b) if isinstance(b, int) else (b, a)
-    if isinstance(seq, (str, bytes, list, tuple)) and isinstance(count, int) and len(seq) * count > MAX_REPEAT:
-        raise ExpressionEvalError(f"repetition would make {len(seq) * count} elements; the limit is {MAX_REPEAT}")
+    if isinstance(seq, (str, bytes, list, tuple)) and isinstance(count, int):
+        if len(seq) * count > MAX_REPEAT:
+            raise ExpressionLimit(f"repetition would make {len(seq) * count} elements; the limit is {MAX_REPEAT}")
+        check_repeat(seq, count)  # nested copies count too: [[1] * 1000] * 1000 is a million
     if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
         raise ExpressionEvalError(f"integer result would exceed {MAX_INT_BITS} bits")
     return a * b
@@ -92,12 +103,13 @@ def _item(value: Any, key: Any, pos: int) -> Any:
 
 
 OPERATORS: dict[type, Callable[..., Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: _mul, ast.Div: operator.truediv,
+    ast.Add: bounded_add, ast.Sub: operator.sub, ast.Mult: _mul, ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv, ast.Mod: _mod, ast.Pow: _pow,
     ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
-    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,  # no BitOr, Invert, MatMult...
+    ast.Eq: compared(operator.eq), ast.NotEq: compared(operator.ne), ast.Lt: compared(operator.lt),
+    ast.LtE: compared(operator.le), ast.Gt: compared(operator.gt), ast.GtE: compared(operator.ge),
+    ast.Is: operator.is_, ast.IsNot: operator.is_not,
+    ast.In: compared(lambda a, b: a in b), ast.NotIn: compared(lambda a, b: a not in b),  # no BitOr, MatMult...
 }
 CONSTANT_TYPES = (str, int, float, bool, type(None))  # not bytes, complex or Ellipsis
 FRIENDLY_NAMES = {  # for error messages; any node without a b_<Node> method is rejected
@@ -115,6 +127,8 @@ class _Builder:
     def __init__(self, text: str, shift: int) -> None:
         self.text, self.shift, self.lines = text, shift, _NEWLINE.split(text[shift:])
         self.names: set[str] = set()
+        self.budgeted = False
+        """Uses an operation that charges the step budget (so evaluation must reset it)."""
 
     def column(self, node: Any) -> int:  # AST offsets count UTF-8 bytes; people count characters
         line = self.lines[node.lineno - 1].encode()
@@ -135,12 +149,30 @@ class _Builder:
                 raise self.fail(f"expression is nested deeper than {MAX_DEPTH} levels", node)
             stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node) if not isinstance(c, _NOT_COUNTED))
 
+    def check_constants(self, root: ast.AST) -> None:
+        """Run each largest part that reads no data (under the same limits) so that validation
+        refuses ``[[1] * 100000] * 100000 == x`` before any run; other errors wait for the run."""
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            called = {id(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)}
+            if any(isinstance(c, ast.Name) and id(c) not in called for c in ast.walk(node)):
+                stack.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr))
+            elif not isinstance(node, ast.Constant):
+                limits.start()
+                try:
+                    self.build(node)({})
+                except ExpressionLimit as exc:
+                    raise self.fail(str(exc), node) from None
+                except (ExpressionEvalError, ArithmeticError, TypeError, ValueError, LookupError, RecursionError):
+                    pass  # fails on every run too; reported then, as it always was
+
     def build(self, node: Any) -> Fn:
         kind = type(node).__name__
         handler = getattr(self, "b_" + kind, None)
         if handler is None:
             raise self.fail(f"{FRIENDLY_NAMES.get(kind, kind)} is not allowed", node)
-        return handler(node)  # type: ignore[no-any-return]
+        return handler(node)
 
     def op(self, node: Any) -> Callable[..., Any]:
         if type(node.op) not in OPERATORS:
@@ -181,6 +213,9 @@ class _Builder:
 
     def b_Subscript(self, node: ast.Subscript) -> Fn:
         obj, index, pos = self.build(node.value), self.build(node.slice), self.column(node)
+        if isinstance(node.slice, ast.Slice):  # a slice copies: bounded like any built value
+            self.budgeted = True
+            return lambda n: check_built(_item(obj(n), index(n), pos), "slice")
         return lambda n: _item(obj(n), index(n), pos)
 
     def b_Slice(self, node: ast.Slice) -> Fn:
@@ -194,6 +229,7 @@ class _Builder:
             return (lambda n: a(n) and b(n)) if is_and else (lambda n: a(n) or b(n))
 
         def chain(n: Mapping[str, Any]) -> Any:
+            value: Any = None  # never returned as such: a BoolOp has two operands or more
             for fn in fns:  # short-circuits and returns the deciding operand, like Python
                 value = fn(n)
                 if bool(value) != is_and:
@@ -206,18 +242,24 @@ class _Builder:
         return lambda n: op(arg(n))
 
     def b_BinOp(self, node: ast.BinOp) -> Fn:
+        self.budgeted = True
         op, left, right = self.op(node), self.build(node.left), self.build(node.right)
         return lambda n: op(left(n), right(n))
 
     def b_Compare(self, node: ast.Compare) -> Fn:
         left, rights = self.build(node.left), [self.build(c) for c in node.comparators]
-        pairs = [(OPERATORS[type(o)], r) for o, r in zip(node.ops, rights, strict=True)]  # every cmpop is allowed
+        sides = [node.left, *node.comparators]
+        free = [cheap(o, sides[i], sides[i + 1]) for i, o in enumerate(node.ops)]
+        self.budgeted |= not all(free)
+        pairs = [(RAW_COMPARE[type(o)] if c else OPERATORS[type(o)], r)
+                 for o, c, r in zip(node.ops, free, rights, strict=True)]  # every cmpop is allowed
         if len(pairs) == 1:
             (op, right), = pairs
             return lambda n: op(left(n), right(n))
 
         def chain(n: Mapping[str, Any]) -> Any:
             a = left(n)  # a < b < c: b is evaluated once, stop at the first false link
+            result: Any = True  # never returned as such: a chain has two links or more
             for op, right in pairs:
                 b = right(n)
                 result = op(a, b)
@@ -233,7 +275,10 @@ class _Builder:
 
     def b_List(self, node: ast.List | ast.Tuple | ast.Set) -> Fn:
         fns, make = [self.build(e) for e in node.elts], {ast.List: list, ast.Tuple: tuple, ast.Set: set}[type(node)]
-        return lambda n: make([f(n) for f in fns])
+        if all(isinstance(e, ast.Constant) for e in node.elts):  # small: the text is bounded
+            return lambda n: make([f(n) for f in fns])
+        self.budgeted = True
+        return lambda n: check_built(make([f(n) for f in fns]), "literal")
 
     b_Tuple = b_Set = b_List
 
@@ -241,7 +286,10 @@ class _Builder:
         if any(k is None for k in node.keys):
             raise self.fail("** unpacking is not allowed", node)
         pairs = [(self.build(k), self.build(v)) for k, v in zip(node.keys, node.values, strict=True)]
-        return lambda n: {k(n): v(n) for k, v in pairs}
+        if all(isinstance(e, ast.Constant) for e in [*node.keys, *node.values]):
+            return lambda n: {k(n): v(n) for k, v in pairs}
+        self.budgeted = True
+        return lambda n: check_built({k(n): v(n) for k, v in pairs}, "literal")
 
     def b_Call(self, node: ast.Call) -> Fn:
         name = node.func.id if isinstance(node.func, ast.Name) else None
@@ -249,6 +297,7 @@ class _Builder:
             what = f"unknown function {name!r}" if name else "only functions called by bare name are allowed"
             raise self.fail(f"{what}; allowed: {', '.join(sorted(FUNCTIONS))}", node)
         fn, lo, hi = FUNCTIONS[name]
+        self.budgeted = True
         if node.keywords:
             raise self.fail(f"{name}() does not take keyword arguments", node)
         if len(node.args) < lo or (hi is not None and len(node.args) > hi):
@@ -264,10 +313,11 @@ class _Builder:
 class Expression:
     """A parsed, checked expression. Immutable. Construct with ``Expression.parse(text)``."""
 
-    __slots__ = ("text", "names", "_fn")
+    __slots__ = ("text", "names", "_fn", "_budgeted")
     text: str
     names: frozenset[str]  # free names read from the data; names only ever called are functions
     _fn: Fn
+    _budgeted: bool
 
     def __init__(self, text: str) -> None:
         if not isinstance(text, str):
@@ -290,7 +340,9 @@ class Expression:
             raise ExpressionSyntaxError(f"syntax error: {exc}", text) from None
         builder.check_depth(tree.body)
         fn = builder.build(tree.body)
-        for slot, value in (("text", text), ("names", frozenset(builder.names)), ("_fn", fn)):
+        builder.check_constants(tree.body)
+        for slot, value in (("text", text), ("names", frozenset(builder.names)), ("_fn", fn),
+                            ("_budgeted", builder.budgeted)):
             object.__setattr__(self, slot, value)
 
     @classmethod
@@ -298,11 +350,17 @@ class Expression:
         return cls(text)
 
     def evaluate(self, names: Mapping[str, Any]) -> Any:
+        if self._budgeted:
+            limits.start()
         try:
             return self._fn(names)
         except ExpressionEvalError as exc:
             exc.expression = self.text
             raise
+        except ExpressionLimit as exc:
+            raise ExpressionEvalError(str(exc), self.text) from None
+        except RecursionError:
+            raise ExpressionEvalError("value nested too deeply", self.text) from None
         except Exception as exc:  # Exception only: KeyboardInterrupt and cancellation pass through
             raise ExpressionEvalError(f"{type(exc).__name__}: {exc}", self.text) from exc
 

@@ -17,8 +17,9 @@ from pydantic_core import to_json
 
 from graphflow import events as ev
 from graphflow.clock import Clock, RealClock
+from graphflow.errors import LeaseHeld, LeaseLost
 from graphflow.model import GraphSpec
-from graphflow.ports import GraphSummary, GraphVersion, NotFound, RunSummary
+from graphflow.ports import GraphSummary, GraphVersion, Lease, NotFound, RunSummary
 
 
 @dataclass
@@ -37,13 +38,14 @@ class _Run:
 
 
 class MemoryStore:
-    """GraphStore + RunStore + KeyValueStore (``graphflow.ports``) in memory."""
+    """GraphStore + RunStore + KeyValueStore + LeaseStore (``graphflow.ports``) in memory."""
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or RealClock()
         self._graphs: dict[str, _Graph] = {}
         self._runs: dict[str, _Run] = {}
         self._kv: dict[tuple[str, str], tuple[str, float | None]] = {}
+        self._leases: dict[str, Lease] = {}
 
     async def __aenter__(self) -> MemoryStore:
         return self
@@ -129,6 +131,35 @@ class MemoryStore:
     async def flush(self) -> None:
         return None
 
+    # LeaseStore: one process, so only the rules (a live lease of another owner, a finished run)
+
+    def claim_new_run(self, run_id: str, owner: str, seconds: float, now: float) -> None:
+        self._leases[run_id] = Lease(run_id, owner, now + seconds)
+
+    async def take_over(self, run_id: str, owner: str, seconds: float, now: float) -> None:
+        lease = self._leases.get(run_id)
+        if lease is not None and lease.owner != owner and lease.expires_at > now:
+            raise LeaseHeld(run_id, lease.owner, lease.expires_at, now)
+        run = self._runs.get(run_id)
+        if run is not None and run.summary.status != "running":
+            raise ValueError(f"run {run_id} already {run.summary.status}; a finished run is never changed "
+                             "(use 'resume from failure' to start a new run from it)")
+        self._leases[run_id] = Lease(run_id, owner, now + seconds)
+
+    async def renew_lease(self, run_id: str, owner: str, seconds: float, now: float) -> None:
+        lease = self._leases.get(run_id)
+        if lease is None or lease.owner != owner:
+            raise LeaseLost(run_id, "another process took the run over")
+        self._leases[run_id] = Lease(run_id, owner, now + seconds)
+
+    def release_lease(self, run_id: str, owner: str) -> None:
+        lease = self._leases.get(run_id)
+        if lease is not None and lease.owner == owner:
+            del self._leases[run_id]
+
+    async def lease_of(self, run_id: str) -> Lease | None:
+        return self._leases.get(run_id)
+
     async def get_run(self, run_id: str) -> RunSummary:
         run = self._runs.get(run_id)
         if run is None:
@@ -200,7 +231,7 @@ def _expired(expires_at: float | None, now: float) -> bool:
 
 
 def _copy(value: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(to_json(value))  # type: ignore[no-any-return]
+    return json.loads(to_json(value))
 
 
 def _summary(run: _Run) -> RunSummary:

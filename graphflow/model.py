@@ -51,7 +51,7 @@ class NodeSpec(_Frozen):
     """Notes about the node, for the people who read the graph."""
     config: dict[str, Any] = Field(default_factory=dict)
     """Options of the node kind, checked against the kind's config model."""
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0, le=24 * 3600)
     """Seconds one attempt may take before it fails with a timeout."""
     retry: RetryPolicy | None = None
     """Attempts, backoff with jitter, which errors are retried."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -50,6 +50,10 @@ class ErrorInfo:
     type: str
     message: str
     node_id: str
+    traceback: str | None = field(default=None, compare=False)
+    """The node's own frames, trimmed (see ``failures.py``)."""
+    detail: dict[str, Any] | None = field(default=None, compare=False)
+    """What the node got done before it failed (a fail-fast map's partial results)."""
 
 
 class Transition(NamedTuple):
@@ -225,10 +229,12 @@ class Plan:
         if state is not NodeState.RUNNING:
             raise ValueError(f"node {node_id!r} is {state.value if state else 'unknown'}, not running")
 
-    def _decide(self, node: CompiledNode, values: dict[str, Any]) -> list[tuple[CompiledEdge, str, Any]]:
+    def _decide(self, node: CompiledNode, values: dict[str, Any],
+                strict: bool = True) -> list[tuple[CompiledEdge, str, Any]]:
         """The one rule for out-edges: an edge whose port has a value is LIVE unless its
-        condition says no; an edge whose port has none is DEAD. Raises ``ExpressionError``
-        (naming the edge) when a condition cannot be evaluated."""
+        condition says no; an edge whose port has none is DEAD. A condition that cannot be
+        evaluated raises ``ExpressionError`` (naming the edge), or with ``strict=False``
+        (error edges: the node has already failed) leaves its edge DEAD."""
         decided: list[tuple[CompiledEdge, str, Any]] = []
         for edge in node.out_edges:
             if edge.source_port not in values:
@@ -239,6 +245,9 @@ class Plan:
                 try:
                     taken = bool(edge.condition.evaluate(expression_scope(value)))
                 except ExpressionError as exc:
+                    if not strict:
+                        decided.append((edge, DEAD, None))
+                        continue
                     raise ExpressionError(f"condition of edge {edge.id!r}: {exc}") from None
                 if not taken:
                     decided.append((edge, DEAD, None))
@@ -262,24 +271,32 @@ class Plan:
 
     def _fail(self, node_id: str, error: ErrorInfo) -> None:
         node = self._graph.nodes[node_id]
-        routed = tuple(e.id for e in node.out_edges if e.source_port == ERROR_PORT)
+        payload = None
+        decided: list[tuple[CompiledEdge, str, Any]] = []
+        if any(e.source_port == ERROR_PORT for e in node.out_edges):
+            payload = {"error_type": error.type, "message": error.message, "node_id": node_id,
+                       "input": self.inputs_for(node_id).get("in")}
+            if error.detail is not None:
+                payload["partial"] = error.detail
+            decided = self._decide(node, {ERROR_PORT: payload}, strict=False)
+        routed = tuple(e.id for e, status, _ in decided if status == LIVE)
         if node.spec.optional and not routed:
             output = {"out": node.spec.default_output}
             try:
-                decided = self._decide(node, output)
+                degraded = self._decide(node, output)
             except ExpressionError as exc:  # it cannot go on with its default: a plain failure
                 error = ErrorInfo("ExpressionError", str(exc), node_id)
             else:
                 self._degraded.append(node_id)
-                self._succeed(node_id, output, decided, error=error)
+                self._succeed(node_id, output, degraded, error=error)
                 return
-        self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=node.failure_handled,
+        # Error edges none of whose conditions held leave the failure unhandled.
+        handled = bool(routed) or (node.failure_handled and payload is None)
+        self._finish(node_id, Transition(node_id, NodeState.FAILED, error=error, handled=handled,
                                          edges_taken=routed))
         if routed:
-            payload = {"error_type": error.type, "message": error.message, "node_id": node_id,
-                       "input": self.inputs_for(node_id).get("in")}
-            for edge in node.out_edges:
-                self._resolve(edge, LIVE if edge.source_port == ERROR_PORT else DEAD, payload)
+            for edge, status, value in decided:
+                self._resolve(edge, status, value)
         elif node.failure_propagates:
             for edge in node.out_edges:
                 self._resolve(edge, ERROR, error)

@@ -15,14 +15,24 @@ class _Policy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
-class RetryPolicy(_Policy):
-    """How often a failed node attempt is tried again, and how long to wait in between."""
+MAX_ATTEMPTS = 100
+MANY_ATTEMPTS = 10
+MIN_DELAY_WHEN_MANY = 0.1
+MAX_DELAY_SECONDS = 24 * 3600.0
 
-    max_attempts: int = Field(default=1, ge=1)
+
+class RetryPolicy(_Policy):
+    """How often a failed node attempt is tried again, and how long to wait in between.
+
+    Bounded so a graph cannot turn one node into a storm of attempts (and events): at most
+    ``MAX_ATTEMPTS`` attempts, and past ``MANY_ATTEMPTS`` a base delay of at least
+    ``MIN_DELAY_WHEN_MANY`` seconds; delays and timeouts at most a day."""
+
+    max_attempts: int = Field(default=1, ge=1, le=MAX_ATTEMPTS)
     """Attempts in total, the first one included: 1 means no retry."""
-    base_delay: float = Field(default=0.5, ge=0)
+    base_delay: float = Field(default=0.5, ge=0, le=MAX_DELAY_SECONDS)
     """Seconds of the backoff bound after the first failure; the bound doubles with each further failure."""
-    max_delay: float = Field(default=30.0, ge=0)
+    max_delay: float = Field(default=30.0, ge=0, le=MAX_DELAY_SECONDS)
     """Cap, in seconds, on the backoff bound however many attempts failed."""
     jitter: Literal["full", "none"] = "full"
     """``full``: wait a uniform random time in [0, bound]; ``none``: wait exactly the bound."""
@@ -31,8 +41,16 @@ class RetryPolicy(_Policy):
     Empty: every error is retryable (except those in ``no_retry_on`` and an open breaker)."""
     no_retry_on: tuple[str, ...] = ()
     """Error type names that are never retried; wins over ``retry_on``."""
-    attempt_timeout: float | None = Field(default=None, gt=0)
+    attempt_timeout: float | None = Field(default=None, gt=0, le=MAX_DELAY_SECONDS)
     """Seconds one attempt may take before it fails with ``NodeTimeout``; None: no limit from this policy."""
+
+    @model_validator(mode="after")
+    def _paced_when_many(self) -> RetryPolicy:
+        if self.max_attempts > MANY_ATTEMPTS and (self.base_delay < MIN_DELAY_WHEN_MANY
+                                                  or self.max_delay < MIN_DELAY_WHEN_MANY):
+            raise ValueError(f"more than {MANY_ATTEMPTS} attempts need base_delay and max_delay of at least "
+                             f"{MIN_DELAY_WHEN_MANY}s (got {self.base_delay:g}s and {self.max_delay:g}s)")
+        return self
 
 
 class BreakerPolicy(_Policy):

@@ -10,8 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from graphflow.errors import NotFound
 from graphflow.events import Event
 from graphflow.model import GraphSpec
+
+__all__ = ["DurableSink", "EventSink", "GraphStore", "GraphSummary", "GraphVersion", "KeyValueStore", "Lease",
+           "LeaseStore", "NotFound", "RunStore", "RunSummary", "Store"]
 
 
 @runtime_checkable
@@ -28,6 +32,7 @@ class DurableSink(EventSink, Protocol):
 
     async def flush(self) -> None:
         """Return once everything published so far is durable."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +71,12 @@ class RunSummary:
     last_seq: int
 
 
-class NotFound(LookupError):
-    """A graph, version or run that does not exist."""
-
-
 class GraphStore(Protocol):
     async def save_graph(self, spec: GraphSpec) -> GraphVersion: ...
 
     async def get_graph(self, graph_id: str, version: int | None = None) -> GraphVersion:
         """The given version, or the latest; raises ``NotFound``."""
+        ...
 
     async def list_graphs(self) -> list[GraphSummary]: ...
 
@@ -82,6 +84,7 @@ class GraphStore(Protocol):
 
     async def delete_graph(self, graph_id: str) -> None:
         """Removes the graph, its versions and its runs; raises ``NotFound``."""
+        ...
 
 
 class RunStore(DurableSink, Protocol):
@@ -97,16 +100,19 @@ class RunStore(DurableSink, Protocol):
 
     async def list_runs(self, graph_id: str | None = None, limit: int = 100) -> list[RunSummary]:
         """Newest first."""
+        ...
 
     async def load_events(self, run_id: str, after_seq: int = -1) -> list[Event]: ...
 
     async def node_outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """The stored output of every node that succeeded in the run."""
+        ...
 
     async def unfinished_runs(self) -> list[RunSummary]: ...
 
     async def runs_for_stats(self, graph_id: str, limit: int = 1000) -> list[Sequence[Event]]:
         """Event logs of the graph's finished runs, newest first, for latency and cost stats."""
+        ...
 
 
 class KeyValueStore(Protocol):
@@ -116,5 +122,43 @@ class KeyValueStore(Protocol):
 
     async def get(self, namespace: str, key: str, now: float | None = None) -> Any | None:
         """None when missing or expired at ``now``."""
+        ...
 
     async def items(self, namespace: str) -> dict[str, Any]: ...
+
+    async def delete(self, namespace: str, key: str) -> bool:
+        """True when there was such an entry."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    run_id: str
+    owner: str
+    expires_at: float
+    """Wall-clock Unix seconds."""
+
+
+class LeaseStore(Protocol):
+    """Who executes a run: the owner's lease, renewed while it runs (``graphflow.service``)."""
+
+    def claim_new_run(self, run_id: str, owner: str, seconds: float, now: float) -> None:
+        """The lease of a run about to start (may be queued; a failure shows at the next flush)."""
+        ...
+
+    async def take_over(self, run_id: str, owner: str, seconds: float, now: float) -> None:
+        """``LeaseHeld`` while another owner's lease is live, ``ValueError`` for a finished run."""
+        ...
+
+    async def renew_lease(self, run_id: str, owner: str, seconds: float, now: float) -> None:
+        """``LeaseLost`` when the lease is no longer ours."""
+        ...
+
+    def release_lease(self, run_id: str, owner: str) -> None: ...
+
+    async def lease_of(self, run_id: str) -> Lease | None: ...
+
+
+class Store(GraphStore, RunStore, KeyValueStore, LeaseStore, Protocol):
+    """Everything the application service (``graphflow.service``) needs from persistence:
+    ``graphflow.storage.SqliteStore`` and ``graphflow.memory.MemoryStore`` are two."""

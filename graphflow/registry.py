@@ -31,7 +31,8 @@ class FunctionEntry:
     is_async: bool
     wants_ctx: bool
     blocking: bool
-    """Sync code that blocks (I/O, heavy CPU): run in a worker thread."""
+    """Sync code, run in a worker thread so it cannot block the event loop: every sync
+    function unless registered ``non_blocking=True`` (then it runs inline, in the loop)."""
     description: str = ""
 
 
@@ -57,28 +58,36 @@ class Registry:
         fn: Callable[..., Any],
         *,
         blocking: bool = False,
+        non_blocking: bool = False,
         description: str = "",
         replace: bool = False,
     ) -> FunctionEntry:
+        """A sync function runs in a worker thread (``blocking`` is the default and is kept
+        for old callers); ``non_blocking=True`` promises it is quick and pure enough to run
+        in the event loop itself, which is much cheaper for tiny functions."""
         if name in self.functions and not replace:
             raise RegistryError(f"function {name!r} is already registered")
+        if blocking and non_blocking:
+            raise RegistryError(f"function {name!r}: blocking and non_blocking contradict each other")
         params = inspect.signature(fn).parameters
+        is_async = inspect.iscoroutinefunction(fn)
         entry = FunctionEntry(
             name=name,
             fn=fn,
-            is_async=inspect.iscoroutinefunction(fn),
+            is_async=is_async,
             wants_ctx="ctx" in params,
-            blocking=blocking,
+            blocking=not is_async and not non_blocking,
             description=description or (inspect.getdoc(fn) or "").split("\n")[0],
         )
         self.functions[name] = entry
         return entry
 
-    def function(self, name: str, *, blocking: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def function(self, name: str, *, blocking: bool = False,
+                 non_blocking: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator form of ``register_function``."""
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self.register_function(name, fn, blocking=blocking)
+            self.register_function(name, fn, blocking=blocking, non_blocking=non_blocking)
             return fn
 
         return decorate

@@ -25,6 +25,7 @@ class MonotonicClock(Protocol):
 
     def time(self) -> float:
         """Wall-clock Unix seconds: only at the snapshot boundary, to carry an open time across processes."""
+        ...
 
 
 class BreakerOpen(NodeError):
@@ -263,6 +264,14 @@ class BreakerRegistry:
 
     def states(self) -> dict[str, BreakerState]:
         return {name: breaker.state for name, breaker in self._breakers.items()}
+
+    def reset(self, name: str) -> bool:
+        """Forget the breaker's state, saved or live: its next use starts closed with nothing
+        counted. A run holding the old breaker keeps it until it ends. False if unknown."""
+        live = self._breakers.pop(name, None)
+        saved = self._saved.pop(name, None)
+        self.conflicts.pop(name, None)
+        return live is not None or saved is not None
 
     def snapshots(self) -> dict[str, dict[str, Any]]:
         """Every breaker's snapshot, saved ones not used since loading included unchanged."""

@@ -36,6 +36,8 @@ class Recovery:
     degraded: list[str] = field(default_factory=list)
     usage: dict[str, tuple[float, int, bool]] = field(default_factory=dict)
     """Cost, tokens and cache hit of the nodes already settled."""
+    map_items: dict[str, dict[int, Any]] = field(default_factory=dict)
+    """Results of map items recorded before the crash, by node and item index."""
 
 
 def recover(events: Sequence[ev.Event]) -> Recovery:
@@ -64,6 +66,8 @@ def recover(events: Sequence[ev.Event]) -> Recovery:
         elif isinstance(event, ev.NodeStarted):
             rec.started.add(node_id)
             rec.attempts[node_id] = event.attempt
+        elif isinstance(event, ev.MapProgress) and event.results:
+            rec.map_items.setdefault(node_id, {}).update((int(i), r) for i, r in event.results.items())
         elif isinstance(event, ev.NodeRetrying):
             rec.attempts[node_id] = event.attempt + 1
             rec.retry_at[node_id] = event.at + event.delay

@@ -24,14 +24,14 @@ import anyio
 import anyio.lowlevel
 
 from graphflow import events as ev
-from graphflow.attempts import Attempts, jsonable
+from graphflow.attempts import Attempts, error_info, is_cancellation, jsonable
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
 from graphflow.inputs import check_run_inputs
 from graphflow.mailbox import Mailbox, Workers
 from graphflow.messages import AttemptStarted, BreakerChanges, Cancel, Done, Message, Progress, Retrying
 from graphflow.nodes.base import NodeContext
-from graphflow.plan import ErrorInfo, NodeState, Plan, Transition
+from graphflow.plan import NodeState, Plan, Transition
 from graphflow.ports import DurableSink, EventSink, KeyValueStore
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
@@ -244,7 +244,8 @@ class _Run:
                     await self.emit(ev.BreakerChanged, breaker=c.breaker, from_state=c.from_state.value,
                                     to_state=c.to_state.value, reason=c.reason, node_id=node_id)
             case Progress(node_id=node_id, done=done, failed=failed, total=total):
-                await self.emit(ev.MapProgress, node_id=node_id, done=done, failed=failed, total=total)
+                await self.emit(ev.MapProgress, node_id=node_id, done=done, failed=failed, total=total,
+                                results=message.results or {})
             case Cancel(reason=reason):
                 self.plan.cancel(reason)
             case _:
@@ -293,6 +294,9 @@ class _Run:
             self.run_inline(node, inputs, ctx, record)
             return
         ctx.on_progress = self.progress_reporter(node.id, record)
+        ctx.subgraph_runner = self.run_subgraph
+        if self.recovery is not None:
+            ctx.recovered_items = self.recovery.map_items.get(node.id, {})
         self.in_flight += 1
         if alone and retry_at is None and node.id in self.r.solo:
             await self.run_alone(node, inputs, ctx)
@@ -325,21 +329,28 @@ class _Run:
     def run_inline(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext, record: NodeRun) -> None:
         try:
             output = jsonable(node.kind.run_inline(node.runtime, inputs, ctx))
-        except Exception as exc:
-            self.plan.mark_failed(node.id, ErrorInfo(type(exc).__name__, str(exc), node.id))
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt... from the node fail it too
+            if is_cancellation(exc):
+                raise
+            self.plan.mark_failed(node.id, error_info(node.id, exc))
         else:
             record.cost, record.tokens = ctx.cost, ctx.tokens
             self.plan.mark_succeeded(node.id, output)
 
-    def progress_reporter(self, node_id: str, record: NodeRun) -> Callable[[int, int, int], None]:
+    def progress_reporter(self, node_id: str, record: NodeRun) -> Callable[..., None]:
         """Progress is aggregated: one event per interval, plus the final count."""
-        def report(done: int, failed: int, total: int) -> None:
+        def report(done: int, failed: int, total: int, results: dict[int, Any] | None = None) -> None:
             now = self.clock.monotonic()
-            if done + failed < total and now - record.last_progress < self.r.progress_interval:
-                return
+            if not results and done + failed < total and now - record.last_progress < self.r.progress_interval:
+                return  # a report with results is a checkpoint: never dropped (the map batches them)
             record.last_progress = now
-            self.mailbox.send_nowait(Progress(node_id, done, failed, total))
+            batch = {str(i): r for i, r in results.items()} if results else None
+            self.mailbox.send_nowait(Progress(node_id, done, failed, total, batch))
         return report
+
+    async def run_subgraph(self, graph: CompiledGraph, inputs: Mapping[str, Any]) -> RunResult:
+        """A sub-graph (a map's items) on this run's clock; it shares no state with the run."""
+        return await Runner(graph, clock=self.clock, rng=self.r.rng).run(inputs)
 
     async def publish(self, t: Transition) -> None:
         record = self.nodes.get(t.node_id)
@@ -350,7 +361,8 @@ class _Run:
             self.collect_output(t.node_id, t.output or {})
         elif t.state is NodeState.CANCELLED and self.workers is not None:
             self.workers.cancel(t.node_id)
-        cls, fields = node_event(t, record, now, self.reused_from)
+        failed_with = self.plan.inputs_for(t.node_id) if t.state is NodeState.FAILED else None
+        cls, fields = node_event(t, record, now, self.reused_from, failed_with)
         await self.emit(cls, **fields)
 
     def collect_output(self, node_id: str, output: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from graphflow import events as ev
 from graphflow.compile import CompiledNode
+from graphflow.failures import input_preview
 from graphflow.plan import NodeState, Transition
 
 EventDraft = tuple[type[ev._EventBase], dict[str, Any]]
@@ -33,9 +34,11 @@ class NodeRun:
     """Monotonic time of the last progress event sent (progress is rate-limited)."""
 
 
-def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str | None = None) -> EventDraft:
+def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str | None = None,
+               inputs: dict[str, Any] | None = None) -> EventDraft:
     """The event for a node's transition. ``run`` is None for a node this run never
-    started and found no record of: its success was reused from ``reused_from``."""
+    started and found no record of: its success was reused from ``reused_from``.
+    ``inputs``: what a failed node got (previewed on its event)."""
     node_id = t.node_id
     match t.state:
         case NodeState.RUNNING:  # a join starts waiting on its branches
@@ -48,7 +51,8 @@ def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str 
             return ev.NodeFailed, {"node_id": node_id, "attempt": r.attempt, "duration": _duration(run, now),
                                    "error_type": t.error.type, "error_message": t.error.message,
                                    "handled": t.handled, "edges_taken": list(t.edges_taken), "cost": r.cost,
-                                   "tokens": r.tokens}
+                                   "tokens": r.tokens, "traceback": t.error.traceback,
+                                   "input_preview": input_preview(inputs or {}), "partial": t.error.detail}
         case NodeState.SKIPPED:
             return ev.NodeSkipped, {"node_id": node_id, "reason": t.reason}
         case NodeState.CANCELLED:
@@ -59,7 +63,7 @@ def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str 
 def _succeeded(t: Transition, run: NodeRun | None, now: float, reused_from: str | None) -> dict[str, Any]:
     r = run or NodeRun()
     return {"node_id": t.node_id, "attempt": r.attempt, "duration": _duration(run, now), "output": t.output or {},
-            "output_ref": None, "edges_taken": list(t.edges_taken), "degraded": t.degraded,
+            "edges_taken": list(t.edges_taken), "degraded": t.degraded,
             "error": f"{t.error.type}: {t.error.message}" if t.error else None, "cost": r.cost,
             "tokens": r.tokens, "cached": r.cached, "reused_from": reused_from if run is None else None}
 

@@ -15,6 +15,8 @@ bad_expression, bad_join.
 from __future__ import annotations
 
 import json
+import math
+import sys
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,13 +36,20 @@ def parse_graph_json(text: str | bytes) -> dict[str, Any]:
     if size > MAX_BYTES:
         raise GraphValidationError([Problem("too_large", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}")])
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise GraphValidationError(
             [Problem("not_json", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
         ) from None
     except UnicodeDecodeError as exc:
         raise GraphValidationError([Problem("not_json", f"not UTF-8 text: {exc.reason}")]) from None
+    except NonFinite as exc:
+        raise GraphValidationError([Problem("invalid_value", str(exc))]) from None
+    except ValueError as exc:  # an integer past Python's 4,300-digit conversion limit
+        digits = "".join(c for c in str(exc).split("value has")[-1] if c.isdigit())
+        raise GraphValidationError([Problem(
+            "invalid_value", f"an integer of {int(digits or 0):,} digits; the limit is {sys.get_int_max_str_digits():,}"
+        )]) from None
     except RecursionError:
         raise GraphValidationError([Problem("too_deep", f"nested deeper than {MAX_DEPTH} levels")]) from None
     check_depth(data)
@@ -49,7 +58,23 @@ def parse_graph_json(text: str | bytes) -> dict[str, Any]:
     return data
 
 
+class NonFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NonFinite(f"{name} is not allowed in a graph (JSON has no NaN or Infinity; use null or a string)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf
+        raise NonFinite(f"the number {text[:40]} is out of range (it would be Infinity)")
+    return value
+
+
 def check_depth(data: Any) -> None:
+    """Nesting depth, and no NaN/Infinity (a dict given to the API may hold them)."""
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
@@ -59,10 +84,14 @@ def check_depth(data: Any) -> None:
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise GraphValidationError([Problem("invalid_value", f"{value} is not allowed in a graph "
+                                                "(JSON has no NaN or Infinity; use null or a string)")])
 
 
 def spec_from_data(data: dict[str, Any]) -> GraphSpec:
     """Structural checks on decoded JSON, then the pydantic spec."""
+    check_depth(data)
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise GraphValidationError(
@@ -91,7 +120,7 @@ def spec_from_data(data: dict[str, Any]) -> GraphSpec:
 
 
 def _problem_from_pydantic(err: Any, data: dict[str, Any]) -> Problem:
-    loc = tuple(err["loc"])
+    loc: tuple[Any, ...] = tuple(err["loc"])
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     node_id = edge_id = None
     if len(loc) >= 2 and loc[0] in ("nodes", "edges") and isinstance(loc[1], int):
@@ -102,7 +131,7 @@ def _problem_from_pydantic(err: Any, data: dict[str, Any]) -> Problem:
             node_id = ident
         else:
             edge_id = ident
-    if err["type"] == "extra_forbidden":
+    if err["type"] == "extra_forbidden" and loc:
         return Problem("unknown_field", f"unknown field {loc[-1]!r} at {path}", node_id, edge_id, path)
     return Problem("invalid_value", f"{path}: {err['msg']}", node_id, edge_id, path)
 

@@ -115,4 +115,4 @@ def send_welcome(account: dict[str, Any]) -> dict[str, Any]:
 
 def register(registry: Registry) -> None:
     for fn in (extract_email, validate_email, check_existing, create_account, send_welcome):
-        registry.register_function(f"{PREFIX}.{fn.__name__}", fn)
+        registry.register_function(f"{PREFIX}.{fn.__name__}", fn, non_blocking=True)

@@ -116,4 +116,4 @@ def combine(joined: dict[str, Any]) -> dict[str, Any]:
 
 def register(registry: Registry) -> None:
     for fn in (fetch_crm, fetch_erp_orders, fetch_tickets, combine):
-        registry.register_function(f"{PREFIX}.{fn.__name__}", fn)
+        registry.register_function(f"{PREFIX}.{fn.__name__}", fn, non_blocking=True)

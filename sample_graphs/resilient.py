@@ -116,4 +116,4 @@ def combine(gathered: dict[str, Any]) -> dict[str, Any]:
 
 def register(registry: Registry) -> None:
     for fn in (fetch_primary, fetch_backup, enrich, combine):
-        registry.register_function(f"{PREFIX}.{fn.__name__}", fn)
+        registry.register_function(f"{PREFIX}.{fn.__name__}", fn, non_blocking=True)

@@ -167,4 +167,4 @@ def reply(inquiry: dict[str, Any], team: str, text: str) -> dict[str, Any]:
 def register(registry: Registry) -> None:
     for fn in (classify_intent, lookup_order, count_prior_refunds, approve_refund, escalate, manual_review,
                search_knowledge_base, answer_from_article, create_ticket, reply):
-        registry.register_function(f"{PREFIX}.{fn.__name__}", fn)
+        registry.register_function(f"{PREFIX}.{fn.__name__}", fn, non_blocking=True)

@@ -284,4 +284,4 @@ def summarize(results: list[dict[str, Any]], ctx: NodeContext) -> dict[str, Any]
 
 def register(registry: Registry) -> None:
     for fn in (load_emails, classify_email, summarize):
-        registry.register_function(f"{PREFIX}.{fn.__name__}", fn)
+        registry.register_function(f"{PREFIX}.{fn.__name__}", fn, non_blocking=True)

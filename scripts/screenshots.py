@@ -79,7 +79,7 @@ def free_port() -> int:
 def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).parent), env.get("PYTHONPATH")) if p)
-    command = [sys.executable, "-m", "graphflow.ui.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+    command = [sys.executable, "-m", "graphflow", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--db", str(db), "--plugin", "screenshots"]
     return subprocess.Popen(command, env=env, cwd=db.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 

@@ -79,7 +79,7 @@ class Database:
     async def write(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``op`` (blocking, in the writer's thread) inside the writer's next transaction;
         its result once committed."""
-        return await self.writer.call(op)  # type: ignore[no-any-return]
+        return await self.writer.call(op)
 
     async def close(self) -> None:
         try:

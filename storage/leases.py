@@ -10,38 +10,15 @@ transaction, so two processes racing for one expired lease cannot both win.
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import uuid
-from dataclasses import dataclass
+
+from graphflow.errors import LeaseHeld, LeaseLost
+from graphflow.leases import DEFAULT_LEASE_SECONDS, lease_seconds, new_owner
+from graphflow.ports import Lease
 
 from .db import Database
-from .errors import LeaseHeld, LeaseLost
 
-DEFAULT_LEASE_SECONDS = 30.0
-
-
-def lease_seconds() -> float:
-    """``$GRAPHFLOW_LEASE_SECONDS`` if set (tests make it short), else 30 s."""
-    value = os.environ.get("GRAPHFLOW_LEASE_SECONDS")
-    seconds = float(value) if value else DEFAULT_LEASE_SECONDS
-    if not seconds > 0:
-        raise ValueError(f"GRAPHFLOW_LEASE_SECONDS must be a positive number of seconds, not {value!r}")
-    return seconds
-
-
-def new_owner() -> str:
-    """Names this process for people (host, pid) and uniquely (a nonce: pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    run_id: str
-    owner: str
-    expires_at: float
-
+__all__ = ["DEFAULT_LEASE_SECONDS", "Lease", "LeaseRepository", "lease_seconds", "new_owner"]
 
 class LeaseRepository:
     """Leases over the ``run_leases`` table."""

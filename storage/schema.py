@@ -103,7 +103,13 @@ CREATE TABLE run_leases (
 """Which process executes a run, until when (wall clock); see ``storage/leases.py``. No foreign
 key: a fresh run's lease is taken in the transaction that creates the run row, just before it."""
 
-MIGRATIONS: list[str] = [_V1, _V2]
+_DROP_OUTPUT_REF = """
+UPDATE events SET body_json = json_remove(body_json, '$.output_ref') WHERE kind = 'node_succeeded';
+"""
+"""``NodeSucceeded.output_ref`` was never set (always null) and is gone from the event model,
+which refuses unknown fields: stored events drop it so they still read back."""
+
+MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
 

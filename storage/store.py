@@ -52,7 +52,7 @@ class SqliteStore(GraphRepository, RunRepository, KeyValueRepository, ReviewRepo
         def read(conn: sqlite3.Connection) -> dict[str, Any]:
             return {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
 
-        return await self._db.write(read)  # type: ignore[no-any-return]
+        return await self._db.write(read)
 
     async def close(self) -> None:
         """Write what is queued, then close; idempotent."""

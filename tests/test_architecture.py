@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import graphflow
 
@@ -12,6 +17,9 @@ FORBIDDEN = {
     "graphflow": ("nicegui", "aiosqlite", "graphflow.ui", "graphflow.storage", "ui", "storage"),
     "storage": ("nicegui", "graphflow.ui", "ui"),
 }
+LAUNCHERS = {Path("graphflow/__main__.py")}
+"""``python -m graphflow``: two lines that start the command, which lives in the composition
+root (``ui/cli``); nothing imports the launcher, so the engine still depends on nothing above it."""
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -28,9 +36,25 @@ def test_packages_only_import_downwards():
     offenders = []
     for folder, forbidden in FORBIDDEN.items():
         for path in (ROOT / folder).rglob("*.py"):
+            if path.relative_to(ROOT) in LAUNCHERS:
+                continue
             for name in imported_modules(path):
                 if any(name == f or name.startswith(f + ".") for f in forbidden):
                     offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def test_pages_and_the_cli_go_through_the_workspace():
+    """Only the application service (graphflow/service.py) reaches the store, or compiles for the
+    pages (the CLI checks a graph file with the engine's ``validate_graph``, no database needed)."""
+    offenders = []
+    for path in [*(ROOT / "ui" / "pages").rglob("*.py"), *(ROOT / "ui" / "cli").rglob("*.py")]:
+        for item in ast.walk(ast.parse(path.read_text())):
+            if isinstance(item, ast.Attribute) and item.attr == "store":
+                offenders.append(f"{path.relative_to(ROOT)}:{item.lineno} reaches .store")
+            name = getattr(item, "id", None) or getattr(item, "name", None)
+            if path.parent.name == "pages" and name in ("validate_graph", "compile_graph"):
+                offenders.append(f"{path.relative_to(ROOT)}:{item.lineno} compiles itself")
     assert offenders == []
 
 
@@ -47,3 +71,34 @@ def test_exported_members():
         member = getattr(graphflow, name)
         if name != "Event":  # a typing alias: the union of event models
             assert member.__module__.startswith("graphflow"), name
+
+
+def test_the_public_names_load_on_first_use():
+    import graphflow as package
+
+    assert set(package._MODULE_OF) == set(package.__all__)
+
+
+HEAVY = ("nicegui", "aiosqlite", "graphflow.storage", "networkx", "rich", "anyio", "pydantic")
+
+
+def modules_loaded(code: str) -> list[str]:
+    probe = f"import sys\n{code}\nprint(__import__('json').dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    return sorted({h for h in HEAVY for m in loaded if m == h or m.startswith(h + ".")})
+
+
+@pytest.mark.slow
+def test_the_command_line_starts_without_the_engine_storage_or_canvas():
+    """``graphflow --help`` stays fast: the command's modules import typer alone at start-up."""
+    assert modules_loaded("import graphflow.ui.cli") == []
+
+
+@pytest.mark.slow
+def test_validate_needs_neither_storage_nor_the_canvas(tmp_path):
+    sample = ROOT / "sample_graphs" / "sequential_chain.json"
+    code = ("from graphflow.ui.cli import app\n"
+            f"try:\n    app(['validate', {str(sample)!r}], prog_name='graphflow')\nexcept SystemExit:\n    pass")
+    loaded = modules_loaded(code)
+    assert "nicegui" not in loaded and "aiosqlite" not in loaded and "graphflow.storage" not in loaded

@@ -3,7 +3,7 @@ once at start-up.
 
 ``start()`` (``graphflow serve``) opens the database for the app's lifetime in one task on
 NiceGUI's loop (a task group for the runs started from the canvas lives in the same task),
-imports the sample graphs on first start, continues the runs the last process left
+adds the sample graphs that are new or changed since the last start, continues the runs the last process left
 unfinished, and registers the pages. ``create_app(ctx)`` is the part tests use with a
 context they built themselves.
 """
@@ -24,10 +24,10 @@ from nicegui import app, core, ui
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import graphflow
-from graphflow.cli import EXIT_FAILED, EXIT_USAGE, CliError
+from graphflow.errors import GraphflowError
 from graphflow.ports import GraphVersion
-from graphflow.storage import StorageError, open_store
-from graphflow.storage.workspace import Workspace
+from graphflow.service import Workspace
+from graphflow.storage import open_store
 from graphflow.validate import MAX_BYTES
 
 from .auth import TokenGuard, check_bind
@@ -35,9 +35,13 @@ from .context import AppContext, LiveRuns
 from .pages import editor, graphs, history, replay, stats
 from .security import SecurityGuard, allowed_hosts
 
-__all__ = ["check_bind", "create_app", "import_samples", "register_pages", "start"]
+__all__ = ["StartFailed", "check_bind", "create_app", "import_samples", "register_pages", "start"]
 log = logging.getLogger("graphflow.ui")
 PAGES = (graphs, editor, history, replay, stats)
+
+
+class StartFailed(GraphflowError):
+    """The server could not start: its database cannot be used, or start-up failed."""
 
 
 def register_pages(ctx: AppContext) -> None:
@@ -53,21 +57,18 @@ def create_app(ctx: AppContext) -> None:
 
 
 async def import_samples(workspace: Workspace) -> list[GraphVersion]:
-    """On first start (no graph stored): every sample graph shipped with graphflow."""
-    if await workspace.store.list_graphs():
-        return []
-    stored = []
+    """Every sample graph shipped with graphflow that is new or changed since this database
+    last had it (``graphflow.samples``: a user's edit is never overwritten)."""
+    specs = []
     files = importlib.resources.files("graphflow.sample_graphs")
     for entry in sorted(files.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".json"):
             continue
         try:
-            compiled = graphflow.validate_graph(entry.read_bytes(), workspace.registry)
-        except graphflow.GraphValidationError as exc:  # a sample needing a plugin that is not installed
+            specs.append(graphflow.load_graph(entry.read_bytes()))
+        except graphflow.GraphValidationError as exc:
             log.warning("sample %s not imported: %s", entry.name, exc)
-            continue
-        stored.append(await workspace.store.save_graph(compiled.spec))
-    return stored
+    return await workspace.add_samples(specs)
 
 
 class Supervised:
@@ -92,11 +93,8 @@ async def _recover(live: LiveRuns) -> None:
     a run of another process that dies is taken over once its lease expires."""
     workspace = live.workspace
     while True:
-        for summary in await workspace.store.unfinished_runs():
-            if summary.run_id in live.runs:
-                continue
-            lease = await workspace.store.lease_of(summary.run_id)
-            if lease is None or lease.owner == workspace.owner or lease.expires_at <= workspace.clock.time():
+        for summary in await workspace.recoverable():
+            if summary.run_id not in live.runs:
                 log.info("continuing unfinished run %s", summary.run_id)
                 live.recover(summary.run_id, summary.graph_id)
         await workspace.clock.sleep(workspace.lease)
@@ -124,7 +122,7 @@ class Server:
                 await workspace.load_breakers()
                 samples = await import_samples(workspace)
                 if samples:
-                    log.info("imported %d sample graphs", len(samples))
+                    log.info("added %d sample graphs", len(samples))
                 runs = Supervised(task_group)
                 live = LiveRuns(workspace, runs)  # type: ignore[arg-type]  # start_soon is all it uses
                 runs.start_soon(_recover, live, name="recover unfinished runs")
@@ -165,8 +163,8 @@ def start(host: str, port: int, db: Path, token: str | None, plugins: list[str],
     registry = graphflow.default_registry(plugins)
     try:
         anyio.run(_check_store, db)  # a bad path or a newer database fails here, with one line
-    except (StorageError, OSError) as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
+    except BaseExceptionGroup as group:  # open_store's task group: the error inside, as itself
+        raise group.exceptions[0] if len(group.exceptions) == 1 else group from None
     server = Server(db, registry, token)
     app.add_middleware(ReadyGate, server=server)
     if token:
@@ -178,7 +176,7 @@ def start(host: str, port: int, db: Path, token: str | None, plugins: list[str],
     ui.run(host=host, port=port, reload=False, show=False, title="graphflow", tailwind=False,
            show_welcome_message=True, favicon="🔀")
     if server.error is not None:
-        raise CliError(f"could not start: {server.error}", EXIT_FAILED)
+        raise StartFailed(f"could not start: {server.error}")
 
 
 async def _check_store(db: Path) -> None:

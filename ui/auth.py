@@ -28,8 +28,6 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from graphflow.cli import CliError
-
 COOKIE = "graphflow_session"
 SESSION_SECONDS = 12 * 3600
 MIN_TOKEN_CHARS = 22
@@ -54,11 +52,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class BindRefused(ValueError):
+    """Serving beyond loopback without an access token, or with a weak one, was asked for."""
+
+
 def check_token(token: str) -> None:
     """Refuse a token that is too short or too uniform to hold 16 random bytes."""
     if len(token) < MIN_TOKEN_CHARS or len(set(token)) < 10:
-        raise CliError(f"the access token is too weak: use at least 16 random bytes ({MIN_TOKEN_CHARS}+ characters), "
-                       f"for example {new_token()} (graphflow serve --generate-token prints a new one)")
+        raise BindRefused(f"the access token is too weak: use at least 16 random bytes ({MIN_TOKEN_CHARS}+ "
+                          f"characters), for example {new_token()} (graphflow serve --generate-token prints a new one)")
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -66,8 +68,8 @@ def check_bind(host: str, token: str | None) -> None:
     if token is not None:
         check_token(token)
     elif not is_loopback(host):
-        raise CliError(f"binding to {host} needs an access token: pass --token or set GRAPHFLOW_TOKEN "
-                       f"(for example --token {new_token()})")
+        raise BindRefused(f"binding to {host} needs an access token: pass --token or set GRAPHFLOW_TOKEN "
+                          f"(for example --token {new_token()})")
 
 
 def sign(token: str, issued: int) -> str:

@@ -15,9 +15,9 @@ from typing import Any
 from anyio.abc import TaskGroup
 
 import graphflow
+from graphflow.errors import LeaseHeld
 from graphflow.runner import RunControl, RunResult
-from graphflow.storage.errors import LeaseHeld
-from graphflow.storage.workspace import Workspace
+from graphflow.service import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,8 @@ class LiveRuns:
         try:
             live.result = await self.workspace.run(live.graph_id, inputs, version=version, sinks=[live.log],
                                                    control=live.control, run_id=live.run_id)
-        except Exception as exc:  # bad inputs, an invalid stored graph, a storage error: shown on the page
+        except Exception as exc:  # the graph was deleted, a storage error: shown on the page
+            # (bad inputs or a stored graph that no longer validates are a failed run the workspace records)
             log.exception("run %s of %s could not run", live.run_id, live.graph_id)
             live.error = str(exc)
             live.log.close()

@@ -9,7 +9,7 @@ scheduler loop without a task).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -45,21 +45,49 @@ class NodeContext:
     rng: random.Random = field(default_factory=random.Random)
     cost: float = 0.0
     tokens: int = 0
-    on_progress: Callable[[int, int, int], None] | None = None
+    on_progress: Callable[..., None] | None = None
+    item: int | None = None
+    """The item index, for a map's per-item context."""
+    recovered_items: Mapping[int, Any] = field(default_factory=dict)
+    """A map's items already finished before a crash (from its ``map_progress`` events)."""
+    subgraph_runner: Callable[..., Awaitable[Any]] | None = None
+    """Set by the runner: how a node runs a compiled sub-graph (kinds never import the runner)."""
+    timeout: float | None = None
+    """Seconds this attempt may take, when a timeout applies to it."""
+    abandoned: int = 0
+    """Set when this attempt left a worker thread running: how many are abandoned now."""
 
     def report_usage(self, *, cost: float = 0.0, tokens: int = 0) -> None:
         """Add the money and tokens a call spent; they land on the node's events."""
         self.cost += cost
         self.tokens += tokens
 
-    def progress(self, done: int, failed: int, total: int) -> None:
+    def progress(self, done: int, failed: int, total: int, results: dict[int, Any] | None = None) -> None:
+        """Report progress; ``results`` (index -> result of items finished since the last
+        report) are recorded durably with it, so a resumed map does not run them again."""
         if self.on_progress is not None:
-            self.on_progress(done, failed, total)
+            self.on_progress(done, failed, total, results)
+
+    def for_item(self, index: int) -> NodeContext:
+        """The context one map item runs with: its own idempotency key, shared usage."""
+        return NodeContext(self.run_id, self.node_id, self.attempt, self.run_inputs, self.clock, self.rng,
+                           item=index, subgraph_runner=self.subgraph_runner, timeout=self.timeout)
+
+    async def run_subgraph(self, graph: Any, inputs: Mapping[str, Any]) -> Any:
+        """Run a compiled sub-graph on this run's clock; returns its ``RunResult``."""
+        if self.subgraph_runner is None:
+            raise RuntimeError("this context cannot run sub-graphs (no runner attached)")
+        return await self.subgraph_runner(graph, inputs)
+
+    def thread_abandoned(self, count: int) -> None:
+        self.abandoned = count
 
     @property
     def idempotency_key(self) -> str:
-        """Stable across retries and resumes: a side effect keyed on it happens at most once."""
-        return f"{self.run_id}:{self.node_id}"
+        """Stable across retries and resumes: a side effect keyed on it happens at most once.
+        A map item's key adds its index (run id + node id + item index)."""
+        base = f"{self.run_id}:{self.node_id}"
+        return base if self.item is None else f"{base}:{self.item}"
 
 
 def port(name: str, type: str = "any", *, required: bool = True, multi: bool = False,
@@ -119,11 +147,12 @@ class NodeKind:
         ``run`` receives as ``config``."""
         return config
 
-    async def run(self, config: Any, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        """Return values by output port; leave a port out to not emit it."""
+    async def run(self, config: Any, inputs: dict[str, Any], ctx: NodeContext, /) -> dict[str, Any]:
+        """Return values by output port; leave a port out to not emit it. (Positional: a kind
+        names ``config`` after what ``prepare`` made of it.)"""
         return self.run_inline(config, inputs, ctx)
 
-    def run_inline(self, config: Any, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+    def run_inline(self, config: Any, inputs: dict[str, Any], ctx: NodeContext, /) -> dict[str, Any]:
         raise NotImplementedError(f"node kind {self.kind!r} has no run method")
 
     def run_output(self, config: Any, output: dict[str, Any]) -> tuple[str, Any] | None:

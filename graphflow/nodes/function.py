@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
 from pydantic import Field
 
+from graphflow.errors import NodeRaisedBaseException
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
+from graphflow.threads import run_in_thread
 
 if TYPE_CHECKING:
     from graphflow.registry import FunctionEntry, Registry
@@ -44,7 +45,7 @@ class FunctionNode(NodeKind):
         return BoundFunction(config, registry.functions[config.function])
 
     def runs_inline(self, runtime: BoundFunction) -> bool:
-        # A plain sync function blocks the loop whether it runs in a task or not, so skip the task.
+        # Registered non-blocking: a task would only add cost. Other sync functions go to a thread.
         return not runtime.entry.is_async and not runtime.entry.blocking
 
     def stops_when_cancelled(self, runtime: BoundFunction) -> bool:
@@ -61,12 +62,24 @@ class FunctionNode(NodeKind):
 
 
 async def call_function(entry: FunctionEntry, value: Any, args: dict[str, Any], ctx: NodeContext) -> Any:
-    """``fn(value, **args)``, with ``ctx`` if it asks for it; blocking functions go to a thread."""
+    """``fn(value, **args)``, with ``ctx`` if it asks for it. Sync functions go to a thread,
+    the non-blocking ones too when a timeout applies (only a thread can be walked away from)."""
     kwargs = dict(args)
     if entry.wants_ctx:
         kwargs["ctx"] = ctx
     if entry.is_async:
         return await entry.fn(value, **kwargs)
-    if entry.blocking:
-        return await anyio.to_thread.run_sync(lambda: entry.fn(value, **kwargs))
+    if entry.blocking or ctx.timeout is not None:
+        return await run_in_thread(lambda: contained(entry.fn, value, kwargs), ctx.thread_abandoned)
     return entry.fn(value, **kwargs)
+
+
+def contained(fn: Any, value: Any, kwargs: dict[str, Any]) -> Any:
+    """In the worker thread: a BaseException must not cross back into the event loop as it
+    is (a GeneratorExit there breaks the awaiting coroutine), so it becomes a failure here."""
+    try:
+        return fn(value, **kwargs)
+    except Exception:
+        raise
+    except BaseException as exc:
+        raise NodeRaisedBaseException(exc) from None

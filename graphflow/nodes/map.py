@@ -8,6 +8,7 @@ input order. Progress goes to the run as aggregated ``map_progress`` events.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,18 @@ class MapConfig(NodeConfig):
 
 
 class MapItemFailed(NodeError):
-    pass
+    """An item failed (fail-fast). ``detail`` holds the partial results: the items that
+    succeeded before the map stopped, by index, beside the failure."""
+
+    def __init__(self, message: str, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+CHECKPOINT_ITEMS = 256
+"""Finished items recorded in one ``map_progress`` event at most; a batch also goes at
+least every ``CHECKPOINT_SECONDS``, so a crash loses at most that much work."""
+CHECKPOINT_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +75,8 @@ class BoundMap:
     async def call(self, item: Any, ctx: NodeContext) -> Any:
         if self.fn is not None:
             return await call_function(self.fn, item, self.config.args, ctx)
-        from graphflow.runner import Runner  # the runner imports node kinds: import it late
-
         (entry,) = self.graph.input_nodes()
-        result = await Runner(self.graph, clock=ctx.clock, rng=ctx.rng).run({entry.config.name: item})
+        result = await ctx.run_subgraph(self.graph, {entry.config.name: item})
         if not result.ok:
             raise MapItemFailed(f"sub-graph {result.status}: {result.error}")
         names = {n.config.name for n in self.graph.nodes.values() if n.spec.kind == "output"}
@@ -74,9 +84,10 @@ class BoundMap:
 
 
 def _compile_subgraph(data: dict[str, Any], registry: Registry) -> Any:
-    from graphflow.api import validate_graph
+    from graphflow.compile import compile_graph  # compile imports the node kinds: import it late
+    from graphflow.validate import spec_from_data
 
-    compiled = validate_graph(data, registry)
+    compiled = compile_graph(spec_from_data(data), registry)
     if len(compiled.input_nodes()) != 1:
         raise ValueError(f"a mapped sub-graph needs exactly one input node, it has {len(compiled.input_nodes())}")
     return compiled
@@ -114,49 +125,83 @@ class MapNode(NodeKind):
         items = inputs.get("in")
         if not isinstance(items, list):
             raise TypeError(f"map needs a list, got {type(items).__name__}")
-        cfg = bound.config
+        run = _MapRun(bound, items, ctx)
+        await run.go()
+        kept = [r for r, good in zip(run.results, run.ok, strict=True) if good]
+        out = await call_function(bound.reduce, kept, {}, ctx) if bound.reduce else run.results
+        run.errors.sort(key=lambda e: e["index"])
+        return {"out": out, "errors": run.errors}
+
+
+class _MapRun:
+    """One map over one list: a sliding window of workers, per-item retries and keys, and
+    finished items checkpointed in batches through ``ctx.progress``."""
+
+    def __init__(self, bound: BoundMap, items: list[Any], ctx: NodeContext) -> None:
+        self.bound, self.items, self.ctx, self.cfg = bound, items, ctx, bound.config
         total = len(items)
-        results: list[Any] = [None] * total
-        ok = [False] * total
-        errors: list[dict[str, Any]] = []
-        next_index = 0
-        done = 0
+        self.results: list[Any] = [None] * total
+        self.ok = [False] * total
+        for index, result in ctx.recovered_items.items():  # recorded before a crash: not run again
+            if 0 <= index < total:
+                self.results[index], self.ok[index] = result, True
+        self.todo = deque(i for i in range(total) if not self.ok[i])
+        self.errors: list[dict[str, Any]] = []
+        self.done = total - len(self.todo)
+        self.batch: dict[int, Any] = {}
+        self.last_flush = ctx.clock.monotonic()
 
-        async def item(index: int) -> None:
-            attempt = 1
-            while True:
-                try:
-                    results[index] = await bound.call(items[index], ctx)
-                    ok[index] = True
-                    return
-                except Exception as exc:
-                    policy = cfg.item_retry
-                    if policy is None or not should_retry(policy, exc, attempt):
-                        errors.append({"index": index, "error_type": type(exc).__name__, "message": str(exc)})
-                        if cfg.fail_fast:
-                            raise MapItemFailed(f"item {index} failed: {type(exc).__name__}: {exc}") from exc
-                        return
-                    await ctx.clock.sleep(backoff_delay(policy, attempt, ctx.rng))
-                    attempt += 1
-
-        async def worker() -> None:
-            nonlocal next_index, done
-            while next_index < total:
-                index = next_index
-                next_index += 1
-                await item(index)
-                done += 1
-                ctx.progress(done - len(errors), len(errors), total)
-
-        ctx.progress(0, 0, total)
+    async def go(self) -> None:
+        self.ctx.progress(self.done, 0, len(self.items))
         try:
             async with anyio.create_task_group() as tg:
-                for _ in range(min(cfg.concurrency, total)):
-                    tg.start_soon(worker)
+                for _ in range(min(self.cfg.concurrency, len(self.todo))):
+                    tg.start_soon(self.worker)
         except ExceptionGroup as group:  # fail fast: report the item, not the task group
             first = group.exceptions[0]
-            raise (first if isinstance(first, MapItemFailed) else group) from None
-        kept = [r for r, good in zip(results, ok, strict=True) if good]
-        out = await call_function(bound.reduce, kept, {}, ctx) if bound.reduce else results
-        errors.sort(key=lambda e: e["index"])
-        return {"out": out, "errors": errors}
+            if isinstance(first, MapItemFailed):
+                self.flush()
+                first.detail = {str(i): r for i, (r, good) in enumerate(zip(self.results, self.ok, strict=True))
+                                if good}
+                raise first from None
+            raise
+        if self.batch:
+            self.flush()
+
+    async def worker(self) -> None:
+        while self.todo:
+            index = self.todo.popleft()  # in input order
+            await self.item(index)
+            self.done += 1
+            if self.ok[index]:
+                self.batch[index] = self.results[index]
+            now = self.ctx.clock.monotonic()
+            if len(self.batch) >= CHECKPOINT_ITEMS or now - self.last_flush >= CHECKPOINT_SECONDS \
+                    or self.done == len(self.items):
+                self.flush(now)
+            else:
+                self.ctx.progress(self.done - len(self.errors), len(self.errors), len(self.items))
+
+    def flush(self, now: float | None = None) -> None:
+        batch, self.batch = self.batch, {}
+        self.last_flush = self.ctx.clock.monotonic() if now is None else now
+        self.ctx.progress(self.done - len(self.errors), len(self.errors), len(self.items), batch or None)
+
+    async def item(self, index: int) -> None:
+        ctx, policy, attempt = self.ctx.for_item(index), self.cfg.item_retry, 1
+        while True:
+            try:
+                self.results[index] = await self.bound.call(self.items[index], ctx)
+                self.ok[index] = True
+                return
+            except Exception as exc:
+                if policy is None or not should_retry(policy, exc, attempt):
+                    self.errors.append({"index": index, "error_type": type(exc).__name__, "message": str(exc)})
+                    if self.cfg.fail_fast:
+                        raise MapItemFailed(f"item {index} failed: {type(exc).__name__}: {exc}") from exc
+                    return
+                await self.ctx.clock.sleep(backoff_delay(policy, attempt, self.ctx.rng))
+                attempt += 1
+            finally:  # every attempt's usage lands on the map node
+                self.ctx.report_usage(cost=ctx.cost, tokens=ctx.tokens)
+                ctx.cost = ctx.tokens = 0

@@ -226,7 +226,7 @@ async def test_a_full_disk_stops_the_run_without_a_gap_and_it_resumes_cleanly_on
     import anyio
 
     import graphflow
-    from graphflow.storage.workspace import Workspace
+    from graphflow.service import Workspace
 
     path, calls, resumed = tmp_path / "g.db", [], False
     registry = graphflow.default_registry(installed=False)
@@ -243,7 +243,7 @@ async def test_a_full_disk_stops_the_run_without_a_gap_and_it_resumes_cleanly_on
 
         registry.register_function("t.step", step)
         ws = Workspace(store, registry)
-        await ws.save_if_changed(graphflow.load_graph(chain_spec()))
+        await ws.save(graphflow.load_graph(chain_spec()))
         with pytest.raises(StorageError, match="database or disk is full"):
             await ws.run("chain", {"x": 0}, run_id="r1")
         assert len(calls) < CHAIN  # it stopped executing new nodes

@@ -17,7 +17,7 @@ def boom(value: Any) -> Any:
 
 def registry() -> graphflow.Registry:
     reg = graphflow.default_registry(installed=False)
-    reg.register_function("t.boom", boom)
+    reg.register_function("t.boom", boom, non_blocking=True)  # inline: fails before the stop node runs
     return reg
 
 

@@ -445,7 +445,7 @@ async def test_resilience_fails_when_the_backup_has_no_answer_either() -> None:
 
 def graphflow_command() -> list[str]:
     script = Path(sys.executable).with_name("graphflow")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "graphflow.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "graphflow"]
 
 
 @pytest.mark.slow

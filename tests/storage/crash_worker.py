@@ -16,8 +16,8 @@ from typing import Any
 import anyio
 
 import graphflow
+from graphflow.service import Workspace
 from graphflow.storage import open_store
-from graphflow.storage.workspace import Workspace
 
 LEASE = 0.3
 """Seconds: short, so a recovery waits little for the killed process's lease to expire."""
@@ -89,7 +89,7 @@ async def main(mode: str, db: Path, effects: Path) -> None:
     async with open_store(db) as store:
         ws = Workspace(store, registry(effects), lease=LEASE)
         if mode == "start":
-            await ws.save_if_changed(graphflow.load_graph(crash_graph()))
+            await ws.save(graphflow.load_graph(crash_graph()))
             await ws.run("crash", {"seed": 1}, run_id="crash-run", sinks=[AnnounceStart()])
         else:
             await ws.recover_unfinished(wait=True)  # the killed process's lease expires first

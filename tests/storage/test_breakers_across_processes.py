@@ -8,8 +8,8 @@ import pytest
 import graphflow
 from graphflow.clock import FakeClock
 from graphflow.policies import BreakerPolicy
+from graphflow.service import Workspace
 from graphflow.storage import open_store
-from graphflow.storage.workspace import Workspace
 
 pytestmark = pytest.mark.anyio
 POLICY = BreakerPolicy(name="crm-api", failure_threshold=1, reset_timeout=30)

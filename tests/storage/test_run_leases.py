@@ -23,9 +23,9 @@ from lease_effects import chain_graph, init
 import graphflow
 from graphflow import events as ev
 from graphflow.clock import FakeClock
+from graphflow.service import Workspace
 from graphflow.storage import open_store
 from graphflow.storage.errors import LeaseHeld, LeaseLost
-from graphflow.storage.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent
 LEASE = 2.0
@@ -158,7 +158,7 @@ async def test_the_heartbeat_renews_the_lease_while_the_run_executes(tmp_path):
     clock, release = FakeClock(), anyio.Event()
     async with open_store(tmp_path / "g.db", clock=clock) as store:
         ws = Workspace(store, slow_registry(release), clock=clock, lease=3.0, owner="alpha")
-        await ws.save_if_changed(graphflow.load_graph(WAIT_GRAPH))
+        await ws.save(graphflow.load_graph(WAIT_GRAPH))
         other = Workspace(store, slow_registry(release), clock=clock, lease=3.0, owner="beta")
         async with anyio.create_task_group() as tg:
             tg.start_soon(lambda: ws.run("w", {"x": 1}, run_id="r1"))
@@ -180,7 +180,7 @@ async def test_a_run_whose_lease_was_taken_over_stops_executing_at_once(tmp_path
     clock, release = FakeClock(), anyio.Event()
     async with open_store(tmp_path / "g.db", clock=clock) as store:
         ws = Workspace(store, slow_registry(release), clock=clock, lease=3.0, owner="alpha")
-        await ws.save_if_changed(graphflow.load_graph(WAIT_GRAPH))
+        await ws.save(graphflow.load_graph(WAIT_GRAPH))
         outcome: list[BaseException] = []
 
         async def run() -> None:
@@ -220,7 +220,7 @@ async def test_a_run_resumed_from_a_failure_holds_a_lease_too(tmp_path):
     release = anyio.Event()
     async with open_store(tmp_path / "g.db") as store:
         ws = Workspace(store, slow_registry(release), owner="alpha")
-        await ws.save_if_changed(graphflow.load_graph(WAIT_GRAPH))
+        await ws.save(graphflow.load_graph(WAIT_GRAPH))
         control = RunControl()
         control.cancel("stopped")
         assert (await ws.run("w", {"x": 1}, run_id="r1", control=control)).status == "cancelled"

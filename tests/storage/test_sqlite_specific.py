@@ -278,4 +278,29 @@ async def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
         store.claim_new_run("r1", "me", 10, now=1.0)
         await store.flush()
         assert (await store.lease_of("r1")).owner == "me"
+
+
+async def test_a_version_1_database_with_output_ref_in_its_events_still_reads_back(tmp_path):
+    """Version 1 stored ``output_ref: null`` in every node success; the field is gone from the model."""
+    from graphflow.storage.schema import MIGRATIONS, statements
+
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    with conn:
+        for statement in statements(MIGRATIONS[0]):
+            conn.execute(statement)
+        conn.execute("INSERT INTO graphs VALUES ('g', '', 1, 1)")
+        conn.execute("INSERT INTO runs (run_id, graph_id, status, started_at, last_seq) "
+                     "VALUES ('r1', 'g', 'running', 1, 1)")
+        conn.execute("INSERT INTO events VALUES ('r1', 0, 'run_started', NULL, 1, ?)",
+                     (started("r1").model_dump_json(),))
+        body = ('{"run_id": "r1", "seq": 1, "at": 2.0, "kind": "node_succeeded", "node_id": "n", "attempt": 1, '
+                '"output": {"out": 1}, "output_ref": null}')
+        conn.execute("INSERT INTO events VALUES ('r1', 1, 'node_succeeded', 'n', 2, ?)", (body,))
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    async with open_store(path) as store:
+        events = await store.load_events("r1")
+    assert [e.kind for e in events] == ["run_started", "node_succeeded"]
+    assert isinstance(events[1], ev.NodeSucceeded) and events[1].output == {"out": 1}
     assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]

@@ -10,7 +10,6 @@ from typing import Any
 
 from nicegui import ui
 
-import graphflow
 from graphflow.compile import CompiledGraph
 from graphflow.errors import GraphValidationError, Problem
 from graphflow.model import GraphSpec
@@ -24,14 +23,6 @@ from .frame import frame, tag
 from .history import nav_links
 from .live import RunView, ask_inputs
 from .settings_form import SettingsForm
-
-
-def check(graph: dict[str, Any], registry: graphflow.Registry) -> tuple[CompiledGraph | None, list[Problem]]:
-    """The compiled graph, or the problems that stop it from compiling."""
-    try:
-        return graphflow.validate_graph(graph, registry), []
-    except GraphValidationError as exc:
-        return None, list(exc.problems)
 
 
 def problems_by_node(graph: dict[str, Any], problems: list[Problem]) -> dict[str, list[str]]:
@@ -123,7 +114,8 @@ class Editor:
                 self.show_settings()
 
     def validate(self) -> None:
-        self.compiled, self.problems = check(self.graph, self.ctx.registry)
+        """Compile the graph being edited (the one compile its save and run then reuse)."""
+        self.compiled, self.problems = self.ctx.workspace.check(self.graph)
         self.canvas.set_problems(problems_by_node(self.graph, self.problems))
         self.problem_list.clear()
         with self.problem_list:
@@ -132,6 +124,9 @@ class Editor:
             for problem in self.problems:
                 tag(ui.label(str(problem)).classes("gf-problem"), "problem", code=problem.code)
         self.tab_problems.props(f"label='Problems ({len(self.problems)})'" if self.problems else "label=Problems")
+        self.show_version()
+
+    def show_version(self) -> None:
         dirty = self.compiled.spec != self.saved if self.compiled else not same_spec(self.graph, self.saved)
         self.version_label.text = f"version {self.version}" + (" · unsaved changes" if dirty else "")
 
@@ -194,13 +189,13 @@ class Editor:
                       "(see Problems)", type="negative")
             self.tabs.set_value(self.tab_problems)
             return None
-        stored = await self.ctx.workspace.save_if_changed(self.compiled.spec)
+        stored = await self.ctx.workspace.save(self.compiled)
         if stored.version != self.version:
             ui.notify(f"saved version {stored.version}", type="positive")
         elif announce:
             ui.notify(f"no changes since version {stored.version}")
         self.version, self.saved = stored.version, stored.spec
-        self.validate()
+        self.show_version()
         return stored
 
     # --- running
@@ -238,7 +233,7 @@ class Editor:
         spec = self.saved
         if version != self.version:
             with contextlib.suppress(NotFound):
-                spec = (await self.ctx.workspace.store.get_graph(self.graph_id, version)).spec
+                spec = (await self.ctx.workspace.graph(self.graph_id, version)).spec
         self.watch(live, spec)
 
 
@@ -250,7 +245,7 @@ def register(ctx: AppContext) -> None:
     @ui.page("/graph/{graph_id}")
     async def editor_page(graph_id: str, run: str = "") -> None:
         try:
-            stored = await ctx.workspace.store.get_graph(graph_id)
+            stored = await ctx.workspace.graph(graph_id)
         except NotFound:
             with frame("Not found"):
                 tag(ui.label(f"There is no saved graph {graph_id!r}."), "not-found")

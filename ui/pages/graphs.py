@@ -3,61 +3,15 @@ a new graph; import of a JSON file, validated first (nothing is stored when it f
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-
 from nicegui import events, ui
 
-import graphflow
-from graphflow.errors import GraphValidationError, Problem
+from graphflow.errors import GraphValidationError, NotFound, Problem
 from graphflow.formatting import when
-from graphflow.model import GraphSpec
-from graphflow.ports import GraphSummary, GraphVersion, NotFound
-from graphflow.storage.workspace import Workspace
+from graphflow.ports import GraphSummary
 from graphflow.validate import MAX_BYTES
 
 from ..context import AppContext
 from .frame import ask_text, confirm, frame, tag
-
-
-def slug(text: str) -> str:
-    """A graph id from a name: letters, digits, ``_ . -``, starting with a letter."""
-    ident = re.sub(r"[^A-Za-z0-9_.\-]+", "_", text.strip()).strip("_.-")[:100]
-    return ident if ident and (ident[0].isalpha() or ident[0] == "_") else f"graph_{ident}".rstrip("_")
-
-
-def unique_id(base: str, taken: Iterable[str]) -> str:
-    taken = set(taken)
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}_{n}" in taken:
-        n += 1
-    return f"{base}_{n}"
-
-
-async def import_graph(ctx: AppContext, data: bytes) -> GraphVersion:
-    """Validate a graph file against the registry and store it; raises ``GraphValidationError``."""
-    compiled = graphflow.validate_graph(data, ctx.registry)
-    return await ctx.workspace.save_if_changed(compiled.spec)
-
-
-async def duplicate(workspace: Workspace, graph_id: str, name: str) -> GraphVersion:
-    spec = (await workspace.store.get_graph(graph_id)).spec
-    taken = [g.graph_id for g in await workspace.store.list_graphs()]
-    return await workspace.store.save_graph(spec.model_copy(update={"id": unique_id(f"{graph_id}_copy", taken),
-                                                                    "name": name}))
-
-
-async def rename(workspace: Workspace, graph_id: str, name: str) -> GraphVersion:
-    spec = (await workspace.store.get_graph(graph_id)).spec
-    return await workspace.store.save_graph(spec.model_copy(update={"name": name}))
-
-
-async def create(workspace: Workspace, name: str) -> GraphVersion:
-    taken = [g.graph_id for g in await workspace.store.list_graphs()]
-    spec = GraphSpec(schema_version=1, id=unique_id(slug(name), taken), name=name)
-    return await workspace.store.save_graph(spec)
 
 
 def problem_line(problem: Problem) -> str:
@@ -93,7 +47,7 @@ def register(ctx: AppContext) -> None:
             listing = ui.column().classes("full-width").style("gap: 0")
 
         async def reload() -> None:
-            show(await workspace.store.list_graphs())
+            show(await workspace.graphs())
 
         def show(rows: list[GraphSummary]) -> None:
             listing.clear()
@@ -133,13 +87,13 @@ def register(ctx: AppContext) -> None:
         async def new_graph() -> None:
             name = await ask_text("New graph", "Name")
             if name:
-                stored = await create(workspace, name)
+                stored = await workspace.create(name)
                 ui.navigate.to(f"/graph/{stored.graph_id}")
 
         async def rename_graph(row: GraphSummary) -> None:
             name = await ask_text(f"Rename {row.graph_id}", "New name", row.name, ok="Rename")
             if name and name != row.name:
-                stored = await rename(workspace, row.graph_id, name)
+                stored = await workspace.rename(row.graph_id, name)
                 ui.notify(f"renamed: version {stored.version}")
                 await reload()
 
@@ -147,7 +101,7 @@ def register(ctx: AppContext) -> None:
             name = await ask_text(f"Duplicate {row.graph_id}", "Name of the copy", f"{row.name} (copy)",
                                   ok="Duplicate")
             if name:
-                stored = await duplicate(workspace, row.graph_id, name)
+                stored = await workspace.duplicate(row.graph_id, name)
                 ui.notify(f"duplicated as {stored.graph_id}")
                 await reload()
 
@@ -155,15 +109,15 @@ def register(ctx: AppContext) -> None:
             runs = f" and its {row.runs} run{'s' if row.runs != 1 else ''}" if row.runs else ""
             if await confirm(f"Delete {row.name or row.graph_id} ({row.graph_id}){runs}?"):
                 try:
-                    await workspace.store.delete_graph(row.graph_id)
+                    await workspace.delete(row.graph_id)
                 except NotFound:
                     pass  # deleted meanwhile (another tab)
                 ui.notify(f"deleted {row.graph_id}")
                 await reload()
 
         async def export_graph(graph_id: str) -> None:
-            stored = await workspace.store.get_graph(graph_id)
-            ui.download.content(stored.spec.to_json().encode(), f"{graph_id}.json", "application/json")
+            _, text = await workspace.export(graph_id)
+            ui.download.content(text.encode(), f"{graph_id}.json", "application/json")
 
         async def import_file(event: events.UploadEventArguments) -> None:
             problems.clear()
@@ -174,7 +128,7 @@ def register(ctx: AppContext) -> None:
                 event.sender.reset()  # type: ignore[attr-defined]
                 return
             try:
-                stored = await import_graph(ctx, await event.file.read())
+                stored = await workspace.import_graph(await event.file.read())
             except GraphValidationError as exc:
                 with problems:
                     ui.label(f"{event.file.name} was not imported ({len(exc.problems)} problem"

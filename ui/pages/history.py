@@ -45,7 +45,7 @@ def register(ctx: AppContext) -> None:
     async def runs_page(graph_id: str) -> None:
         with frame(f"Runs of {graph_id}"):
             try:
-                stored = await ctx.workspace.store.get_graph(graph_id)
+                stored = await ctx.workspace.graph(graph_id)
             except NotFound:
                 stored = None
             nav_links(graph_id, "runs")

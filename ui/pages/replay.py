@@ -262,19 +262,19 @@ class Replay:
 def register(ctx: AppContext) -> None:
     @ui.page("/run/{run_id}")
     async def replay_page(run_id: str) -> None:
-        store = ctx.workspace.store
+        workspace = ctx.workspace
         with frame(f"Run {run_id[:12]}"):
             try:
-                run = await store.get_run(run_id)
+                run = await workspace.run_summary(run_id)
             except NotFound:
                 tag(ui.label(f"No run {run_id!r}.").classes("gf-problem"), "no-run")
                 return
-            events = await store.load_events(run_id)
+            events = await workspace.events(run_id)
             used = latest = None
             try:
-                latest = await store.get_graph(run.graph_id)
+                latest = await workspace.graph(run.graph_id)
                 used = latest if run.graph_version in (None, latest.version) else \
-                    await store.get_graph(run.graph_id, run.graph_version)
+                    await workspace.graph(run.graph_id, run.graph_version)
             except NotFound:
                 pass
             nav_links(run.graph_id, "")
@@ -300,7 +300,7 @@ def register(ctx: AppContext) -> None:
             Replay(ctx, run, events, used, latest)
 
     async def resume(run: RunSummary, used: GraphVersion) -> None:
-        latest = await ctx.workspace.store.get_graph(run.graph_id)
+        latest = await ctx.workspace.graph(run.graph_id)
         if latest.version != run.graph_version:
             changed = changed_nodes(used.spec, latest.spec)
             what = (f"These nodes changed and run again, with what depends on them: {', '.join(changed)}."

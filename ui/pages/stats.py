@@ -90,7 +90,7 @@ def register(ctx: AppContext) -> None:
         with frame(f"Stats of {graph_id}"):
             nav_links(graph_id, "stats")
             try:
-                stored = await workspace.store.get_graph(graph_id)
+                stored = await workspace.graph(graph_id)
             except NotFound:
                 stored = None
             try:

@@ -37,7 +37,7 @@ def serve_env(db: Path) -> dict[str, str]:
 
 
 def graphflow_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "graphflow.ui.cli", *args]
+    return [sys.executable, "-m", "graphflow", *args]
 
 
 @dataclass

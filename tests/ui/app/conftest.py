@@ -29,8 +29,8 @@ import pytest
 from app_support import Served, start_server, stop_server
 
 import graphflow
+from graphflow.service import Workspace
 from graphflow.storage import open_store
-from graphflow.storage.workspace import Workspace
 
 
 @pytest.fixture

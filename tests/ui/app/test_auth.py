@@ -8,9 +8,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from graphflow.cli import CliError
 from graphflow.ui.app import check_bind
-from graphflow.ui.auth import COOKIE, MAX_FAILURES, SESSION_SECONDS, TokenGuard, new_token, sign
+from graphflow.ui.auth import COOKIE, MAX_FAILURES, SESSION_SECONDS, BindRefused, TokenGuard, new_token, sign
 
 pytestmark = pytest.mark.anyio
 TOKEN = "Zq8v3LrT1xWmK0pN5sYbHc2EoJu7AgDf"
@@ -33,14 +32,14 @@ def test_loopback_needs_no_token():
 
 @pytest.mark.parametrize("token", ["secret", "s3cret-still-short", "a" * 64, "0123456789abcdefghij0"])
 def test_a_weak_token_is_refused_with_a_strong_one_suggested(token):
-    with pytest.raises(CliError, match=r"the access token is too weak: use at least 16 random bytes .*for example "
+    with pytest.raises(BindRefused, match=r"the access token is too weak: use at least 16 random bytes .*for example "
                                        r"[A-Za-z0-9_-]{43} \(graphflow serve --generate-token"):
         check_bind("127.0.0.1", token)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::", "example.org", ""])
 def test_beyond_loopback_without_a_token_is_refused(host):
-    with pytest.raises(CliError, match=f"binding to {host} needs an access token: pass --token or set "
+    with pytest.raises(BindRefused, match=f"binding to {host} needs an access token: pass --token or set "
                                        "GRAPHFLOW_TOKEN"):
         check_bind(host, None)
 

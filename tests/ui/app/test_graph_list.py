@@ -10,8 +10,9 @@ import pytest
 from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 
+from graphflow.naming import slug, unique_id
 from graphflow.ports import NotFound
-from graphflow.ui.pages.graphs import rejection, slug, unique_id
+from graphflow.ui.pages.graphs import rejection
 from graphflow.validate import MAX_BYTES
 
 pytestmark = pytest.mark.anyio

@@ -27,8 +27,8 @@ import httpx
 import pytest
 from history_support import registry_with, seed
 
+from graphflow.service import Workspace
 from graphflow.storage import open_store
-from graphflow.storage.workspace import Workspace
 
 
 @dataclass

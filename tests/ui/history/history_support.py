@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import graphflow
-from graphflow.storage.workspace import Workspace
+from graphflow.service import Workspace
 
 GRAPH_ID = "hist"
 GRAPH: dict[str, Any] = {
@@ -66,7 +66,7 @@ def registry_with(record: Callable[[str], None]) -> graphflow.Registry:
 
 async def seed(workspace: Workspace) -> dict[str, str]:
     """Store the graph and three runs: ok (x=1), retried (x=60), failed (x=200). Run ids by name."""
-    await workspace.save_if_changed(graphflow.load_graph(GRAPH))
+    await workspace.save(graphflow.load_graph(GRAPH))
     ids = {}
     for name, x in (("ok", 1), ("retried", 60), ("failed", 200)):
         result = await workspace.run(GRAPH_ID, {"x": x})

@@ -89,7 +89,7 @@ async def test_replay_plays_to_the_end_at_max_speed(user, app):
 async def test_replay_shows_the_version_the_run_used(user, app):
     await user.open(f"/run/{app.runs['ok']}")
     await user.should_not_see(marker="version-notice")
-    await app.ctx.workspace.save_if_changed(graphflow.load_graph(graph_v2()))
+    await app.ctx.workspace.save(graphflow.load_graph(graph_v2()))
     await user.open(f"/run/{app.runs['ok']}")
     assert texts(user, "version-notice") == [
         "This run used version 1; the graph is now at version 2; showing version 1."]
@@ -98,7 +98,7 @@ async def test_replay_shows_the_version_the_run_used(user, app):
 async def test_resume_from_a_failed_run_reuses_upstream_outputs(user, app):
     await user.open(f"/run/{app.runs['ok']}")
     await user.should_not_see(marker="resume")  # only a failed or cancelled run
-    await app.ctx.workspace.save_if_changed(graphflow.load_graph(graph_v2()))
+    await app.ctx.workspace.save(graphflow.load_graph(graph_v2()))
     await user.open(f"/run/{app.runs['failed']}")
     app.calls.clear()
     user.find(marker="resume").click()
@@ -135,7 +135,7 @@ async def test_stats_table_has_a_row_per_node(user, app):
 
 
 async def test_stats_of_a_graph_without_runs(user, app):
-    await app.ctx.workspace.save_if_changed(graphflow.load_graph({**graph_v2(), "id": "fresh"}))
+    await app.ctx.workspace.save(graphflow.load_graph({**graph_v2(), "id": "fresh"}))
     await user.open("/graph/fresh/stats")
     await user.should_see(marker="no-stats")
     assert texts(user, "graph-stats")[0].startswith("0 runs")

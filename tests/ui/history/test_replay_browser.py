@@ -21,9 +21,9 @@ from history_support import GRAPH_ID, graph_v2, registry_with, seed
 from playwright.sync_api import Page, expect
 
 import graphflow
+from graphflow.service import Workspace
 from graphflow.state import RunState
 from graphflow.storage import open_store
-from graphflow.storage.workspace import Workspace
 
 HERE = Path(__file__).parent
 
@@ -43,7 +43,7 @@ async def prepare(db: Path) -> tuple[dict[str, str], dict[str, RunState]]:
     async with open_store(db) as store:
         workspace = Workspace(store, registry_with(lambda name: None))
         runs = await seed(workspace)
-        await workspace.save_if_changed(graphflow.load_graph(graph_v2()))
+        await workspace.save(graphflow.load_graph(graph_v2()))
         await workspace.save_breakers()
         final = {name: RunState.from_events(await store.load_events(run_id)) for name, run_id in runs.items()}
     return runs, final

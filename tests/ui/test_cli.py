@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from graphflow.cli import app
 from graphflow.events import event_from_json
+from graphflow.ui.cli import app
 
 PLUGIN_SOURCE = '''
 import time
@@ -289,8 +289,8 @@ SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_graphs"
 @pytest.mark.parametrize("name", ["sequential_chain", "parallel_enrichment", "decision_tree", "email_triage",
                                   "resilience_demo"])
 def test_every_sample_runs_with_its_example(name: str) -> None:
-    """``python -m graphflow.cli run SAMPLE --example`` (the engine alone) succeeds and prints its outputs."""
-    result = cli("run", str(SAMPLES_DIR / f"{name}.json"), "--example", "-q")
+    """``graphflow run SAMPLE --example --no-store`` (the engine alone) succeeds and prints its outputs."""
+    result = cli("run", str(SAMPLES_DIR / f"{name}.json"), "--example", "-q", "--no-store")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)
 
@@ -361,7 +361,7 @@ def test_version_and_help() -> None:
 
 
 def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "graphflow.cli", *args], cwd=cwd, text=True,
+    return subprocess.Popen([sys.executable, "-m", "graphflow", *args], cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -376,9 +376,10 @@ def test_process_stdout_is_pipeable_json(tmp_path: Path, plugin: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
-@pytest.mark.parametrize("stuck", [False, True], ids=["cancel", "second-ctrl-c"])
+@pytest.mark.parametrize("stuck", [False, True], ids=["cancel", "stuck-thread"])
 def test_ctrl_c_cancels_the_run_and_exits_130(tmp_path: Path, plugin: str, stuck: bool) -> None:
-    """First Ctrl+C cancels through RunControl; a node stuck in a thread needs a second one."""
+    """Ctrl+C cancels through RunControl; a node stuck in a thread is abandoned, so one is enough
+    there too, and the stuck (daemon) thread does not keep the process alive."""
     slow = node("slow", "function", function="clitest.stuck") if stuck else node("slow", "delay", seconds=30)
     path = write(tmp_path, graph(slow, node("out", "output", name="r"), edge("slow", "out")))
     events_file = tmp_path / "events.jsonl"
@@ -391,12 +392,6 @@ def test_ctrl_c_cancels_the_run_and_exits_130(tmp_path: Path, plugin: str, stuck
             if "slow" in line and "started" in line:
                 break
         proc.send_signal(signal.SIGINT)
-        if stuck:
-            for line in proc.stderr:
-                seen.append(line)
-                if "interrupted" in line:
-                    break
-            proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     finally:
         proc.kill()
@@ -406,9 +401,6 @@ def test_ctrl_c_cancels_the_run_and_exits_130(tmp_path: Path, plugin: str, stuck
     assert "Traceback" not in err
     events = [event_from_json(line) for line in events_file.read_text().splitlines()]
     assert any(e.kind == "node_cancelled" and e.node_id == "slow" for e in events)
-    if stuck:
-        assert "stopped at once" in err
-    else:
-        assert json.loads(out) == {}
-        assert events[-1].kind == "run_cancelled"
-        assert err.strip().splitlines()[-1].startswith("cancelled")
+    assert "interrupted" in err and json.loads(out) == {}
+    assert events[-1].kind == "run_cancelled"
+    assert err.strip().splitlines()[-1].startswith("cancelled")

@@ -1,0 +1,5 @@
+"""``python -m graphflow``: the same command as ``graphflow``."""
+
+from graphflow.ui.cli import main
+
+main()

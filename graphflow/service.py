@@ -1,0 +1,425 @@
+"""The application service: what users do with graphs and runs (list, save, rename,
+duplicate, delete, import, export, validate, run, resume, cancel, stats, breaker reset),
+over any ``Store`` (``graphflow.ports``). The command line and every canvas page go
+through it and never reach the store themselves.
+
+A graph is compiled once per stored version: ``save`` keeps the compiled graph it was
+given (or compiled), and a run of that version reuses it.
+
+Every run this workspace executes holds a lease (``ports.LeaseStore``), renewed by a
+heartbeat every third of its duration while the run executes; a run whose lease cannot be
+renewed stops (another process may have taken it over). Resuming takes a run over only once
+another owner's lease has expired.
+
+Circuit breakers are shared by every run of the workspace and their states are kept in
+the store (kv namespace ``breakers``), so a breaker opened by one run is still open for
+the next one, and after a restart. Node outputs are cached in the store (``cache``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import anyio
+
+from graphflow import events as ev
+from graphflow.api import validate_graph
+from graphflow.clock import Clock, RealClock
+from graphflow.compile import CompiledGraph
+from graphflow.errors import (
+    GraphflowError,
+    GraphValidationError,
+    LeaseHeld,
+    LeaseLost,
+    NotFound,
+    Problem,
+    RunInputError,
+    StoreError,
+)
+from graphflow.inputs import check_run_inputs
+from graphflow.leases import lease_seconds, new_owner
+from graphflow.model import GraphSpec
+from graphflow.naming import slug, unique_id
+from graphflow.ports import EventSink, GraphSummary, GraphVersion, RunSummary, Store
+from graphflow.registry import Registry
+from graphflow.resilience import BreakerRegistry
+from graphflow.resume import seed_from
+from graphflow.runner import RunControl, Runner, RunResult
+from graphflow.samples import offer_samples
+from graphflow.stats import GraphStats, NodeStats, graph_stats, node_stats
+
+BREAKERS = "breakers"
+log = logging.getLogger("graphflow.recovery")
+COMPILED_KEPT = 64
+"""Compiled graphs kept, newest used first (a compiled graph is immutable, shared by runs)."""
+
+GraphSource = CompiledGraph | GraphSpec | Mapping[str, Any] | str | bytes
+
+
+@dataclass(frozen=True)
+class Stats:
+    graph: GraphStats
+    nodes: list[NodeStats]
+
+
+def only_error(exc: BaseException) -> BaseException:
+    """The error inside groups of one (task groups wrap what stopped them)."""
+    while isinstance(exc, BaseExceptionGroup):
+        inner = cast("tuple[BaseException, ...]", exc.exceptions)  # the group type has no element type here
+        if len(inner) != 1:
+            break
+        exc = inner[0]
+    return cast(BaseException, exc)
+
+
+class RunRefused(ValueError):
+    """A run, resume or cancel that the run's state does not allow (e.g. a finished run)."""
+
+
+class Workspace:
+    def __init__(self, store: Store, registry: Registry, *, clock: Clock | None = None,
+                 max_concurrency: int = 64, lease: float | None = None, owner: str | None = None) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock = clock or RealClock()
+        self.breakers = BreakerRegistry(self.clock)
+        self.max_concurrency = max_concurrency
+        self.lease = lease if lease is not None else lease_seconds()
+        """Seconds a run's lease lasts unless renewed (``$GRAPHFLOW_LEASE_SECONDS``, else 30)."""
+        self.owner = owner or new_owner()
+        self._compiled: OrderedDict[tuple[str, int], CompiledGraph] = OrderedDict()
+        self._controls: dict[str, RunControl] = {}
+
+    # -- graphs -------------------------------------------------------------------------
+
+    def validate(self, source: GraphSource) -> CompiledGraph:
+        """Every check against this workspace's registry; raises ``GraphValidationError``."""
+        return source if isinstance(source, CompiledGraph) else validate_graph(source, self.registry)
+
+    def check(self, source: GraphSource) -> tuple[CompiledGraph | None, list[Problem]]:
+        """The compiled graph, or the problems that stop it from compiling."""
+        try:
+            return self.validate(source), []
+        except GraphValidationError as exc:
+            return None, list(exc.problems)
+
+    async def graphs(self) -> list[GraphSummary]:
+        return list(await self.store.list_graphs())
+
+    async def graph(self, graph_id: str, version: int | None = None) -> GraphVersion:
+        """The given version, or the latest; raises ``NotFound``."""
+        return await self.store.get_graph(graph_id, version)
+
+    async def save(self, source: GraphSource) -> GraphVersion:
+        """Validate (unless already compiled) and store as a new version, unless the latest
+        version is the same graph; the compiled graph is kept for that version's runs."""
+        compiled = self.validate(source)
+        try:
+            latest = await self.store.get_graph(compiled.spec.id)
+        except NotFound:
+            latest = None
+        stored = latest if latest is not None and latest.spec == compiled.spec else \
+            await self.store.save_graph(compiled.spec)
+        self._keep(stored, compiled)
+        return stored
+
+    async def import_graph(self, data: str | bytes) -> GraphVersion:
+        """A graph file: validated first (nothing is stored when it fails), nothing in it run."""
+        return await self.save(data)
+
+    async def export(self, graph_id: str, version: int | None = None) -> tuple[GraphVersion, str]:
+        stored = await self.store.get_graph(graph_id, version)
+        return stored, stored.spec.to_json()
+
+    async def create(self, name: str) -> GraphVersion:
+        """A new empty graph, its id made from the name."""
+        spec = GraphSpec(schema_version=1, id=unique_id(slug(name), await self._ids()), name=name)
+        return await self.store.save_graph(spec)
+
+    async def rename(self, graph_id: str, name: str) -> GraphVersion:
+        spec = (await self.store.get_graph(graph_id)).spec
+        return await self.store.save_graph(spec.model_copy(update={"name": name}))
+
+    async def duplicate(self, graph_id: str, name: str) -> GraphVersion:
+        spec = (await self.store.get_graph(graph_id)).spec
+        copy_id = unique_id(f"{graph_id}_copy", await self._ids())
+        return await self.store.save_graph(spec.model_copy(update={"id": copy_id, "name": name}))
+
+    async def delete(self, graph_id: str) -> None:
+        """The graph, its versions and its runs; raises ``NotFound``."""
+        await self.store.delete_graph(graph_id)
+        for key in [key for key in self._compiled if key[0] == graph_id]:
+            del self._compiled[key]
+
+    async def add_samples(self, samples: Iterable[GraphSpec]) -> list[GraphVersion]:
+        """Sample graphs new or changed since last offered (``graphflow.samples``); a sample
+        that does not validate here (a plugin it needs is missing) is skipped."""
+        valid = [compiled.spec for compiled in (self.check(spec)[0] for spec in samples) if compiled is not None]
+        return await offer_samples(self.store, valid)
+
+    async def _ids(self) -> list[str]:
+        return [g.graph_id for g in await self.store.list_graphs()]
+
+    async def _compile(self, stored: GraphVersion) -> CompiledGraph:
+        key = (stored.graph_id, stored.version)
+        kept = self._compiled.get(key)
+        if kept is not None and kept.spec == stored.spec:
+            self._compiled.move_to_end(key)
+            return kept
+        compiled = validate_graph(stored.spec, self.registry)
+        self._keep(stored, compiled)
+        return compiled
+
+    def _keep(self, stored: GraphVersion, compiled: CompiledGraph) -> None:
+        self._compiled[(stored.graph_id, stored.version)] = compiled
+        self._compiled.move_to_end((stored.graph_id, stored.version))
+        while len(self._compiled) > COMPILED_KEPT:
+            self._compiled.popitem(last=False)
+
+    # -- runs ---------------------------------------------------------------------------
+
+    async def run(self, graph: str | GraphVersion, inputs: Mapping[str, Any] | None = None, *,
+                  version: int | None = None, sinks: Sequence[EventSink] = (), control: RunControl | None = None,
+                  run_id: str | None = None) -> RunResult:
+        """Run a stored graph (by id, or the version ``save`` returned). A run that cannot
+        start (the stored graph no longer validates, or the inputs are wrong) is recorded as
+        a failed run with the reason, and returned as such."""
+        stored = graph if isinstance(graph, GraphVersion) else await self.store.get_graph(graph, version)
+        run_id = run_id or uuid.uuid4().hex
+        try:
+            compiled = await self._compile(stored)
+            checked = check_run_inputs(compiled, inputs or {})
+        except (GraphValidationError, RunInputError) as exc:
+            return await self._refused(stored, run_id, dict(inputs or {}), exc, sinks)
+        self.store.claim_new_run(run_id, self.owner, self.lease, self.clock.time())
+        return await self._execute(compiled, sinks, control, run_id, lambda runner, control: runner.run(
+            checked, graph_version=stored.version, control=control, run_id=run_id))
+
+    async def resume(self, run_id: str, *, sinks: Sequence[EventSink] = (),
+                     control: RunControl | None = None) -> RunResult:
+        """Continue a run that stopped before it finished (the process died). ``LeaseHeld`` while
+        another live process executes it; ``RunRefused`` for a finished run."""
+        summary = await self.store.get_run(run_id)
+        if summary.status != "running":
+            raise RunRefused(f"run {run_id} already {summary.status}; a finished run is never changed "
+                             f"(use 'resume from failure' to start a new run from it)")
+        if run_id in self._controls:
+            raise RunRefused(f"run {run_id} is running in this process")
+        await self.store.take_over(run_id, self.owner, self.lease, self.clock.time())
+        try:
+            compiled = await self._compile(await self.store.get_graph(summary.graph_id, summary.graph_version))
+            events = await self.store.load_events(run_id)
+            for sink in sinks:  # a follower sees the whole run: what was logged, then what comes
+                for event in events:
+                    await sink.publish(event)
+        except BaseException:
+            await self._release(run_id)
+            raise
+        return await self._execute(compiled, sinks, control, run_id,
+                                   lambda runner, control: runner.resume(events, control=control))
+
+    async def resume_from_failure(self, run_id: str, *, version: int | None = None,
+                                  sinks: Sequence[EventSink] = (), control: RunControl | None = None,
+                                  new_run_id: str | None = None) -> tuple[RunResult, list[str]]:
+        """A new run from a failed one, reusing every output that did not change.
+        ``version`` picks the graph version to run (default: the latest). Returns the
+        result and the nodes whose spec changed since the failed run's version."""
+        old = await self.store.get_run(run_id)
+        if old.status not in ("failed", "cancelled"):
+            raise RunRefused(f"run {run_id} is {old.status}: only a failed or cancelled run can be resumed from")
+        old_graph = await self.store.get_graph(old.graph_id, old.graph_version)
+        new_graph = await self.store.get_graph(old.graph_id, version)
+        compiled = await self._compile(new_graph)
+        seed = seed_from(await self.store.load_events(run_id), old_graph.spec, new_graph.spec)
+        new_run_id = new_run_id or uuid.uuid4().hex
+        self.store.claim_new_run(new_run_id, self.owner, self.lease, self.clock.time())
+        result = await self._execute(compiled, sinks, control, new_run_id, lambda runner, control: runner.run(
+            old.inputs, graph_version=new_graph.version, seed=seed, control=control, run_id=new_run_id))
+        return result, seed.changed
+
+    async def recover(self, run_id: str, *, sinks: Sequence[EventSink] = (),
+                      control: RunControl | None = None) -> RunResult | None:
+        """Continue an unfinished run; one that cannot be continued (its graph missing or invalid,
+        a corrupt log, a node raising ``BaseException``) is marked failed with the reason, and None
+        returned: recovery never takes its caller down. ``LeaseHeld`` while another process runs it."""
+        try:
+            return await self.resume(run_id, sinks=sinks, control=control)
+        except (LeaseHeld, LeaseLost, StoreError):  # the run is fine: it stays unfinished, for later
+            raise
+        except BaseException as exc:
+            if isinstance(exc, anyio.get_cancelled_exc_class()):
+                raise
+            exc = only_error(exc)
+            first_line = (str(exc).splitlines() or [""])[0]
+            reason = f"could not be recovered: {type(exc).__name__}: {first_line}"
+            log.error("run %s %s", run_id, reason)
+            await self._mark_failed(run_id, reason)
+            return None
+
+    async def _mark_failed(self, run_id: str, reason: str) -> None:
+        try:
+            await self.store.take_over(run_id, self.owner, self.lease, self.clock.time())
+        except (LeaseHeld, ValueError):  # another process has it, or it did finish
+            return
+        try:
+            summary = await self.store.get_run(run_id)
+            now = self.clock.time()
+            await self.store.publish(ev.RunFinished(
+                run_id=run_id, seq=summary.last_seq + 1, at=now, status="failed", error=reason,
+                duration=max(0.0, now - summary.started_at)))
+        finally:
+            await self._release(run_id)
+
+    async def recover_unfinished(self, *, wait: bool = False) -> list[RunResult | None]:
+        """Continue every unfinished run whose lease has expired, one after another. Runs another
+        live process executes are left to it, or (``wait``) taken over once their lease expires."""
+        results: list[RunResult | None] = []
+        pending = [summary.run_id for summary in await self.store.unfinished_runs()]
+        while pending:
+            held: dict[str, float] = {}
+            for run_id in pending:
+                try:
+                    results.append(await self.recover(run_id))
+                except LeaseHeld as exc:
+                    log.info("%s", exc)
+                    held[run_id] = exc.expires_at
+                except ValueError:  # finished meanwhile, by its owner
+                    pass
+            if not wait or not held:
+                break
+            await self.clock.sleep(max(0.0, min(held.values()) - self.clock.time()))
+            pending = [s.run_id for s in await self.store.unfinished_runs() if s.run_id in held]
+        return results
+
+    async def recoverable(self) -> list[RunSummary]:
+        """Unfinished runs no live process holds: no lease, our own, or an expired one."""
+        found: list[RunSummary] = []
+        for summary in await self.store.unfinished_runs():
+            lease = await self.store.lease_of(summary.run_id)
+            if lease is None or lease.owner == self.owner or lease.expires_at <= self.clock.time():
+                found.append(summary)
+        return found
+
+    def cancel(self, run_id: str, reason: str = "cancelled by user") -> bool:
+        """Ask a run this workspace is executing to stop; False when it is not running here."""
+        control = self._controls.get(run_id)
+        if control is None:
+            return False
+        control.cancel(reason)
+        return True
+
+    def running(self) -> list[str]:
+        """Ids of the runs this workspace is executing now."""
+        return list(self._controls)
+
+    async def runs(self, graph_id: str | None = None, limit: int = 100) -> list[RunSummary]:
+        return list(await self.store.list_runs(graph_id, limit))
+
+    async def run_summary(self, run_id: str) -> RunSummary:
+        return await self.store.get_run(run_id)
+
+    async def events(self, run_id: str) -> list[ev.Event]:
+        """A run's stored events in order (empty for an unknown run)."""
+        return list(await self.store.load_events(run_id))
+
+    async def _execute(self, compiled: CompiledGraph, sinks: Sequence[EventSink], control: RunControl | None,
+                       run_id: str, go: Callable[[Runner, RunControl], Awaitable[RunResult]]) -> RunResult:
+        """``go`` with the run's lease (already taken) renewed beside it, released at the end."""
+        control = control or RunControl()
+        self._controls[run_id] = control
+        runner = Runner(compiled, sinks=[self.store, *sinks], clock=self.clock, max_concurrency=self.max_concurrency,
+                        breakers=self.breakers, cache=self.store)
+        try:
+            return await self._owned(run_id, lambda: go(runner, control))
+        finally:
+            self._controls.pop(run_id, None)
+            await self._release(run_id)
+
+    async def _owned(self, run_id: str, work: Callable[[], Awaitable[RunResult]]) -> RunResult:
+        """``work()`` with the run's lease renewed beside it; stopped (``LeaseLost``) when a renewal fails."""
+        result: RunResult | None = None
+        error: BaseException | None = None
+        lost: list[Exception] = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._heartbeat, run_id, tg.cancel_scope, lost)
+            try:
+                result = await work()
+            except Exception as exc:  # re-raised below as itself, not wrapped in an ExceptionGroup
+                error = only_error(exc)  # the runner's task group wraps what stopped it
+            finally:
+                tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
+        if result is None:
+            raise LeaseLost(run_id, str(lost[0]) if lost else "the lease could not be renewed")
+        return result
+
+    async def _heartbeat(self, run_id: str, scope: anyio.CancelScope, lost: list[Exception]) -> None:
+        while True:
+            await self.clock.sleep(self.lease / 3)
+            try:
+                await self.store.renew_lease(run_id, self.owner, self.lease, self.clock.time())
+            except GraphflowError as exc:  # lost, or a storage error: someone else may run it now, never both
+                log.error("run %s stopped: %s", run_id, exc)
+                lost.append(exc)
+                scope.cancel()
+                return
+
+    async def _release(self, run_id: str) -> None:
+        with anyio.CancelScope(shield=True):
+            self.store.release_lease(run_id, self.owner)
+            await self.store.flush()
+            await self.save_breakers()
+
+    async def _refused(self, stored: GraphVersion, run_id: str, inputs: dict[str, Any], exc: Exception,
+                       sinks: Sequence[EventSink]) -> RunResult:
+        """Record a run that could not start: its start and its failure, with the reason."""
+        message = f"could not start: {exc}"
+        events: list[ev.Event] = [
+            ev.RunStarted(run_id=run_id, seq=0, at=self.clock.time(), graph_id=stored.graph_id,
+                          graph_version=stored.version, inputs=inputs),
+            ev.RunFinished(run_id=run_id, seq=1, at=self.clock.time(), status="failed", error=message),
+        ]
+        for event in events:
+            for sink in (self.store, *sinks):
+                await sink.publish(event)
+        await self.store.flush()
+        return RunResult(run_id=run_id, status="failed", outputs={}, events=events, node_states={}, error=message)
+
+    # -- stats and breakers ---------------------------------------------------------------
+
+    async def stats(self, graph_id: str, limit: int = 1000) -> Stats:
+        logs = await self.store.runs_for_stats(graph_id, limit)
+        if not logs and not await self.store.list_versions(graph_id):
+            raise NotFound(f"no graph {graph_id!r}")
+        return Stats(graph_stats(logs), node_stats(logs))
+
+    async def load_breakers(self) -> None:
+        self.breakers = BreakerRegistry(self.clock, await self.store.items(BREAKERS))
+
+    async def save_breakers(self) -> None:
+        for name, snapshot in self.breakers.snapshots().items():
+            await self.store.put(BREAKERS, name, snapshot)
+
+    def breaker_states(self) -> dict[str, str]:
+        return {name: str(state) for name, state in self.breakers.states().items()}
+
+    def breakers_of(self, spec: GraphSpec) -> dict[str, str]:
+        """The current state of each breaker the graph's nodes use, by name; a breaker saved
+        by an earlier run or process is restored first, so its state is the current one."""
+        policies = {node.breaker.name: node.breaker for node in spec.nodes if node.breaker}
+        for policy in policies.values():
+            self.breakers.get(policy)
+        states = self.breaker_states()
+        return {name: states.get(name, "closed") for name in sorted(policies)}
+
+    async def reset_breaker(self, name: str) -> bool:
+        """Close a breaker and forget its failures, here and in the store; False if unknown."""
+        known = self.breakers.reset(name)
+        return await self.store.delete(BREAKERS, name) or known
+

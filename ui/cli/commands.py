@@ -1,0 +1,390 @@
+"""The commands. Each parses its options, calls the workspace (the application service) or
+the engine, and prints; the heavy imports are inside the commands that need them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from graphflow.formatting import cost, duration, percent, when
+from graphflow.text import printable
+
+from .boundary import EXIT_FAILED, EXIT_USAGE, CliError, boundary, print_columns
+
+if TYPE_CHECKING:
+    from graphflow.compile import CompiledGraph
+    from graphflow.ports import EventSink
+    from graphflow.registry import Registry
+    from graphflow.runner import RunControl, RunResult
+    from graphflow.service import Workspace
+
+T = TypeVar("T")
+
+app = typer.Typer(name="graphflow", help="Build, validate, run and inspect graphflow workflow graphs.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+
+
+class ProgressMode(StrEnum):
+    auto = "auto"
+    lines = "lines"
+    table = "table"
+    none = "none"
+
+
+GraphArg = Annotated[str, typer.Argument(metavar="GRAPH.json", help="Graph file, or - for stdin.", show_default=False)]
+PluginOpt = Annotated[
+    list[str],
+    typer.Option("--plugin", "-p", metavar="MODULE", help="Import MODULE and call its register(registry)."),
+]
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Database file (default: $GRAPHFLOW_DB or "
+                                            "~/.local/share/graphflow/graphflow.db).", dir_okay=False)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def load_registry(plugins: list[str]) -> Registry:
+    from graphflow.registry import default_registry
+
+    return default_registry(plugins)
+
+
+def load_compiled(path: str, registry: Registry) -> CompiledGraph:
+    """Read a graph file (``-`` for stdin) and run every check on it."""
+    from graphflow.api import validate_graph
+
+    text: str | bytes = sys.stdin.read() if path == "-" else Path(path).read_bytes()
+    return validate_graph(text, registry)
+
+
+def with_workspace(db: Path | None, registry: Registry | None, work: Callable[[Workspace], Awaitable[T]],
+                   *, max_concurrency: int = 64) -> T:
+    """Open the database, run ``work`` on a workspace over it, close."""
+    import anyio
+
+    from graphflow.service import Workspace
+    from graphflow.storage import StorageError, default_db_path, open_store
+
+    async def main() -> T:
+        async with open_store(db or default_db_path()) as store:
+            workspace = Workspace(store, registry or load_registry([]), max_concurrency=max_concurrency)
+            await workspace.load_breakers()
+            return await work(workspace)
+
+    try:
+        return anyio.run(main)
+    except StorageError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except ValueError as exc:  # a finished run, one still running
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+
+def show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"graphflow {version('graphflow')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                          callback=show_version)] = False,
+) -> None:
+    """Build, validate, run and inspect graphflow workflow graphs."""
+
+
+@app.command()
+def validate(graph: GraphArg, plugin: PluginOpt = []) -> None:  # noqa: B006 (typer reads the default)
+    """Check a graph file: structure, node configs, wiring, types and expressions."""
+    with boundary(graph):
+        compiled = load_compiled(graph, load_registry(plugin))
+    spec = compiled.spec
+    typer.echo(printable(f"ok: {spec.name or spec.id} ({len(spec.nodes)} nodes, {len(spec.edges)} edges)"))
+
+
+@app.command()
+def run(
+    graph: GraphArg,
+    input: Annotated[list[str], typer.Option(
+        "--input", "-i", metavar="NAME=VALUE", help="A run input, converted to its declared type.")] = [],  # noqa: B006
+    input_json: Annotated[
+        str | None, typer.Option("--input-json", metavar="JSON|@FILE", help="All inputs as a JSON object.")
+    ] = None,
+    example: Annotated[bool, typer.Option(
+        "--example", help="Every input not given takes the example its input node declares.")] = False,
+    plugin: PluginOpt = [],  # noqa: B006
+    max_concurrency: Annotated[int, typer.Option(min=1, help="Most nodes running at once.")] = 64,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; summary only if the run fails.")] = False,
+    progress: Annotated[
+        ProgressMode, typer.Option(help="auto: a live table on a terminal, lines elsewhere.")
+    ] = ProgressMode.auto,
+    events_jsonl: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write every event as a JSON line.", dir_okay=False)
+    ] = None,
+    db: DbOpt = None,
+    no_store: Annotated[bool, typer.Option(
+        "--no-store", help="Run with the engine alone: no database, nothing recorded.")] = False,
+) -> None:
+    """Run a graph: progress on stderr, outputs as JSON on stdout; recorded unless --no-store."""
+    from .running import collect_inputs, run_and_report
+
+    with boundary(graph):
+        registry = load_registry(plugin)
+        compiled = load_compiled(graph, registry)
+        inputs = collect_inputs(compiled, input, input_json, example)
+        start = engine_start(max_concurrency) if no_store else stored_start(db, registry, max_concurrency)
+        run_and_report(compiled, inputs, quiet=quiet, progress=progress.value, events_jsonl=events_jsonl,
+                       start=start)
+
+
+def engine_start(max_concurrency: int) -> Any:
+    async def start(compiled: CompiledGraph, inputs: dict[str, Any], sinks: list[EventSink],
+                    control: RunControl) -> RunResult:
+        import graphflow
+
+        return await graphflow.run(compiled, inputs, sinks=sinks, max_concurrency=max_concurrency, control=control)
+    return start
+
+
+def stored_start(db: Path | None, registry: Registry, max_concurrency: int) -> Any:
+    from graphflow.service import Workspace
+    from graphflow.storage import StorageError, default_db_path, open_store
+
+    async def start(compiled: CompiledGraph, inputs: dict[str, Any], sinks: list[EventSink],
+                    control: RunControl) -> RunResult:
+        try:
+            async with open_store(db or default_db_path()) as store:
+                workspace = Workspace(store, registry, max_concurrency=max_concurrency)
+                await workspace.load_breakers()
+                stored = await workspace.save(compiled)  # kept compiled: the run does not compile again
+                return await workspace.run(stored, inputs, sinks=sinks, control=control)
+        except StorageError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+    return start
+
+
+@app.command()
+def kinds(plugin: PluginOpt = [], as_json: AsJson = False) -> None:  # noqa: B006
+    """List the registered node kinds with their ports."""
+    from graphflow.nodes.base import NodeKind
+
+    with boundary():
+        registry = load_registry(plugin)
+    described: list[dict[str, Any]] = []
+    rows = [["KIND", "TITLE", "INPUTS", "OUTPUTS"]]
+    for kind in registry.kinds.values():
+        d = kind.describe()
+        ins, outs = ports_text(d["inputs"]), ports_text(d["outputs"])
+        if type(kind).input_ports is not NodeKind.input_ports:
+            ins = "per config" if ins == "-" else f"{ins} (type per config)"
+        if type(kind).output_ports is not NodeKind.output_ports:
+            outs = "per config" if outs == "-" else f"{outs} (type per config)"
+        rows.append([d["kind"], d["title"], ins, outs])
+        described.append({k: d[k] for k in ("kind", "title", "category", "description", "inputs", "outputs")})
+    if as_json:
+        typer.echo(json.dumps(described, indent=2))
+        return
+    print_columns(rows)
+
+
+def ports_text(ports: list[dict[str, Any]]) -> str:
+    """``in:any`` per port; ``?`` marks an optional input, ``*`` one that takes many edges."""
+    return ", ".join(
+        f"{p['name']}:{p['type']}{'' if p.get('required', True) else '?'}{'*' if p.get('multi') else ''}" for p in ports
+    ) or "-"
+
+
+@app.command()
+def functions(plugin: PluginOpt = [], as_json: AsJson = False) -> None:  # noqa: B006
+    """List the registered Python functions that function nodes may call."""
+    with boundary():
+        registry = load_registry(plugin)
+    entries = sorted(registry.functions.values(), key=lambda e: e.name)
+    if as_json:
+        typer.echo(json.dumps([{"name": e.name, "async": e.is_async, "blocking": e.blocking,
+                                "wants_ctx": e.wants_ctx, "description": e.description} for e in entries], indent=2))
+        return
+    if not entries:
+        typer.echo("no functions registered (load a plugin module with --plugin MODULE)", err=True)
+        return
+    rows = [["NAME", "CALL", "DESCRIPTION"]]
+    rows += [[e.name, ("async" if e.is_async else "sync") + (", blocking" if e.blocking else ""), e.description]
+             for e in entries]
+    print_columns(rows)
+
+
+@app.command()
+def graphs(db: DbOpt = None) -> None:
+    """List the stored graphs."""
+    with boundary():
+        rows = with_workspace(db, None, lambda ws: ws.graphs())
+    table = [["GRAPH", "NAME", "VERSION", "RUNS", "UPDATED"]]
+    table += [[g.graph_id, g.name, str(g.latest_version), str(g.runs), when(g.updated_at)] for g in rows]
+    print_columns(table)
+
+
+@app.command()
+def runs(graph: Annotated[str | None, typer.Argument(help="Only this graph's runs.")] = None,
+         limit: Annotated[int, typer.Option(min=1)] = 20, db: DbOpt = None) -> None:
+    """Recent runs, newest first."""
+    with boundary():
+        rows = with_workspace(db, None, lambda ws: ws.runs(graph, limit))
+    table = [["RUN", "GRAPH", "VERSION", "STATUS", "STARTED", "DURATION", "COST"]]
+    table += [[r.run_id, r.graph_id, str(r.graph_version or "-"), r.status, when(r.started_at),
+               duration(r.duration), cost(r.cost)] for r in rows]
+    print_columns(table)
+
+
+@app.command()
+def show(run_id: str, db: DbOpt = None) -> None:
+    """A run's node timeline: when each node ran, how long, how many attempts, what failed."""
+    from graphflow.state import RunState
+
+    with boundary():
+        events = with_workspace(db, None, lambda ws: ws.events(run_id))
+        if not events:
+            raise CliError(f"no run {run_id!r}")
+    state = RunState.from_events(events)
+    t0 = events[0].at
+    starts = {e.node_id: e.at - t0 for e in reversed(events) if e.kind == "node_started"}
+    typer.echo(printable(f"run {state.run_id}  graph {state.graph_id}  {state.status}"
+                         + (f"  failed at {state.failed_node}: {state.error}" if state.failed_node else "")))
+    table = [["NODE", "STATUS", "START", "DURATION", "ATTEMPTS", "DETAIL"]]
+    order = sorted(state.nodes, key=lambda n: (starts.get(n, float("inf")), n))
+    for node_id in order:
+        rec = state.nodes[node_id]
+        detail = rec.error or rec.reason or ("cached" if rec.cached else "")
+        if rec.degraded:
+            detail = f"degraded, default used: {detail}"
+        table.append([node_id, rec.status, duration(starts.get(node_id)), duration(rec.duration),
+                      str(rec.attempts or "-"), detail])
+    print_columns(table)
+    for event in events:
+        if event.kind == "node_failed" and (event.input_preview or event.traceback):
+            typer.echo(printable(f"\n{event.node_id} failed (attempt {event.attempt}): "
+                                 f"{event.error_type}: {event.error_message}"))
+            if event.input_preview:
+                typer.echo(printable(f"  input: {event.input_preview}"))
+            if event.traceback:
+                typer.echo(printable("  " + event.traceback.rstrip().replace("\n", "\n  ")))
+    typer.echo(json.dumps(state.outputs, indent=2))
+
+
+@app.command()
+def resume(
+    run_id: str,
+    from_failure: Annotated[bool, typer.Option(
+        "--from-failure", help="Start a new run from a failed one, reusing what succeeded.")] = False,
+    version: Annotated[int | None, typer.Option(help="Graph version for --from-failure (default: latest).")] = None,
+    plugin: PluginOpt = [],  # noqa: B006
+    db: DbOpt = None,
+) -> None:
+    """Continue an unfinished run (after a crash), or re-run a failed one from its failure."""
+    from .running import report
+
+    async def work(ws: Workspace) -> RunResult:
+        if from_failure:
+            result, changed = await ws.resume_from_failure(run_id, version=version)
+            if changed:
+                typer.echo(f"changed since that run: {', '.join(changed)} (re-run with what depends on them)",
+                           err=True)
+            return result
+        return await ws.resume(run_id)
+
+    with boundary():
+        result = with_workspace(db, load_registry(plugin), work)
+    report(result)
+
+
+@app.command()
+def stats(graph: str, limit: Annotated[int, typer.Option(min=1, help="Newest runs to include.")] = 1000,
+          db: DbOpt = None) -> None:
+    """Latency p50/p95, success rate, retries and cost per 1,000 runs, per graph and node."""
+    from graphflow.ports import NotFound
+
+    async def gather(ws: Workspace) -> tuple[Any, dict[str, str]]:
+        result = await ws.stats(graph, limit)
+        try:
+            breakers = ws.breakers_of((await ws.graph(graph)).spec)
+        except NotFound:  # runs of a graph no longer stored
+            breakers = {}
+        return result, breakers
+
+    with boundary():
+        result, breakers = with_workspace(db, None, gather)
+    g = result.graph
+    typer.echo(f"graph {graph}: {g.runs} runs, p50 {duration(g.p50)}, p95 {duration(g.p95)}, "
+               f"success {percent(g.success_rate)}, cost per 1K runs {cost(g.cost_per_1k_runs)}")
+    table = [["NODE", "RUNS", "P50", "P95", "SUCCESS", "RETRIES", "COST/1K RUNS"]]
+    table += [[n.node_id, str(n.runs), duration(n.p50), duration(n.p95), percent(n.success_rate), str(n.retries),
+               cost(n.cost_per_1k_runs)] for n in result.nodes]
+    print_columns(table)
+    for name, state in breakers.items():
+        typer.echo(printable(f"breaker {name}: {state.replace('_', '-')}"))
+
+
+@app.command("export")
+def export_graph(graph: str, version: Annotated[int | None, typer.Option()] = None,
+                 output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False)] = None,
+                 db: DbOpt = None) -> None:
+    """Write a stored graph as JSON (stdout, or --output FILE)."""
+    with boundary():
+        stored, text = with_workspace(db, None, lambda ws: ws.export(graph, version))
+        if output is None:
+            typer.echo(text)
+        else:
+            output.write_text(text + "\n", encoding="utf-8")
+            typer.echo(f"wrote {graph} version {stored.version} to {output}", err=True)
+
+
+@app.command("import")
+def import_graph(file: GraphArg, plugin: PluginOpt = [], db: DbOpt = None) -> None:  # noqa: B006
+    """Validate a graph file and store it as a new version (nothing in it is run)."""
+    with boundary(file):
+        registry = load_registry(plugin)
+        compiled = load_compiled(file, registry)
+        stored = with_workspace(db, registry, lambda ws: ws.save(compiled))
+    typer.echo(printable(f"imported {stored.graph_id} version {stored.version}"))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind; anything but loopback needs --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    db: DbOpt = None,
+    token: Annotated[str | None, typer.Option(envvar="GRAPHFLOW_TOKEN",
+                                              help="Access token (16+ random bytes) required when binding beyond "
+                                                   "loopback.")] = None,
+    allowed_host: Annotated[list[str], typer.Option(
+        "--allowed-host", metavar="NAME[:PORT]",
+        help="Another Host name browsers reach the server by (loopback and --host are always allowed).")] = [],  # noqa: B006
+    generate_token: Annotated[bool, typer.Option(
+        "--generate-token", help="Print a new access token and exit.")] = False,
+    plugin: PluginOpt = [],  # noqa: B006
+) -> None:
+    """Start the canvas in the browser (with the sample graphs)."""
+    from graphflow.storage import StorageError, default_db_path
+
+    from ..auth import BindRefused, check_bind, new_token
+
+    if generate_token:
+        typer.echo(new_token())
+        return
+    with boundary():
+        try:
+            check_bind(host, token)
+        except BindRefused as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        from ..app import start  # NiceGUI is imported only for this command
+
+        try:
+            start(host=host, port=port, db=db or default_db_path(), token=token, plugins=plugin,
+                  allowed=allowed_host)
+        except StorageError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
