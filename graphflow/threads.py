@@ -66,6 +66,7 @@ async def run_in_thread(fn: Callable[[], Any], on_abandon: Callable[[int], None]
     try:
         await done.wait()
     except BaseException:
+        count = 0
         with _lock:
             if not state.get("finished"):
                 state["abandoned"] = True

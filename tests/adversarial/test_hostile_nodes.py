@@ -111,7 +111,8 @@ def test_cli_prints_a_message_and_exits_1(tmp_path: Path, function: str) -> None
                                      node("o", "output", name="o"), edge("c", "bad"), edge("bad", "o"))))
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "GRAPHFLOW_DB": str(tmp_path / "x.db")}
     env.pop("GRAPHFLOW_PLUGINS", None)
-    proc = subprocess.run([sys.executable, "-m", "graphflow", "run", str(path), "--no-store", "--plugin", "hostile_plugin"],
+    command = [sys.executable, "-m", "graphflow", "run", str(path), "--no-store", "--plugin", "hostile_plugin"]
+    proc = subprocess.run(command,
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 1, (proc.returncode, proc.stderr)
     assert "Traceback" not in proc.stderr
