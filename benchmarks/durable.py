@@ -49,7 +49,7 @@ from engine import (  # noqa: E402
 import graphflow  # noqa: E402
 from graphflow.runner import Runner  # noqa: E402
 from graphflow.storage import open_store  # noqa: E402
-from graphflow.storage.workspace import Workspace  # noqa: E402
+from graphflow.service import Workspace  # noqa: E402
 
 
 def sleepers_graph() -> dict[str, Any]:
@@ -86,10 +86,10 @@ async def recorded(compiled: graphflow.CompiledGraph, inputs_for: list[dict[str,
     """Through the workspace, as ``graphflow run --db`` and the canvas run graphs."""
     async with open_store(tmp / f"bench-{time.monotonic_ns()}.db") as store:
         workspace = Workspace(store, make_registry())
-        stored = await workspace.save_if_changed(compiled.spec)
+        stored = await workspace.save(compiled)
 
         def run_one(inputs: dict[str, Any]) -> Awaitable[Any]:
-            return workspace.run(stored.graph_id, inputs, version=stored.version)
+            return workspace.run(stored, inputs)
 
         t0 = time.perf_counter()
         await run_all(run_one, inputs_for, in_flight)

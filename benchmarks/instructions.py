@@ -49,7 +49,7 @@ async def inner(name: str, iterations: int) -> None:
     import graphflow
     from graphflow.runner import Runner
     from graphflow.storage import open_store
-    from graphflow.storage.workspace import Workspace
+    from graphflow.service import Workspace
 
     registry = make_registry()
     compiled = graphflow.validate_graph(graph_for(name), registry)
@@ -62,9 +62,9 @@ async def inner(name: str, iterations: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with open_store(Path(tmp) / "bench.db") as store:
             workspace = Workspace(store, registry)
-            stored = await workspace.save_if_changed(compiled.spec)
+            stored = await workspace.save(compiled)
             for x in inputs:
-                await workspace.run(stored.graph_id, x, version=stored.version)
+                await workspace.run(stored, x)
 
 
 def count(name: str, iterations: int) -> int:

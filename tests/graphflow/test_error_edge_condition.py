@@ -49,3 +49,14 @@ async def test_optional_node_with_an_unmet_error_condition_degrades(registry):
     s["edges"].append(edge("primary", "o2"))
     result = await graphflow.run(graphflow.validate_graph(s, registry))
     assert result.ok and result.outputs.get("o2") == "dflt" and result.degraded == ["primary"]
+
+
+async def test_edges_taken_lists_only_the_error_edges_whose_condition_held(registry):
+    s = spec("error_type == 'ConnectionError'")
+    s["nodes"] += [fn("other", "tag"), node("o2", "output", name="o2")]
+    s["edges"] += [edge("primary", "other", "error", condition="error_type == 'TimeoutError'"), edge("other", "o2")]
+    result = await graphflow.run(graphflow.validate_graph(s, registry))
+    failed = next(e for e in result.events if e.kind == "node_failed")
+    taken = [e["id"] for e in s["edges"] if e["source"] == "primary" and e["target"] == "fallback"]
+    assert result.ok and failed.handled and failed.edges_taken == taken
+    assert result.node_states["other"] == "skipped"

@@ -60,3 +60,13 @@ def test_a_sink_with_flush_is_durable_one_without_is_not() -> None:
         async def publish(self, event: ev.Event) -> None: ...
 
     assert isinstance(Durable(), DurableSink) and not isinstance(Plain(), DurableSink)
+
+
+def test_a_failure_keeps_its_traceback_partial_results_and_input_preview() -> None:
+    error = ErrorInfo("ValueError", "bad", "a", traceback="File x, line 1", detail={"0": "done"})
+    _, fields = node_event(Transition("a", NodeState.FAILED, error=error), NodeRun(started_at=0.0), 1.0,
+                           inputs={"in": {"q": 1}})
+    assert fields["traceback"] == "File x, line 1" and fields["partial"] == {"0": "done"}
+    assert fields["input_preview"] == '{"q": 1}'
+    _, fields = node_event(Transition("a", NodeState.FAILED, error=ErrorInfo("E", "m", "a")), None, 1.0)
+    assert fields["input_preview"] is None and fields["traceback"] is None
