@@ -48,8 +48,8 @@ from engine import (  # noqa: E402
 
 import graphflow  # noqa: E402
 from graphflow.runner import Runner  # noqa: E402
-from graphflow.storage import open_store  # noqa: E402
 from graphflow.service import Workspace  # noqa: E402
+from graphflow.storage import open_store  # noqa: E402
 
 
 def sleepers_graph() -> dict[str, Any]:

@@ -48,8 +48,8 @@ def graph_for(name: str) -> dict[str, Any]:
 async def inner(name: str, iterations: int) -> None:
     import graphflow
     from graphflow.runner import Runner
-    from graphflow.storage import open_store
     from graphflow.service import Workspace
+    from graphflow.storage import open_store
 
     registry = make_registry()
     compiled = graphflow.validate_graph(graph_for(name), registry)
