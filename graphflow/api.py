@@ -11,7 +11,7 @@ import anyio
 from graphflow.clock import Clock
 from graphflow.compile import CompiledGraph, compile_graph
 from graphflow.model import GraphSpec
-from graphflow.ports import EventSink, KeyValueStore
+from graphflow.ports import EventSink, KeyValueStore, SecretSource
 from graphflow.registry import Registry, default_registry
 from graphflow.resilience import BreakerRegistry
 from graphflow.runner import RunControl, Runner, RunResult
@@ -48,6 +48,7 @@ async def run(
     control: RunControl | None = None,
     breakers: BreakerRegistry | None = None,
     cache: KeyValueStore | None = None,
+    secrets: SecretSource | None = None,
 ) -> RunResult:
     """Validate and run a graph; the result has the outputs, status and every event.
 
@@ -55,7 +56,7 @@ async def run(
     (and cached outputs) between them."""
     compiled = graph if isinstance(graph, CompiledGraph) else validate_graph(graph, registry)
     runner = Runner(compiled, sinks=sinks, clock=clock, max_concurrency=max_concurrency, breakers=breakers,
-                    cache=cache)
+                    cache=cache, secrets=secrets)
     return await runner.run(inputs, run_id=run_id, control=control)
 
 

@@ -89,6 +89,15 @@ class NotFound(LookupError):
     """A graph, version or run that does not exist (raised by stores; ``graphflow.ports``)."""
 
 
+class SecretNotFound(GraphflowError, LookupError):
+    """A node asked for a named secret (credential) that is not configured. The message names
+    the secret, never a value."""
+
+    def __init__(self, name: str, where: str) -> None:
+        super().__init__(f"no credential named {name!r} ({where})")
+        self.name = name
+
+
 class NodeError(GraphflowError):
     """A node attempt failed for a reason graphflow detected itself."""
 

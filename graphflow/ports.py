@@ -15,7 +15,7 @@ from graphflow.events import Event
 from graphflow.model import GraphSpec
 
 __all__ = ["DurableSink", "EventSink", "GraphStore", "GraphSummary", "GraphVersion", "KeyValueStore", "Lease",
-           "LeaseStore", "NotFound", "RunStore", "RunSummary", "Store"]
+           "LeaseStore", "NotFound", "RunStore", "RunSummary", "SecretSource", "Store"]
 
 
 @runtime_checkable
@@ -32,6 +32,16 @@ class DurableSink(EventSink, Protocol):
 
     async def flush(self) -> None:
         """Return once everything published so far is durable."""
+        ...
+
+
+@runtime_checkable
+class SecretSource(Protocol):
+    """Where nodes get named credentials (API keys, tokens). Graphs hold only the name; the
+    value is never put in events, outputs, exports or error messages."""
+
+    def get(self, name: str) -> str:
+        """The secret's value; raises ``graphflow.errors.SecretNotFound`` if there is none."""
         ...
 
 

@@ -32,7 +32,7 @@ from graphflow.mailbox import Mailbox, Workers
 from graphflow.messages import AttemptStarted, BreakerChanges, Cancel, Done, Message, Progress, Retrying
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import NodeState, Plan, Transition
-from graphflow.ports import DurableSink, EventSink, KeyValueStore
+from graphflow.ports import DurableSink, EventSink, KeyValueStore, SecretSource
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
 from graphflow.transitions import NodeRun, node_event, published
@@ -102,6 +102,7 @@ class Runner:
         cache: KeyValueStore | None = None,
         rng: random.Random | None = None,
         progress_interval: float = 0.25,
+        secrets: SecretSource | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -115,6 +116,8 @@ class Runner:
         self.cache = cache
         self.rng = rng or random.Random()
         self.progress_interval = progress_interval
+        self.secrets = secrets
+        """Where nodes' ``ctx.secret(name)`` looks (the environment when None)."""
         self.solo = frozenset(n.id for n in graph.nodes.values() if _may_run_alone(n))
         """Nodes the loop may await itself when nothing else runs (see ``_Run.run_alone``)."""
 
@@ -288,7 +291,8 @@ class _Run:
         attempt, retry_at = self.resume_point(node.id)
         record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
         await self.emit(ev.NodeStarted, node_id=node.id, attempt=attempt)
-        ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng)
+        ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng,
+                          secrets=self.r.secrets)
         inputs = self.plan.inputs_for(node.id)
         if node.inline:
             self.run_inline(node, inputs, ctx, record)

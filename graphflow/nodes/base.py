@@ -19,6 +19,7 @@ from graphflow.clock import Clock, RealClock
 from graphflow.model import PortSpec
 
 if TYPE_CHECKING:
+    from graphflow.ports import SecretSource
     from graphflow.registry import Registry
 
 
@@ -56,11 +57,22 @@ class NodeContext:
     """Seconds this attempt may take, when a timeout applies to it."""
     abandoned: int = 0
     """Set when this attempt left a worker thread running: how many are abandoned now."""
+    secrets: SecretSource | None = None
+    """Where ``secret(name)`` looks; the environment when the runner was given none."""
 
     def report_usage(self, *, cost: float = 0.0, tokens: int = 0) -> None:
         """Add the money and tokens a call spent; they land on the node's events."""
         self.cost += cost
         self.tokens += tokens
+
+    def secret(self, name: str) -> str:
+        """A named credential's value. Use it for the call only: never return it, log it or
+        put it in an error message."""
+        if self.secrets is None:
+            from graphflow.secrets import EnvSecrets
+
+            self.secrets = EnvSecrets()
+        return self.secrets.get(name)
 
     def progress(self, done: int, failed: int, total: int, results: dict[int, Any] | None = None) -> None:
         """Report progress; ``results`` (index -> result of items finished since the last
@@ -71,7 +83,8 @@ class NodeContext:
     def for_item(self, index: int) -> NodeContext:
         """The context one map item runs with: its own idempotency key, shared usage."""
         return NodeContext(self.run_id, self.node_id, self.attempt, self.run_inputs, self.clock, self.rng,
-                           item=index, subgraph_runner=self.subgraph_runner, timeout=self.timeout)
+                           item=index, subgraph_runner=self.subgraph_runner, timeout=self.timeout,
+                           secrets=self.secrets)
 
     async def run_subgraph(self, graph: Any, inputs: Mapping[str, Any]) -> Any:
         """Run a compiled sub-graph on this run's clock; returns its ``RunResult``."""
