@@ -7,7 +7,10 @@ a ``SqliteStore`` (a fresh temp file per sample), each run through ``Workspace.r
 which loads and compiles the stored version, records every event, and flushes the store
 (and saves breakers) before it returns: one flush per run. "In memory" is ``Runner.run``
 on the compiled graph with no sink. The two alternate, sample by sample, in one process,
-so the ratio is measured, not remembered. Figures are medians. Not a test.
+so the ratio is measured, not remembered. Each round also times hand-written asyncio
+doing the same work (the baselines of ``engine.py``) in the same process, so every figure
+has its ratio to asyncio from the same rounds. Figures are medians; ratios are medians of
+the per-round ratios. Not a test.
 
 Targets (issue 9): <= 60 us/node recorded on the 200-node chain and the 1,000-node
 fan-out, makespan ratio <= 1.03 in memory and recorded, >= 1,500 conditional runs/s
@@ -19,6 +22,7 @@ x 1,000 transactions.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sqlite3
 import statistics
 import sys
@@ -26,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +45,16 @@ from engine import (  # noqa: E402
     FANOUT_NODES,
     SLEEP,
     SLEEPERS,
+    baseline_chain,
+    baseline_fanout,
+    baseline_sleepers,
     chain_graph,
     conditional_graph,
     fanout_graph,
     make_registry,
+    negative,
+    noop,
+    positive,
 )
 
 import graphflow  # noqa: E402
@@ -94,6 +105,26 @@ async def recorded(compiled: graphflow.CompiledGraph, inputs_for: list[dict[str,
         t0 = time.perf_counter()
         await run_all(run_one, inputs_for, in_flight)
         return time.perf_counter() - t0
+
+
+async def timed(work: Callable[[], Awaitable[Any]]) -> float:
+    t0 = time.perf_counter()
+    await work()
+    return time.perf_counter() - t0
+
+
+async def baseline_runs(inputs_for: list[dict[str, Any]], in_flight: int) -> None:
+    """The conditional graph's work as plain asyncio: the branch taken awaited as a task."""
+    queue = iter(inputs_for)
+
+    async def lane() -> None:
+        for inputs in queue:
+            x = inputs["x"]
+            await asyncio.create_task(positive(x) if x > 0 else negative(x))
+
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(in_flight):
+            tg.create_task(lane())
 
 
 def writers(path: Path, writers: int = 16, transactions: int = 1000) -> tuple[float, int]:
@@ -148,53 +179,82 @@ async def store_writers(path: Path, writers: int = 16, transactions: int = 1000)
         return time.perf_counter() - t0, locked
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="recorded engine benchmarks (see benchmarks/README.md)")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=1000, help="conditional graph runs per sample")
-    parser.add_argument("--no-writers", action="store_true", help="skip the 16-writer SQLite test")
-    args = parser.parse_args()
+@dataclass
+class Workload:
+    label: str
+    compiled: graphflow.CompiledGraph
+    inputs: list[dict[str, Any]]
+    unit: str
+    in_flight: int
+    baseline: Callable[[], Awaitable[Any]]
+    target: str
+    passed: Callable[[float], bool]
+
+
+def figure(workload: Workload, seconds: float) -> float:
+    """Seconds of one sample in the workload's unit."""
+    if workload.unit == "us/node":
+        nodes = CHAIN_NODES if workload.compiled.spec.id.startswith("chain") else FANOUT_NODES
+        return seconds / nodes * 1e6
+    if workload.unit == "makespan/crit":
+        return seconds / SLEEP
+    return len(workload.inputs) / seconds
+
+
+def workloads(runs: int) -> list[Workload]:
     registry = make_registry()
     chain = graphflow.validate_graph(chain_graph(CHAIN, "bench.noop"), registry)
     fan = graphflow.validate_graph(fanout_graph(FANOUT, "bench.noop"), registry)
     sleep = graphflow.validate_graph(sleepers_graph(), registry)
     cond = graphflow.validate_graph(conditional_graph(), registry)
-    cond_inputs = [{"x": 1 if i % 2 == 0 else -1} for i in range(args.runs)]
-    workloads: list[tuple[str, graphflow.CompiledGraph, list[dict[str, Any]], str, int, str]] = [
-        (f"chain of {CHAIN} async no-op", chain, [{"x": 1}], "us/node", 1, "<= 60"),
-        (f"fan-out {FANOUT} async no-op + join", fan, [{"x": 1}], "us/node", 1, "<= 60"),
-        (f"{SLEEPERS} parallel x {SLEEP * 1000:g} ms sleep", sleep, [{"x": 1}], "makespan/crit", 1, "<= 1.03"),
-        (f"conditional graph, {args.runs} runs", cond, cond_inputs, "runs/s", 1, ">= 1500"),
-        (f"conditional graph, {args.runs} runs, 16 at once", cond, cond_inputs, "runs/s", 16, ">= 3000"),
+    cond_inputs = [{"x": 1 if i % 2 == 0 else -1} for i in range(runs)]
+    one = [{"x": 1}]
+    return [
+        Workload(f"chain of {CHAIN} async no-op", chain, one, "us/node", 1, lambda: baseline_chain(CHAIN, noop),
+                 "<= 60", lambda v: v <= 60),
+        Workload(f"fan-out {FANOUT} async no-op + join", fan, one, "us/node", 1,
+                 lambda: baseline_fanout(FANOUT, noop, True), "<= 60", lambda v: v <= 60),
+        Workload(f"{SLEEPERS} parallel x {SLEEP * 1000:g} ms sleep", sleep, one, "makespan/crit", 1,
+                 lambda: baseline_sleepers(SLEEPERS), "<= 1.03", lambda v: v <= 1.03),
+        Workload(f"conditional graph, {runs} runs", cond, cond_inputs, "runs/s", 1,
+                 lambda: baseline_runs(cond_inputs, 1), ">= 1500", lambda v: v >= 1500),
+        Workload(f"conditional graph, {runs} runs, 16 at once", cond, cond_inputs, "runs/s", 16,
+                 lambda: baseline_runs(cond_inputs, 16), ">= 3000", lambda v: v >= 3000),
     ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="recorded engine benchmarks (see benchmarks/README.md)")
+    parser.add_argument("--repeat", type=int, default=5, help="paired rounds per workload")
+    parser.add_argument("--runs", type=int, default=1000, help="conditional graph runs per sample")
+    parser.add_argument("--no-writers", action="store_true", help="skip the 16-writer SQLite test")
+    args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        for label, compiled, inputs, unit, in_flight, target in workloads:
-            print(f"  ... {label}", file=sys.stderr, flush=True)  # noqa: T201
-            mem, rec = [], []
-            anyio.run(recorded, compiled, inputs[:16], in_flight, tmp)  # warm-up, untimed
-            for _ in range(args.repeat):
-                mem.append(anyio.run(in_memory, compiled, inputs, in_flight))
-                rec.append(anyio.run(recorded, compiled, inputs, in_flight, tmp))
-            m, d = statistics.median(mem), statistics.median(rec)
-            if unit == "us/node":
-                nodes = CHAIN_NODES if compiled is chain else FANOUT_NODES
-                m, d = m / nodes * 1e6, d / nodes * 1e6
-            elif unit == "makespan/crit":
-                m, d = m / SLEEP, d / SLEEP
-            else:
-                m, d = len(inputs) / m, len(inputs) / d
-            rows.append((label, unit, m, d, target))
+        for w in workloads(args.runs):
+            print(f"  ... {w.label}", file=sys.stderr, flush=True)  # noqa: T201
+            anyio.run(recorded, w.compiled, w.inputs[:16], w.in_flight, tmp)  # warm-up, untimed
+            mem, rec, base = [], [], []
+            for _ in range(args.repeat):  # one round: asyncio, in memory, recorded
+                base.append(anyio.run(timed, w.baseline))
+                mem.append(anyio.run(in_memory, w.compiled, w.inputs, w.in_flight))
+                rec.append(anyio.run(recorded, w.compiled, w.inputs, w.in_flight, tmp))
+            ratio = [statistics.median(a / b for a, b in zip(x, y, strict=True))
+                     for x, y in ((mem, base), (rec, base), (rec, mem))]
+            b, m, d = (figure(w, statistics.median(x)) for x in (base, mem, rec))
+            ok = w.passed(d) and (w.unit != "makespan/crit" or w.passed(m))
+            rows.append((w.label, w.unit, b, m, d, *ratio, w.target, "PASS" if ok else "MISS"))
         if not args.no_writers:
             raw_t, raw_locked = writers(tmp / "writers.db")
             store_t, store_locked = anyio.run(store_writers, tmp / "store-writers.db")
-    print(f"recorded benchmarks: median of {args.repeat}; in memory and recorded (workspace, flush per run) "  # noqa: T201
-          "measured alternately in one process")
-    print(f"{'workload':48} {'unit':14} {'in memory':>12} {'recorded':>12} {'rec/mem':>9}  target (recorded)")  # noqa: T201
-    for label, unit, m, d, target in rows:
-        ratio = d / m if unit != "runs/s" else m / d
-        print(f"{label:48} {unit:14} {m:12.3f} {d:12.3f} {ratio:8.2f}x  {target}")  # noqa: T201
+    print(f"recorded benchmarks: median of {args.repeat} rounds (asyncio, in memory, recorded through the "  # noqa: T201
+          "workspace with a flush per run), one process; ratios are time ratios, median of the rounds'")
+    print(f"{'workload':44} {'unit':13} {'asyncio':>10} {'in memory':>10} {'recorded':>10} "  # noqa: T201
+          f"{'mem/asyncio':>11} {'rec/asyncio':>11} {'rec/mem':>8}  target (recorded)")
+    for label, unit, b, m, d, mb, db, dm, target, verdict in rows:
+        print(f"{label:44} {unit:13} {b:10.3f} {m:10.3f} {d:10.3f} {mb:10.2f}x {db:10.2f}x {dm:7.2f}x  "  # noqa: T201
+              f"{target} {verdict}")
     if not args.no_writers:
         print(f"16 threads x 1000 BEGIN IMMEDIATE transactions, own connections: {raw_t:.2f}s, "  # noqa: T201
               f"{16000 / raw_t:,.0f} tx/s, 'database is locked' errors: {raw_locked}")

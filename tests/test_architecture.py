@@ -95,6 +95,19 @@ def test_the_command_line_starts_without_the_engine_storage_or_canvas():
     assert modules_loaded("import graphflow.ui.cli") == []
 
 
+def test_import_graphflow_loads_none_of_the_heavy_libraries():
+    """Structural, not timed: the package's names load on first use."""
+    assert modules_loaded("import graphflow") == []
+
+
+@pytest.mark.slow
+def test_running_a_graph_in_memory_needs_neither_networkx_nor_storage_nor_the_canvas():
+    sample = ROOT / "sample_graphs" / "sequential_chain.json"
+    code = (f"import pathlib, graphflow\nr = graphflow.run_sync(pathlib.Path({str(sample)!r}), {{'message': 'sign me up: a@b.com'}})\n"
+            "assert r.ok, r.error")
+    assert modules_loaded(code) == ["anyio", "pydantic"]
+
+
 @pytest.mark.slow
 def test_validate_needs_neither_storage_nor_the_canvas(tmp_path):
     sample = ROOT / "sample_graphs" / "sequential_chain.json"
