@@ -103,8 +103,8 @@ def test_import_graphflow_loads_none_of_the_heavy_libraries():
 @pytest.mark.slow
 def test_running_a_graph_in_memory_needs_neither_networkx_nor_storage_nor_the_canvas():
     sample = ROOT / "sample_graphs" / "sequential_chain.json"
-    code = (f"import pathlib, graphflow\nr = graphflow.run_sync(pathlib.Path({str(sample)!r}), {{'message': 'sign me up: a@b.com'}})\n"
-            "assert r.ok, r.error")
+    code = (f"import pathlib, graphflow\nr = graphflow.run_sync(pathlib.Path({str(sample)!r}), "
+            "{'message': 'sign me up: a@b.com'})\nassert r.ok, r.error")
     assert modules_loaded(code) == ["anyio", "pydantic"]
 
 
