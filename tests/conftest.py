@@ -55,3 +55,12 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_context_args, "viewport": {"width": 1280, "height": 800}}
+
+
+@pytest.fixture
+def llm_server() -> Any:
+    """A real OpenAI-compatible HTTP server on 127.0.0.1 (``tests/llm_server.py``), stopped after the test."""
+    from llm_server import FakeLLM
+
+    with FakeLLM() as server:
+        yield server
