@@ -31,6 +31,8 @@ from graphflow.resilience import BreakerOpen, BreakerRegistry, Permit, StateChan
 NO_RETRY = RetryPolicy()
 NEVER_RETRIED = frozenset({"NodeOutputError", "NonFiniteOutput", "OutputTooLarge", "BreakerOpen"})
 CACHE_NAMESPACE = "cache"
+MAX_RETRY_AFTER = 3600.0
+"""Seconds of a server's Retry-After that a retry waits at most (a larger one is not waited out)."""
 
 
 @dataclass(slots=True)
@@ -73,6 +75,14 @@ class Progress:
     failed: int
     total: int
     results: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class TextSoFar:
+    """A streaming node's text so far (throttled by the runner's reporter)."""
+
+    node_id: str
+    text: str
 
 
 def jsonable(output: Any) -> dict[str, Any]:
@@ -204,10 +214,14 @@ class Attempts:
                 last_error = error
                 duration = self.clock.monotonic() - t0
                 retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED
+                         and getattr(exc, "retryable", True) is not False  # e.g. a model server's 400
                          and should_retry(policy, getattr(exc, "original", exc), ctx.attempt))
                 if not retry:
                     return Done(node.id, False, error, duration, ctx.attempt, ctx.cost, ctx.tokens)
                 delay = backoff_delay(policy, ctx.attempt, self.rng)
+                asked = getattr(exc, "retry_after", None)  # a server's Retry-After: never sooner
+                if isinstance(asked, int | float) and asked > delay:
+                    delay = min(float(asked), MAX_RETRY_AFTER)
                 self.send.send_nowait(Retrying(node.id, ctx.attempt, delay, error, duration))
                 await self.clock.sleep(delay)
                 ctx.attempt += 1

@@ -8,7 +8,7 @@ without ``t0`` it is the wall-clock time of day ("14:03:07.123").
 from __future__ import annotations
 
 from graphflow import events as ev
-from graphflow.formatting import clock, duration, offset
+from graphflow.formatting import clock, cost, duration, offset
 
 
 def success_notes(event: ev.NodeSucceeded) -> list[str]:
@@ -21,6 +21,17 @@ def success_notes(event: ev.NodeSucceeded) -> list[str]:
     return notes
 
 
+def usage_note(event: ev.NodeSucceeded | ev.NodeFailed) -> str:
+    """``" (120 tokens, $0.0012)"`` when the node spent any; tokens in/out from a model node's usage."""
+    if not event.tokens and not event.cost:
+        return ""
+    usage = event.output.get("usage") if isinstance(event, ev.NodeSucceeded) and not event.cached else None
+    split = ""
+    if isinstance(usage, dict) and isinstance(usage.get("tokens_in"), int):
+        split = f" ({usage['tokens_in']} in, {usage.get('tokens_out', 0)} out)"
+    return f" [{event.tokens} tokens{split}, ${cost(event.cost)}]"
+
+
 def detail(event: ev.Event) -> str:
     """What the event says beyond its kind: the node, then what happened to it."""
     if isinstance(event, ev.RunStarted):
@@ -31,6 +42,7 @@ def detail(event: ev.Event) -> str:
         text += f": {event.error}" if event.error else ""
         text += f" (degraded: {', '.join(event.degraded)})" if event.degraded else ""
         text += f" (stopped early: {event.stopped_early})" if event.stopped_early else ""
+        text += f" [{event.tokens} tokens, ${cost(event.cost)}]" if event.tokens or event.cost else ""
         return text + f" in {duration(event.duration)}"
     if isinstance(event, ev.RunCancelled):
         return (event.reason or "cancelled") + f" after {duration(event.duration)}"
@@ -44,10 +56,11 @@ def detail(event: ev.Event) -> str:
     if isinstance(event, ev.NodeSucceeded):
         notes = success_notes(event)
         attempt = f", attempt {event.attempt}" if event.attempt > 1 else ""
-        return f"{event.node_id} in {duration(event.duration)}{attempt}" + (f" ({'; '.join(notes)})" if notes else "")
+        return (f"{event.node_id} in {duration(event.duration)}{attempt}" + (f" ({'; '.join(notes)})" if notes else "")
+                + usage_note(event))
     if isinstance(event, ev.NodeFailed):
         text = f"{event.node_id} (attempt {event.attempt}) in {duration(event.duration)}: " \
-               f"{event.error_type}: {event.error_message}"
+               f"{event.error_type}: {event.error_message}" + usage_note(event)
         if event.edges_taken:
             return text + f" -> error edge {', '.join(event.edges_taken)}"
         return text + (" (handled by a join)" if event.handled else "")

@@ -14,7 +14,12 @@
         ├── NodeTimeout          the attempt took longer than the node's timeout
         ├── NodeOutputError      the node returned something that is not JSON data
         ├── BreakerOpen          (resilience.py) refused by an open circuit breaker; never retried
-        └── MapItemFailed        (nodes/map.py) a fail-fast map stopped at an item
+        ├── MapItemFailed        (nodes/map.py) a fail-fast map stopped at an item
+        └── ModelCallFailed      a model server's error (``retryable``, ``retry_after``; HTTP status)
+            ├── ModelRateLimited     HTTP 429: retried, no sooner than its Retry-After
+            ├── ModelUnavailable     5xx, connection error, client timeout: retried
+            ├── ModelRejected        other 4xx (bad request, bad key, unknown model): never retried
+            └── ModelOutputInvalid   the reply does not fit the structured-output schema: retried
 
 ``NotFound`` (a ``LookupError``): a graph, version or run that a store does not have.
 
@@ -151,3 +156,33 @@ class NodeRaisedBaseException(NodeError):
         self.original_type = type(original).__name__
         detail = str(original)
         super().__init__(f"the node raised {self.original_type}" + (f"({detail})" if detail else ""))
+
+
+class ModelCallFailed(NodeError):
+    """A call to a model server failed. ``retryable`` and ``retry_after`` (seconds the server
+    asked to wait) are read by the attempt loop; the message never holds request headers."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 detail: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        self.detail = detail
+
+
+class ModelRateLimited(ModelCallFailed):
+    pass
+
+
+class ModelUnavailable(ModelCallFailed):
+    pass
+
+
+class ModelRejected(ModelCallFailed):
+    retryable = False
+
+
+class ModelOutputInvalid(ModelCallFailed):
+    """The reply is not JSON fitting the node's schema; ``detail`` holds the validation error."""

@@ -168,6 +168,20 @@ class NodeCancelled(_EventBase):
     reason: str = ""
 
 
+class NodeText(BaseModel):
+    """The text so far of a node's reply while it streams. Not an ``Event``: never numbered,
+    never stored, only shown to live watchers (``LiveSink``); the node's ``node_succeeded``
+    output keeps the final text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["node_text"] = "node_text"
+    run_id: str
+    node_id: str
+    text: str
+    at: float
+
+
 Event = Annotated[
     RunStarted
     | RunResumed

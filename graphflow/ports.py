@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from graphflow.errors import NotFound
-from graphflow.events import Event
+from graphflow.events import Event, NodeText
 from graphflow.model import GraphSpec
 
 __all__ = ["DurableSink", "EventSink", "GraphStore", "GraphSummary", "GraphVersion", "KeyValueStore", "Lease",
-           "LeaseStore", "NotFound", "RunStore", "RunSummary", "SecretSource", "Store"]
+           "LeaseStore", "LiveSink", "NotFound", "RunStore", "RunSummary", "SecretSource", "Store"]
 
 
 @runtime_checkable
@@ -33,6 +33,13 @@ class DurableSink(EventSink, Protocol):
     async def flush(self) -> None:
         """Return once everything published so far is durable."""
         ...
+
+
+@runtime_checkable
+class LiveSink(Protocol):
+    """A sink that also shows what is not stored: a streaming node's text so far."""
+
+    def show(self, note: NodeText) -> None: ...
 
 
 @runtime_checkable

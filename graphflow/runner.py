@@ -29,10 +29,10 @@ from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
 from graphflow.inputs import check_run_inputs
 from graphflow.mailbox import Mailbox, Workers
-from graphflow.messages import AttemptStarted, BreakerChanges, Cancel, Done, Message, Progress, Retrying
+from graphflow.messages import AttemptStarted, BreakerChanges, Cancel, Done, Message, Progress, Retrying, TextSoFar
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import NodeState, Plan, Transition
-from graphflow.ports import DurableSink, EventSink, KeyValueStore, SecretSource
+from graphflow.ports import DurableSink, EventSink, KeyValueStore, LiveSink, SecretSource
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
 from graphflow.transitions import NodeRun, node_event, published
@@ -103,6 +103,7 @@ class Runner:
         rng: random.Random | None = None,
         progress_interval: float = 0.25,
         secrets: SecretSource | None = None,
+        text_interval: float = 0.2,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -116,6 +117,10 @@ class Runner:
         self.cache = cache
         self.rng = rng or random.Random()
         self.progress_interval = progress_interval
+        self.text_interval = text_interval
+        """Seconds between two showings of a streaming node's text (a few a second)."""
+        self.live = [s for s in self.sinks if isinstance(s, LiveSink)]
+        """Sinks shown streaming text (never stored)."""
         self.secrets = secrets
         """Where nodes' ``ctx.secret(name)`` looks (the environment when None)."""
         self.solo = frozenset(n.id for n in graph.nodes.values() if _may_run_alone(n))
@@ -246,6 +251,11 @@ class _Run:
                 for c in changes:
                     await self.emit(ev.BreakerChanged, breaker=c.breaker, from_state=c.from_state.value,
                                     to_state=c.to_state.value, reason=c.reason, node_id=node_id)
+            case TextSoFar(node_id=node_id, text=text):
+                if self.plan.state_of(node_id) is NodeState.RUNNING:
+                    note = ev.NodeText(run_id=self.run_id, node_id=node_id, text=text, at=self.clock.time())
+                    for sink in self.r.live:
+                        sink.show(note)
             case Progress(node_id=node_id, done=done, failed=failed, total=total):
                 await self.emit(ev.MapProgress, node_id=node_id, done=done, failed=failed, total=total,
                                 results=message.results or {})
@@ -298,6 +308,8 @@ class _Run:
             self.run_inline(node, inputs, ctx, record)
             return
         ctx.on_progress = self.progress_reporter(node.id, record)
+        if self.r.live:
+            ctx.on_text = self.text_reporter(node.id, record)
         ctx.subgraph_runner = self.run_subgraph
         if self.recovery is not None:
             ctx.recovered_items = self.recovery.map_items.get(node.id, {})
@@ -350,6 +362,16 @@ class _Run:
             record.last_progress = now
             batch = {str(i): r for i, r in results.items()} if results else None
             self.mailbox.send_nowait(Progress(node_id, done, failed, total, batch))
+        return report
+
+    def text_reporter(self, node_id: str, record: NodeRun) -> Callable[[str], None]:
+        """Streaming text is throttled to one showing per ``text_interval``; the final text is
+        the node's output."""
+        def report(text: str) -> None:
+            now = self.clock.monotonic()
+            if now - record.last_text >= self.r.text_interval:
+                record.last_text = now
+                self.mailbox.send_nowait(TextSoFar(node_id, text))
         return report
 
     async def run_subgraph(self, graph: CompiledGraph, inputs: Mapping[str, Any]) -> RunResult:

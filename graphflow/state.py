@@ -44,6 +44,9 @@ class NodeRecord:
     cached: bool = False
     progress: tuple[int, int, int] | None = None
     """Map nodes: (done, failed, total)."""
+    tokens: int = 0
+    cost: float = 0.0
+    """Spent by the node's attempts (a cached node spent nothing)."""
 
 
 @dataclass
@@ -62,6 +65,7 @@ class RunState:
     duration: float | None = None
     """The whole run's, once it ended."""
     cost: float = 0.0
+    tokens: int = 0
     breakers: dict[str, str] = field(default_factory=dict)
     """Each breaker's state after its last change in the run."""
     breakers_before: dict[str, str] = field(default_factory=dict)
@@ -84,7 +88,7 @@ class RunState:
         elif isinstance(event, ev.RunFinished):
             self.status, self.outputs = event.status, dict(event.outputs)
             self.failed_node, self.error = event.failed_node, event.error
-            self.duration, self.cost = event.duration, event.cost
+            self.duration, self.cost, self.tokens = event.duration, event.cost, event.tokens
         elif isinstance(event, ev.RunCancelled):
             self.status, self.error, self.duration = "cancelled", event.reason, event.duration
         elif isinstance(event, ev.BreakerChanged):
@@ -102,6 +106,7 @@ class RunState:
             node.attempts = max(node.attempts, event.attempt)
             node.edges_taken = list(event.edges_taken)
             node.degraded, node.cached = event.degraded, event.cached
+            node.tokens, node.cost = event.tokens, event.cost
             if event.error:
                 node.error = event.error
         elif isinstance(event, ev.NodeFailed):
@@ -109,6 +114,7 @@ class RunState:
             node.attempts = max(node.attempts, event.attempt)
             node.error = f"{event.error_type}: {event.error_message}"
             node.edges_taken = list(event.edges_taken)
+            node.tokens, node.cost = event.tokens, event.cost
         elif isinstance(event, ev.NodeSkipped):
             node.status, node.reason = NodeStatus.SKIPPED, event.reason
         elif isinstance(event, ev.NodeCancelled):

@@ -31,6 +31,8 @@ class NodeStats:
     """``node_retrying`` events over all runs."""
     cost_per_1k_runs: float
     """Cost of the node's attempts, per 1,000 runs it ran in."""
+    tokens_per_run: float = 0.0
+    """Tokens (in + out) its attempts spent, on average over the runs it ran in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class GraphStats:
     success_rate: float | None
     """Share of the runs that finished with status ``succeeded``."""
     cost_per_1k_runs: float
+    tokens_per_run: float = 0.0
 
 
 def percentile(values: Iterable[float], p: float) -> float | None:
@@ -79,6 +82,7 @@ class _NodeTally:
     failed: int = 0
     retries: int = 0
     cost: float = 0.0
+    tokens: int = 0
     durations: list[float] = field(default_factory=list)
 
 
@@ -102,6 +106,7 @@ def node_stats(runs: Sequence[Sequence[ev.Event]]) -> list[NodeStats]:
             if isinstance(event, ev.NodeSucceeded | ev.NodeFailed):
                 tally.durations.append(event.duration)
                 tally.cost += event.cost
+                tally.tokens += event.tokens
                 # a degraded success is the node failing (its default output stood in)
                 outcome[node_id] = isinstance(event, ev.NodeSucceeded) and not event.degraded
             elif isinstance(event, ev.NodeRetrying):
@@ -118,6 +123,7 @@ def node_stats(runs: Sequence[Sequence[ev.Event]]) -> list[NodeStats]:
             node_id=node_id, runs=t.runs, p50=percentile(t.durations, 50), p95=percentile(t.durations, 95),
             success_rate=t.succeeded / (t.succeeded + t.failed) if t.succeeded + t.failed else None,
             retries=t.retries, cost_per_1k_runs=_per_1k(t.cost, t.runs),
+            tokens_per_run=t.tokens / t.runs if t.runs else 0.0,
         )
         for node_id, t in tallies.items()
     ]
@@ -128,14 +134,18 @@ def graph_stats(runs: Sequence[Sequence[ev.Event]]) -> GraphStats:
     durations: list[float] = []
     succeeded = 0
     cost = 0.0
+    tokens = 0
     for events in runs:
         for event in events:
             if isinstance(event, ev.RunFinished):
                 durations.append(event.duration)
                 succeeded += event.status == "succeeded"
+            elif isinstance(event, ev.NodeSucceeded | ev.NodeFailed):
+                tokens += event.tokens
         cost += run_cost(events)
     count = len(runs)
     return GraphStats(
         runs=count, p50=percentile(durations, 50), p95=percentile(durations, 95),
         success_rate=succeeded / count if count else None, cost_per_1k_runs=_per_1k(cost, count),
+        tokens_per_run=tokens / count if count else 0.0,
     )

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from graphflow.events import RUN_END_KINDS, Event
+from graphflow.events import RUN_END_KINDS, Event, NodeText
 
 
 class EventLog:
@@ -21,6 +21,7 @@ class EventLog:
     def __init__(self) -> None:
         self.events: list[Event] = []
         self._subscribers: list[MemoryObjectSendStream[Event]] = []
+        self._watchers: list[MemoryObjectSendStream[Event | NodeText]] = []
         self.closed = False
 
     async def publish(self, event: Event) -> None:
@@ -30,15 +31,25 @@ class EventLog:
                 send.send_nowait(event)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self._subscribers.remove(send)
+        self.show(event)
         if event.kind in RUN_END_KINDS:
             self.close()
+
+    def show(self, note: Event | NodeText) -> None:
+        """To ``watch()`` streams only: a ``NodeText`` is not kept."""
+        for send in list(self._watchers):
+            try:
+                send.send_nowait(note)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                self._watchers.remove(send)
 
     def close(self) -> None:
         """End every subscription (after the final event, or for a run that could not start)."""
         self.closed = True
-        for send in self._subscribers:
+        for send in [*self._subscribers, *self._watchers]:
             send.close()
         self._subscribers.clear()
+        self._watchers.clear()
 
     async def subscribe(self) -> AsyncIterator[Event]:
         send, receive = anyio.create_memory_object_stream[Event](math.inf)
@@ -51,3 +62,16 @@ class EventLog:
         with receive:
             async for event in receive:
                 yield event
+
+    async def watch(self) -> AsyncIterator[Event | NodeText]:
+        """Like ``subscribe``, plus the streaming text of nodes (``NodeText``) as it arrives."""
+        send, receive = anyio.create_memory_object_stream[Event | NodeText](math.inf)
+        for event in self.events:
+            send.send_nowait(event)
+        if self.closed:
+            send.close()
+        else:
+            self._watchers.append(send)
+        with receive:
+            async for item in receive:
+                yield item

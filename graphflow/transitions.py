@@ -32,6 +32,8 @@ class NodeRun:
     cached: bool = False
     last_progress: float = -math.inf
     """Monotonic time of the last progress event sent (progress is rate-limited)."""
+    last_text: float = -math.inf
+    """Monotonic time of the last streamed text shown (also rate-limited)."""
 
 
 def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str | None = None,

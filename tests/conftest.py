@@ -38,6 +38,10 @@ def anyio_backend() -> str:
 def isolated_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test (nor a command it starts) touches the user's database or shares breakers."""
     monkeypatch.setenv("GRAPHFLOW_DB", str(tmp_path_factory.mktemp("db") / "graphflow.db"))
+    # nor the user's model providers file, nor their overrides of the default provider
+    monkeypatch.setenv("GRAPHFLOW_PROVIDERS", str(tmp_path_factory.mktemp("config") / "providers.json"))
+    for name in ("GRAPHFLOW_LLM_BASE_URL", "GRAPHFLOW_LLM_MODEL", "GRAPHFLOW_LLM_SECRET"):
+        monkeypatch.delenv(name, raising=False)
 
 
 # Browser tests anywhere in the suite: ``playwright install`` cannot download browsers here, so

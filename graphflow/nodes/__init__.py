@@ -8,6 +8,7 @@ from graphflow.nodes.delay import DelayNode
 from graphflow.nodes.function import FunctionNode
 from graphflow.nodes.io import InputNode, OutputNode
 from graphflow.nodes.join import JoinNode
+from graphflow.nodes.llm import LLMNode
 from graphflow.nodes.map import MapNode
 from graphflow.nodes.routing import ConditionNode, RouterNode
 from graphflow.nodes.stop import StopNode
@@ -24,6 +25,7 @@ BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     DelayNode,
     StopNode,
     MapNode,
+    LLMNode,
 )
 
 __all__ = ["BUILTIN_KINDS", "NodeConfig", "NodeContext", "NodeKind", "port"]

@@ -59,6 +59,8 @@ class NodeContext:
     """Set when this attempt left a worker thread running: how many are abandoned now."""
     secrets: SecretSource | None = None
     """Where ``secret(name)`` looks; the environment when the runner was given none."""
+    on_text: Callable[[str], None] | None = None
+    """Set by the runner: where ``stream_text`` goes (live watchers, throttled, never stored)."""
 
     def report_usage(self, *, cost: float = 0.0, tokens: int = 0) -> None:
         """Add the money and tokens a call spent; they land on the node's events."""
@@ -73,6 +75,12 @@ class NodeContext:
 
             self.secrets = EnvSecrets()
         return self.secrets.get(name)
+
+    def stream_text(self, text: str) -> None:
+        """The text so far of a reply arriving piece by piece (a model streaming). Watchers of
+        the run see it a few times a second; the stored events keep only the node's output."""
+        if self.on_text is not None:
+            self.on_text(text)
 
     def progress(self, done: int, failed: int, total: int, results: dict[int, Any] | None = None) -> None:
         """Report progress; ``results`` (index -> result of items finished since the last

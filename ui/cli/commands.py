@@ -255,7 +255,7 @@ def show(run_id: str, db: DbOpt = None) -> None:
     starts = {e.node_id: e.at - t0 for e in reversed(events) if e.kind == "node_started"}
     typer.echo(printable(f"run {state.run_id}  graph {state.graph_id}  {state.status}"
                          + (f"  failed at {state.failed_node}: {state.error}" if state.failed_node else "")))
-    table = [["NODE", "STATUS", "START", "DURATION", "ATTEMPTS", "DETAIL"]]
+    table = [["NODE", "STATUS", "START", "DURATION", "ATTEMPTS", "TOKENS", "COST", "DETAIL"]]
     order = sorted(state.nodes, key=lambda n: (starts.get(n, float("inf")), n))
     for node_id in order:
         rec = state.nodes[node_id]
@@ -263,8 +263,10 @@ def show(run_id: str, db: DbOpt = None) -> None:
         if rec.degraded:
             detail = f"degraded, default used: {detail}"
         table.append([node_id, rec.status, duration(starts.get(node_id)), duration(rec.duration),
-                      str(rec.attempts or "-"), detail])
+                      str(rec.attempts or "-"), tokens_text(rec), cost(rec.cost) if rec.cost else "-", detail])
     print_columns(table)
+    if state.tokens or state.cost:
+        typer.echo(f"total: {state.tokens} tokens, cost {cost(state.cost)}")
     for event in events:
         if event.kind == "node_failed" and (event.input_preview or event.traceback):
             typer.echo(printable(f"\n{event.node_id} failed (attempt {event.attempt}): "
@@ -274,6 +276,16 @@ def show(run_id: str, db: DbOpt = None) -> None:
             if event.traceback:
                 typer.echo(printable("  " + event.traceback.rstrip().replace("\n", "\n  ")))
     typer.echo(json.dumps(state.outputs, indent=2))
+
+
+def tokens_text(rec: Any) -> str:
+    """``"120 (100 in, 20 out)"`` for a model node (from its usage output), else the total."""
+    usage = (rec.output or {}).get("usage")
+    if rec.cached:
+        return "0 (cached)"
+    if isinstance(usage, dict) and isinstance(usage.get("tokens_in"), int) and rec.tokens:
+        return f"{rec.tokens} ({usage['tokens_in']} in, {usage.get('tokens_out', 0)} out)"
+    return str(rec.tokens) if rec.tokens else "-"
 
 
 @app.command()
@@ -320,13 +332,39 @@ def stats(graph: str, limit: Annotated[int, typer.Option(min=1, help="Newest run
         result, breakers = with_workspace(db, None, gather)
     g = result.graph
     typer.echo(f"graph {graph}: {g.runs} runs, p50 {duration(g.p50)}, p95 {duration(g.p95)}, "
-               f"success {percent(g.success_rate)}, cost per 1K runs {cost(g.cost_per_1k_runs)}")
-    table = [["NODE", "RUNS", "P50", "P95", "SUCCESS", "RETRIES", "COST/1K RUNS"]]
+               f"success {percent(g.success_rate)}, tokens per run {g.tokens_per_run:.0f}, "
+               f"cost per 1K runs {cost(g.cost_per_1k_runs)}")
+    table = [["NODE", "RUNS", "P50", "P95", "SUCCESS", "RETRIES", "TOKENS/RUN", "COST/1K RUNS"]]
     table += [[n.node_id, str(n.runs), duration(n.p50), duration(n.p95), percent(n.success_rate), str(n.retries),
-               cost(n.cost_per_1k_runs)] for n in result.nodes]
+               f"{n.tokens_per_run:.0f}", cost(n.cost_per_1k_runs)] for n in result.nodes]
     print_columns(table)
     for name, state in breakers.items():
         typer.echo(printable(f"breaker {name}: {state.replace('_', '-')}"))
+
+
+@app.command()
+def providers(init: Annotated[bool, typer.Option(
+        "--init", help="Write the shipped defaults to your providers file, to edit there.")] = False,
+              as_json: AsJson = False) -> None:
+    """Model providers (base URL, credential name, default model, prices per 1M tokens, rate limits)."""
+    from graphflow.providers import load_providers, providers_path, write_user_file
+
+    with boundary():
+        path = providers_path()
+        if init:
+            write_user_file(path)
+            typer.echo(f"wrote {path}: edit it (prices are USD per 1M tokens)")
+            return
+        found = load_providers()
+    if as_json:
+        typer.echo(json.dumps({n: p.model_dump(mode="json") for n, p in found.items()}, indent=2))
+        return
+    typer.echo(printable(f"providers file: {path}" + ("" if path.exists() else " (none: the shipped defaults)")))
+    table = [["PROVIDER", "BASE URL", "CREDENTIAL", "DEFAULT MODEL", "PRICED MODELS", "LIMITS"]]
+    for name, p in found.items():
+        limits = ", ".join(f"{k} {v}" for k, v in p.limits.model_dump().items() if v is not None) or "-"
+        table.append([name, p.base_url, p.secret or "-", p.default_model or "-", str(len(p.prices)), limits])
+    print_columns(table)
 
 
 @app.command("export")

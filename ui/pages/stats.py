@@ -1,5 +1,5 @@
 """Run statistics of a graph (``/graph/{graph_id}/stats``): per node p50/p95 latency, success
-rate, retries and cost per 1,000 runs, as a table and as a heat overlay on the canvas; the
+rate, retries, tokens per run and cost per 1,000 runs, as a table and as a heat overlay on the canvas; the
 graph-level line; and the current state of the graph's circuit breakers.
 
 Heat is a node's p95 relative to the slowest node's p95 (0 cool .. 1 hot), and never
@@ -30,6 +30,7 @@ COLUMNS = [
     {"name": "p95", "label": "p95", "field": "p95"},
     {"name": "success", "label": "Success", "field": "success"},
     {"name": "retries", "label": "Retries", "field": "retries", "sortable": True},
+    {"name": "tokens", "label": "Tokens / run", "field": "tokens"},
     {"name": "cost", "label": "Cost / 1K runs", "field": "cost"},
     {"name": "heat", "label": "Heat", "field": "heat"},
 ]
@@ -60,14 +61,16 @@ def table_rows(nodes: Sequence[NodeStats], spec: GraphSpec | None) -> list[dict[
     return [
         {"node": f"{labels[n.node_id]} ({n.node_id})" if labels.get(n.node_id) else n.node_id, "id": n.node_id,
          "runs": n.runs, "p50": duration(n.p50), "p95": duration(n.p95), "success": percent(n.success_rate),
-         "retries": n.retries, "cost": cost(n.cost_per_1k_runs), "heat": f"{heat[n.node_id]['heat']:.2f}"}
+         "retries": n.retries, "tokens": f"{n.tokens_per_run:.0f}", "cost": cost(n.cost_per_1k_runs),
+         "heat": f"{heat[n.node_id]['heat']:.2f}"}
         for n in nodes
     ]
 
 
 def graph_line(stats: GraphStats) -> str:
     return (f"{plural(stats.runs, 'run')} · p50 {duration(stats.p50)} · p95 {duration(stats.p95)} · "
-            f"success {percent(stats.success_rate)} · cost per 1K runs {cost(stats.cost_per_1k_runs)}")
+            f"success {percent(stats.success_rate)} · tokens per run {stats.tokens_per_run:.0f} · "
+            f"cost per 1K runs {cost(stats.cost_per_1k_runs)}")
 
 
 def show_breakers(ctx: AppContext, spec: GraphSpec) -> None:

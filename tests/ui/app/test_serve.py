@@ -70,5 +70,5 @@ def test_start_continues_unfinished_runs_and_adds_the_samples_to_an_existing_dat
         stop_server(served)
     run, graphs = in_thread(state)
     assert (run.status, run.outputs) == ("succeeded", {"seven": 7})
-    samples = {"decision_tree", "email_triage", "parallel_enrichment", "resilience_demo", "sequential_chain"}
+    samples = {"ask_llm", "decision_tree", "email_triage", "parallel_enrichment", "resilience_demo", "sequential_chain"}
     assert sorted(graphs) == sorted({"left"} | samples)
