@@ -12,6 +12,7 @@ from graphflow.nodes.llm import LLMNode
 from graphflow.nodes.map import MapNode
 from graphflow.nodes.routing import ConditionNode, RouterNode
 from graphflow.nodes.stop import StopNode
+from graphflow.nodes.transform import TransformNode
 
 BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     InputNode,
@@ -26,6 +27,7 @@ BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     StopNode,
     MapNode,
     LLMNode,
+    TransformNode,
 )
 
 __all__ = ["BUILTIN_KINDS", "NodeConfig", "NodeContext", "NodeKind", "port"]
