@@ -9,6 +9,7 @@ every message that leaves this module, in case a server echoes request headers.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from graphflow.errors import ModelCallFailed, ModelRateLimited, ModelRejected, ModelUnavailable
 from graphflow.providers import Provider
+from graphflow.shared_clients import current
 
 __all__ = ["ChatReply", "ChatRequest", "chat", "estimate_tokens"]
 
@@ -124,21 +126,34 @@ def _logprobs(choice: Any) -> list[dict[str, Any]] | None:
 async def chat(provider: Provider, key: str | None, request: ChatRequest,
                on_text: Callable[[str], None] | None = None) -> ChatReply:
     """Call the model; with ``on_text``, stream the reply and report the text so far."""
-    import openai
-
     key = key or NO_KEY
     body = request.body()
     try:
-        async with openai.AsyncOpenAI(base_url=provider.base_url, api_key=key, max_retries=0,
-                                      timeout=provider.timeout) as client:
-            if on_text is None:
-                reply = await client.chat.completions.create(**body)
-                return _complete(reply, request)
-            return await _stream(client, body, request, on_text)
+        shared = current()
+        if shared is None:
+            async with _client(provider, key) as client:
+                return await _call(client, body, request, on_text)
+        digest = hashlib.sha256(key.encode()).hexdigest()  # one pool per server and key
+        client = shared.get(("openai", provider.base_url, digest, provider.timeout),
+                            lambda: _client(provider, key), lambda c: c.close())
+        return await _call(client, body, request, on_text)
     except ModelCallFailed:
         raise
     except Exception as exc:
         raise translate(exc, provider, key) from None
+
+
+def _client(provider: Provider, key: str) -> Any:
+    import openai
+
+    return openai.AsyncOpenAI(base_url=provider.base_url, api_key=key, max_retries=0, timeout=provider.timeout)
+
+
+async def _call(client: Any, body: dict[str, Any], request: ChatRequest,
+                on_text: Callable[[str], None] | None) -> ChatReply:
+    if on_text is None:
+        return _complete(await client.chat.completions.create(**body), request)
+    return await _stream(client, body, request, on_text)
 
 
 def _complete(reply: Any, request: ChatRequest) -> ChatReply:

@@ -35,6 +35,7 @@ from graphflow.plan import NodeState, Plan, Transition
 from graphflow.ports import DurableSink, EventSink, KeyValueStore, LiveSink, SecretSource
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
+from graphflow.shared_clients import shared_clients
 from graphflow.transitions import NodeRun, node_event, published
 
 
@@ -139,7 +140,8 @@ class Runner:
         inputs = check_run_inputs(self.graph, inputs or {})
         run = _Run(self, dict(inputs), run_id or uuid.uuid4().hex, control or RunControl(), graph_version)
         await run.start_fresh(seed)
-        return await run.drive()
+        async with shared_clients():
+            return await run.drive()
 
     async def resume(self, events: Sequence[ev.Event], *, control: RunControl | None = None) -> RunResult:
         """Continue an unfinished run from its log: recorded successes are not run again,
@@ -147,7 +149,8 @@ class Runner:
         rec = recover(events)
         run = _Run(self, rec.inputs, rec.run_id, control or RunControl(), rec.graph_version)
         await run.start_recovered(rec, events)
-        return await run.drive()
+        async with shared_clients():
+            return await run.drive()
 
 
 def _may_run_alone(node: CompiledNode) -> bool:

@@ -66,6 +66,8 @@ class Request:
     headers: dict[str, str]
     body: dict[str, Any]
     at: float
+    client_port: int = 0
+    """The client's port: requests on one kept-alive connection share it."""
 
 
 class FakeLLM:
@@ -145,6 +147,7 @@ def prompt_tokens(body: dict[str, Any]) -> int:
 def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are separate writes: without this, 40 ms delayed ACKs
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet under pytest
             pass
@@ -158,7 +161,7 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._error(400, "body is not JSON", {})
                 return
             fake.requests.append(Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
-                                         time.time()))
+                                         time.time(), self.client_address[1]))
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._error(404, f"no route {self.path}", {})
                 return
