@@ -96,7 +96,9 @@ class NotFound(LookupError):
 
 class SecretNotFound(GraphflowError, LookupError):
     """A node asked for a named secret (credential) that is not configured. The message names
-    the secret, never a value."""
+    the secret, never a value. Not retried: a missing credential does not appear within a backoff."""
+
+    retryable = False
 
     def __init__(self, name: str, where: str) -> None:
         super().__init__(f"no credential named {name!r} ({where})")

@@ -29,7 +29,9 @@ PROVIDERS_ENV = "GRAPHFLOW_PROVIDERS"
 
 
 class ProviderError(GraphflowError):
-    """A providers file that cannot be read, or a provider that does not exist."""
+    """A providers file that cannot be read, or a provider that does not exist. Not retried."""
+
+    retryable = False
 
 
 class _Data(BaseModel):

@@ -124,9 +124,11 @@ async def test_the_key_never_reaches_events_even_when_the_server_echoes_it(llm_s
 async def test_missing_key_names_the_credential(llm_server, monkeypatch):
     monkeypatch.delenv("GRAPHFLOW_SECRET_FAKE")
     point_providers(llm_server)
-    result = await graphflow.run(llm_graph({"prompt": "{question}"}), {"question": "x"})
+    graph = llm_graph({"prompt": "{question}"}, node={"retry": {"max_attempts": 3, "base_delay": 0.01}})
+    result = await graphflow.run(graph, {"question": "x"})
     assert "SecretNotFound" in (result.error or "") and "GRAPHFLOW_SECRET_FAKE" in (result.error or "")
     assert llm_server.requests == []
+    assert not [e for e in result.events if e.kind == "node_retrying"]  # a missing credential is not retried
 
 
 def test_unknown_provider_and_bad_schema_are_validation_problems(llm_server):
