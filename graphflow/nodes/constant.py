@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -28,27 +29,44 @@ class ConstantNode(NodeKind):
 
 class TemplateConfig(NodeConfig):
     template: str = Field(json_schema_extra={"format": "multiline"})
-    """Text with ``{name}`` or ``{a.b}`` placeholders filled from the input object."""
+    """Text with placeholders: ``{value}`` (the whole input), ``{name}`` or ``{a.b}`` (fields of an
+    object input; also ``{input.name}``) and ``{inputs.NAME}`` (the run's inputs)."""
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+_ROOTS = ("value", "input", "inputs")
 
 
-def render_template(template: str, data: Any) -> str:
-    """Fill placeholders by key lookup only (never ``str.format``, which can reach attributes)."""
+def render_template(template: str, data: Any, run_inputs: Mapping[str, Any] | None = None) -> str:
+    """Fill placeholders by key lookup only (never ``str.format``, which can reach attributes).
+    A field of the input named ``value``, ``input`` or ``inputs`` wins over the root of that name,
+    so templates written before the roots existed mean what they meant."""
 
     def lookup(match: re.Match[str]) -> str:
-        value = data
-        for key in match.group(1).split("."):
+        path = match.group(1).split(".")
+        if path[0] in _ROOTS and not (isinstance(data, Mapping) and path[0] in data):
+            value: Any = (run_inputs or {}) if path[0] == "inputs" else data
+            keys = path[1:]
+        elif isinstance(data, Mapping) or data is None:
+            value, keys = data or {}, path
+        else:
+            raise KeyError(f"template placeholder {{{match.group(1)}}}: the input is {_kind(data)}, not an object; "
+                           "use {value} for the whole input")
+        for key in keys:
             if isinstance(value, Mapping) and key in value:
                 value = value[key]
             elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
                 value = value[int(key)]
             else:
                 raise KeyError(f"template placeholder {{{match.group(1)}}}: no key {key!r}")
-        return str(value)
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
     return _PLACEHOLDER.sub(lookup, template)
+
+
+def _kind(value: Any) -> str:
+    return {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list"}.get(
+        type(value), type(value).__name__)
 
 
 class TemplateNode(NodeKind):
@@ -61,4 +79,4 @@ class TemplateNode(NodeKind):
     inline = True
 
     def run_inline(self, config: TemplateConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        return {"out": render_template(config.template, inputs.get("in") or {})}
+        return {"out": render_template(config.template, inputs.get("in"), ctx.run_inputs)}
