@@ -116,7 +116,7 @@ def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:
         raise GraphValidationError(problems)
     tolerant = _failure_tolerated(order, out_edges, joins)
     gates = _fallback_gates(order, branches, joins, in_edges, out_edges)
-    runtimes = {n.id: kinds[n.id][0].prepare(kinds[n.id][1], registry) for n in spec.nodes}
+    runtimes = {n.id: kinds[n.id][0].prepare_in(kinds[n.id][1], registry, spec) for n in spec.nodes}
     nodes = {}
     for node in spec.nodes:
         kind, cfg = kinds[node.id]

@@ -20,6 +20,12 @@
             ├── ModelUnavailable     5xx, connection error, client timeout: retried
             ├── ModelRejected        other 4xx (bad request, bad key, unknown model): never retried
             └── ModelOutputInvalid   the reply does not fit the structured-output schema: retried
+        └── HttpRequestFailed    an HTTP request node's call failed (``retryable``, ``retry_after``, ``status``)
+            ├── HttpRefused          the SSRF guard refused the address, or a bad URL/redirect: never retried
+            ├── HttpUnavailable      connection error, 429 or 5xx: retried (429/5xx no sooner than Retry-After)
+            │   └── HttpTimeout      no complete response within the node's ``timeout``
+            ├── HttpRejected         another 4xx status: never retried
+            └── HttpResponseTooLarge the body passed the node's ``max_bytes``: never retried
 
 ``NotFound`` (a ``LookupError``): a graph, version or run that a store does not have.
 
@@ -188,3 +194,40 @@ class ModelRejected(ModelCallFailed):
 
 class ModelOutputInvalid(ModelCallFailed):
     """The reply is not JSON fitting the node's schema; ``detail`` holds the validation error."""
+
+
+class HttpRequestFailed(NodeError):
+    """An HTTP request node's call failed. Like ``ModelCallFailed``: ``retryable`` and
+    ``retry_after`` are read by the attempt loop; the message never holds a credential."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 retryable: bool | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class HttpRefused(HttpRequestFailed):
+    """Refused before any byte was sent (the SSRF guard, a bad URL), or a redirect refused."""
+
+    retryable = False
+
+
+class HttpUnavailable(HttpRequestFailed):
+    pass
+
+
+class HttpTimeout(HttpUnavailable):
+    pass
+
+
+class HttpRejected(HttpRequestFailed):
+    retryable = False
+
+
+class HttpResponseTooLarge(HttpRequestFailed):
+    retryable = False

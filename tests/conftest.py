@@ -68,3 +68,12 @@ def llm_server() -> Any:
 
     with FakeLLM() as server:
         yield server
+
+
+@pytest.fixture
+def http_server() -> Any:
+    """A real HTTP server on 127.0.0.1 (``tests/http_server.py``) for the HTTP request node, stopped after the test."""
+    from http_server import HttpServer
+
+    with HttpServer() as server:
+        yield server

@@ -6,6 +6,7 @@ from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
 from graphflow.nodes.constant import ConstantNode, TemplateNode
 from graphflow.nodes.delay import DelayNode
 from graphflow.nodes.function import FunctionNode
+from graphflow.nodes.http import HttpRequestNode
 from graphflow.nodes.io import InputNode, OutputNode
 from graphflow.nodes.join import JoinNode
 from graphflow.nodes.llm import LLMNode
@@ -28,6 +29,7 @@ BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     MapNode,
     LLMNode,
     TransformNode,
+    HttpRequestNode,
 )
 
 __all__ = ["BUILTIN_KINDS", "NodeConfig", "NodeContext", "NodeKind", "port"]

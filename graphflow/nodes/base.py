@@ -19,6 +19,7 @@ from graphflow.clock import Clock, RealClock
 from graphflow.model import PortSpec
 
 if TYPE_CHECKING:
+    from graphflow.model import GraphSpec
     from graphflow.ports import SecretSource
     from graphflow.registry import Registry
 
@@ -167,6 +168,11 @@ class NodeKind:
         """Resolve what the config names (once, at compile time); the result is what
         ``run`` receives as ``config``."""
         return config
+
+    def prepare_in(self, config: Any, registry: Registry, graph: GraphSpec) -> Any:
+        """``prepare`` for kinds that read the graph's own settings (its ``metadata``), e.g. the
+        HTTP node's allow-list; what the compiler calls."""
+        return self.prepare(config, registry)
 
     async def run(self, config: Any, inputs: dict[str, Any], ctx: NodeContext, /) -> dict[str, Any]:
         """Return values by output port; leave a port out to not emit it. (Positional: a kind
