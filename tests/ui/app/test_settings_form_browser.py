@@ -26,7 +26,7 @@ def test_the_form_shows_schema_defaults_and_help_and_applies_an_edit(page: Page,
     template = page.get_by_test_id("cfg-template")
     expect(template).to_have_value("Hi {who}")
     assert template.evaluate("e => e.tagName") == "TEXTAREA"  # multi-line, marked so in the schema
-    expect(page.get_by_test_id("help-cfg-template")).to_contain_text("placeholders filled from the input object")
+    expect(page.get_by_test_id("help-cfg-template")).to_contain_text("{value} (the whole input)")
     page.get_by_text("Retry", exact=True).click()
     max_attempts = page.get_by_test_id("retry-max_attempts")
     expect(max_attempts).to_have_value(str(RetryPolicy().max_attempts))
