@@ -12,6 +12,7 @@ before it asked.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from pydantic_core import to_json
 from graphflow import events as ev
 from graphflow.ports import NotFound, RunSummary
 
+from .blobs import REF_FIELDS, Blob, may_hold_refs, put_back, refs, stored_body
 from .db import Database
 from .errors import StorageError
 
@@ -34,6 +36,15 @@ _RUN_COLUMNS = ("run_id, graph_id, graph_version, status, started_at, finished_a
 class EventRecord:
     event: ev.Event
     body: str
+    """The event's JSON as stored: large output values are references (``blobs.py``)."""
+    values: dict[str, Any] | None = None
+    """A node's output or a run's outputs as stored, for the derived rows."""
+    blobs: tuple[Blob, ...] = ()
+
+
+def record_of(event: ev.Event) -> EventRecord:
+    body, values, blobs = stored_body(event)
+    return EventRecord(event, body, values, tuple(blobs))
 
 
 def describe(record: EventRecord) -> str:
@@ -51,22 +62,24 @@ def _json(value: Any) -> str:
 def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> None:
     """Store a batch of events and what derives from them (runs inside the writer's transaction)."""
     graphs, runs, rows, outputs, ends = [], [], [], [], []
+    blobs: list[tuple[str, str, str]] = []
     cost: dict[str, float] = {}
     last_seq: dict[str, int] = {}
     for record in records:
         e = record.event
         rows.append((e.run_id, e.seq, e.kind, getattr(e, "node_id", None), e.at, record.body))
+        blobs.extend((e.run_id, digest, text) for digest, text in record.blobs)
         last_seq[e.run_id] = e.seq
         if isinstance(e, ev.RunStarted):
             graphs.append((e.graph_id, e.at, e.at))
             runs.append((e.run_id, e.graph_id, e.graph_version, e.at, _json(e.inputs), e.seq))
         elif isinstance(e, ev.NodeSucceeded | ev.NodeFailed):
             if isinstance(e, ev.NodeSucceeded):
-                outputs.append((e.run_id, e.node_id, _json(e.output), e.attempt))
+                outputs.append((e.run_id, e.node_id, _json(record.values), e.attempt))
             if e.cost:
                 cost[e.run_id] = cost.get(e.run_id, 0.0) + e.cost
         elif isinstance(e, ev.RunFinished):
-            ends.append((e.status, e.at, e.duration, e.cost, e.cost, e.failed_node, e.error, _json(e.outputs),
+            ends.append((e.status, e.at, e.duration, e.cost, e.cost, e.failed_node, e.error, _json(record.values),
                          e.run_id))
         elif isinstance(e, ev.RunCancelled):
             ends.append(("cancelled", e.at, e.duration, 0.0, 0.0, None, e.reason, "{}", e.run_id))
@@ -76,6 +89,8 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> No
         conn.executemany(
             "INSERT INTO runs (run_id, graph_id, graph_version, status, started_at, inputs_json, last_seq) "
             "VALUES (?, ?, ?, 'running', ?, ?, ?)", runs)
+    if blobs:
+        conn.executemany("INSERT OR IGNORE INTO blobs (run_id, hash, body_json) VALUES (?, ?, ?)", blobs)
     conn.executemany(
         "INSERT INTO events (run_id, seq, kind, node_id, at, body_json) VALUES (?, ?, ?, ?, ?, ?)", rows)
     if outputs:
@@ -130,7 +145,7 @@ class RunRepository:
                              "the log would have a gap or a duplicate")
         if expected == 0 and not isinstance(event, ev.RunStarted):
             raise ValueError(f"run {event.run_id!r} must start with run_started, not {event.kind}")
-        self._db.writer.enqueue(EventRecord(event, event.model_dump_json()))
+        self._db.writer.enqueue(record_of(event))
         seqs[event.run_id] = expected + 1
 
     async def flush(self) -> None:
@@ -142,7 +157,7 @@ class RunRepository:
         rows = await self._db.fetchall(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
         if not rows:
             raise NotFound(f"no run {run_id!r}")
-        return _summary(rows[0])
+        return await self._with_values(_summary(rows[0]))
 
     async def list_runs(self, graph_id: str | None = None, limit: int = 100) -> list[RunSummary]:
         """Newest first."""
@@ -151,26 +166,31 @@ class RunRepository:
         rows = await self._db.fetchall(
             f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
             (*params, limit))
-        return [_summary(row) for row in rows]
+        return [await self._with_values(_summary(row)) for row in rows]
 
     async def load_events(self, run_id: str, after_seq: int = -1) -> list[ev.Event]:
         await self._db.writer.sync()
         rows = await self._db.fetchall(
             "SELECT body_json FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after_seq))
-        return [ev.event_from_json(row[0]) for row in rows]
+        return await self._events(run_id, [row[0] for row in rows])
 
     async def node_outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """The stored output of every node that succeeded in the run (its checkpoints)."""
         await self._db.writer.sync()
         rows = await self._db.fetchall("SELECT node_id, output_json FROM node_outputs WHERE run_id = ?", (run_id,))
-        return {row[0]: json.loads(row[1]) for row in rows}
+        outputs = {row[0]: json.loads(row[1]) for row in rows}
+        wanted = set().union(*(refs(values) for values in outputs.values())) if outputs else set()
+        if not wanted:
+            return outputs
+        found = await self._blobs(run_id, wanted)
+        return {node_id: put_back(run_id, values, found) for node_id, values in outputs.items()}
 
     async def unfinished_runs(self) -> list[RunSummary]:
         """Runs with no end event (a crash or a kill stopped them), oldest first."""
         await self._db.writer.sync()
         rows = await self._db.fetchall(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY started_at, rowid")
-        return [_summary(row) for row in rows]
+        return [await self._with_values(_summary(row)) for row in rows]
 
     async def runs_for_stats(self, graph_id: str, limit: int = 1000) -> list[Sequence[ev.Event]]:
         """Event logs of the graph's finished runs, newest first."""
@@ -180,7 +200,41 @@ class RunRepository:
             "  SELECT run_id, started_at, rowid AS n FROM runs"
             "  WHERE graph_id = ? AND status != 'running' ORDER BY started_at DESC, rowid DESC LIMIT ?"
             ") AS r ON e.run_id = r.run_id ORDER BY r.started_at DESC, r.n DESC, e.seq", (graph_id, limit))
-        logs: dict[str, list[ev.Event]] = {}
+        bodies: dict[str, list[str]] = {}
         for run_id, body in rows:
-            logs.setdefault(run_id, []).append(ev.event_from_json(body))
-        return list(logs.values())
+            bodies.setdefault(run_id, []).append(body)
+        return [await self._events(run_id, texts) for run_id, texts in bodies.items()]
+
+    async def _events(self, run_id: str, bodies: list[str]) -> list[ev.Event]:
+        """Stored event JSON back to events, large values put back."""
+        if not any(may_hold_refs(body) for body in bodies):
+            return [ev.event_from_json(body) for body in bodies]
+        parsed = [json.loads(body) if may_hold_refs(body) else body for body in bodies]
+        wanted = {h for data in parsed if isinstance(data, dict)
+                  for field in REF_FIELDS if isinstance(data.get(field), dict) for h in refs(data[field])}
+        found = await self._blobs(run_id, wanted)
+        events: list[ev.Event] = []
+        for data in parsed:
+            if isinstance(data, str):
+                events.append(ev.event_from_json(data))
+                continue
+            for field in REF_FIELDS:
+                if isinstance(data.get(field), dict):
+                    data[field] = put_back(run_id, data[field], found)
+            events.append(ev.event_adapter.validate_python(data))
+        return events
+
+    async def _blobs(self, run_id: str, hashes: set[str]) -> dict[str, str]:
+        if not hashes:
+            return {}
+        marks = ", ".join("?" * len(hashes))
+        rows = await self._db.fetchall(f"SELECT hash, body_json FROM blobs WHERE run_id = ? AND hash IN ({marks})",
+                                       (run_id, *hashes))
+        return {row[0]: row[1] for row in rows}
+
+    async def _with_values(self, summary: RunSummary) -> RunSummary:
+        wanted = refs(summary.outputs)
+        if not wanted:
+            return summary
+        found = await self._blobs(summary.run_id, wanted)
+        return dataclasses.replace(summary, outputs=put_back(summary.run_id, summary.outputs, found))

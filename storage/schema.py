@@ -109,7 +109,17 @@ UPDATE events SET body_json = json_remove(body_json, '$.output_ref') WHERE kind 
 """``NodeSucceeded.output_ref`` was never set (always null) and is gone from the event model,
 which refuses unknown fields: stored events drop it so they still read back."""
 
-MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF]
+_BLOBS = """
+CREATE TABLE blobs (
+    run_id    TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    hash      TEXT NOT NULL,
+    body_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, hash)
+);
+"""
+"""Large values (outputs of 16 KiB of JSON or more) stored once per run; see ``storage/blobs.py``."""
+
+MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
 
