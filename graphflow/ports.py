@@ -14,8 +14,9 @@ from graphflow.errors import NotFound
 from graphflow.events import Event, NodeText
 from graphflow.model import GraphSpec
 
-__all__ = ["DurableSink", "EventSink", "GraphStore", "GraphSummary", "GraphVersion", "KeyValueStore", "Lease",
-           "LeaseStore", "LiveSink", "NotFound", "RunStore", "RunSummary", "SecretSource", "Store"]
+__all__ = ["CredentialInfo", "CredentialStore", "DurableSink", "EventSink", "GraphStore", "GraphSummary",
+           "GraphVersion", "KeyValueStore", "Lease", "LeaseStore", "LiveSink", "NotFound", "RunStore", "RunSummary",
+           "SecretSource", "Store"]
 
 
 @runtime_checkable
@@ -49,6 +50,35 @@ class SecretSource(Protocol):
 
     def get(self, name: str) -> str:
         """The secret's value; raises ``graphflow.errors.SecretNotFound`` if there is none."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialInfo:
+    """What may be shown of a stored credential: never its value."""
+
+    name: str
+    created_at: float
+    updated_at: float
+
+
+@runtime_checkable
+class CredentialStore(Protocol):
+    """Named credentials kept encrypted by a store (``graphflow.storage``); values go in and come
+    out only as a ``SecretSource`` for runs."""
+
+    async def set_credential(self, name: str, value: str) -> CredentialInfo:
+        """Create or replace; ``ValueError`` for a bad name or an empty value."""
+        ...
+
+    async def credentials(self) -> list[CredentialInfo]: ...
+
+    async def delete_credential(self, name: str) -> bool:
+        """False when there was none."""
+        ...
+
+    async def secret_source(self, fallback: SecretSource) -> SecretSource:
+        """The stored credentials (decrypted on use), else ``fallback``'s."""
         ...
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from graphflow.errors import SecretNotFound
 
-__all__ = ["EnvSecrets", "env_name"]
+__all__ = ["EnvSecrets", "check_credential_name", "env_name"]
 
 
 def env_name(name: str) -> str:
@@ -30,3 +30,14 @@ class EnvSecrets:
         if not value:
             raise SecretNotFound(name, f"set {env_name(name)} or store it as a credential")
         return value
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
+def check_credential_name(name: str) -> str:
+    """``name`` if it can name a credential, else ``ValueError`` saying what a name may be."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise ValueError(f"credential name {name[:80]!r}: use a letter or _ then letters, digits, _ or - "
+                         "(at most 64)")
+    return name

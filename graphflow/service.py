@@ -45,12 +45,22 @@ from graphflow.inputs import check_run_inputs
 from graphflow.leases import lease_seconds, new_owner
 from graphflow.model import GraphSpec
 from graphflow.naming import slug, unique_id
-from graphflow.ports import EventSink, GraphSummary, GraphVersion, RunSummary, Store
+from graphflow.ports import (
+    CredentialInfo,
+    CredentialStore,
+    EventSink,
+    GraphSummary,
+    GraphVersion,
+    RunSummary,
+    SecretSource,
+    Store,
+)
 from graphflow.registry import Registry
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import seed_from
 from graphflow.runner import RunControl, Runner, RunResult
 from graphflow.samples import offer_samples
+from graphflow.secrets import EnvSecrets
 from graphflow.stats import GraphStats, NodeStats, graph_stats, node_stats
 
 BREAKERS = "breakers"
@@ -333,12 +343,36 @@ class Workspace:
         control = control or RunControl()
         self._controls[run_id] = control
         runner = Runner(compiled, sinks=[self.store, *sinks], clock=self.clock, max_concurrency=self.max_concurrency,
-                        breakers=self.breakers, cache=self.store)
+                        breakers=self.breakers, cache=self.store, secrets=await self._secrets())
         try:
             return await self._owned(run_id, lambda: go(runner, control))
         finally:
             self._controls.pop(run_id, None)
             await self._release(run_id)
+
+    # -- credentials ----------------------------------------------------------------------
+
+    def _credential_store(self) -> CredentialStore:
+        if not isinstance(self.store, CredentialStore):
+            raise RunRefused("this workspace's store keeps no credentials (use GRAPHFLOW_SECRET_<NAME>)")
+        return self.store
+
+    async def set_credential(self, name: str, value: str) -> CredentialInfo:
+        """Create or replace a named credential (stored encrypted); its value is never read back."""
+        return await self._credential_store().set_credential(name, value)
+
+    async def credentials(self) -> list[CredentialInfo]:
+        """Names and dates of the stored credentials (never values)."""
+        return await self._credential_store().credentials()
+
+    async def delete_credential(self, name: str) -> bool:
+        return await self._credential_store().delete_credential(name)
+
+    async def _secrets(self) -> SecretSource | None:
+        """What ``ctx.secret`` reads in this workspace's runs: stored credentials, then the environment."""
+        if not isinstance(self.store, CredentialStore):
+            return None
+        return await self.store.secret_source(EnvSecrets())
 
     async def _owned(self, run_id: str, work: Callable[[], Awaitable[RunResult]]) -> RunResult:
         """``work()`` with the run's lease renewed beside it; stopped (``LeaseLost``) when a renewal fails."""

@@ -119,7 +119,17 @@ CREATE TABLE blobs (
 """
 """Large values (outputs of 16 KiB of JSON or more) stored once per run; see ``storage/blobs.py``."""
 
-MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS]
+_CREDENTIALS = """
+CREATE TABLE credentials (
+    name       TEXT PRIMARY KEY,
+    token      BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+"""Named credentials, each a Fernet token (``storage/credentials.py``); the key is never in this file."""
+
+MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
 

@@ -21,6 +21,7 @@ import anyio.to_thread
 
 from graphflow.clock import Clock, RealClock
 
+from .credentials import CredentialRepository
 from .db import Database, connect, default_db_path
 from .graphs import GraphRepository
 from .kv import KeyValueRepository
@@ -30,7 +31,8 @@ from .runs import RunRepository, describe, run_of, write_events
 from .writer import Writer
 
 
-class SqliteStore(GraphRepository, RunRepository, KeyValueRepository, ReviewRepository, LeaseRepository):
+class SqliteStore(GraphRepository, RunRepository, KeyValueRepository, ReviewRepository, LeaseRepository,
+                  CredentialRepository):
     """Built by ``open_store``; one repository per aggregate, sharing one ``Database``."""
 
     def __init__(self, db: Database, clock: Clock) -> None:

@@ -40,7 +40,10 @@ def isolated_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.setenv("GRAPHFLOW_DB", str(tmp_path_factory.mktemp("db") / "graphflow.db"))
     # nor the user's model providers file, nor their overrides of the default provider
     monkeypatch.setenv("GRAPHFLOW_PROVIDERS", str(tmp_path_factory.mktemp("config") / "providers.json"))
-    for name in ("GRAPHFLOW_LLM_BASE_URL", "GRAPHFLOW_LLM_MODEL", "GRAPHFLOW_LLM_SECRET"):
+    # nor the user's credentials key
+    monkeypatch.setenv("GRAPHFLOW_SECRET_KEY_FILE", str(tmp_path_factory.mktemp("key") / "secret.key"))
+    for name in ("GRAPHFLOW_LLM_BASE_URL", "GRAPHFLOW_LLM_MODEL", "GRAPHFLOW_LLM_SECRET", "GRAPHFLOW_SECRET_KEY",
+                 "GRAPHFLOW_HTTP_ALLOW"):
         monkeypatch.delenv(name, raising=False)
 
 

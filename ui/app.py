@@ -32,12 +32,12 @@ from graphflow.validate import MAX_BYTES
 
 from .auth import TokenGuard, check_bind
 from .context import AppContext, LiveRuns
-from .pages import editor, graphs, history, replay, stats
+from .pages import credentials, editor, graphs, history, replay, stats
 from .security import SecurityGuard, allowed_hosts
 
 __all__ = ["StartFailed", "check_bind", "create_app", "import_samples", "register_pages", "start"]
 log = logging.getLogger("graphflow.ui")
-PAGES = (graphs, editor, history, replay, stats)
+PAGES = (graphs, editor, history, replay, stats, credentials)
 
 
 class StartFailed(GraphflowError):

@@ -14,6 +14,9 @@ Exit codes: 0 ok, 1 invalid graph or failed run, 2 usage or input error, 130 can
 from __future__ import annotations
 
 from .commands import app
+from .credentials import register
+
+register()
 
 
 def main() -> None:

@@ -40,6 +40,8 @@ def frame(title: str, *, nav: bool = True) -> Iterator[ui.column]:
         if nav:
             ui.space()
             ui.link("Graphs", "/").classes("gf-brand").style("font-size: .9rem; font-weight: 400")
+            ui.link("Credentials", "/settings/credentials").classes("gf-brand") \
+                .style("font-size: .9rem; font-weight: 400; margin-left: 12px")
     with ui.column().classes("gf-content") as content:
         yield content
 
