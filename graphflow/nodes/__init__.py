@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
+from graphflow.nodes.classify import ClassifyNode
 from graphflow.nodes.constant import ConstantNode, TemplateNode
 from graphflow.nodes.delay import DelayNode
 from graphflow.nodes.function import FunctionNode
@@ -28,6 +29,7 @@ BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     StopNode,
     MapNode,
     LLMNode,
+    ClassifyNode,
     TransformNode,
     HttpRequestNode,
 )
