@@ -131,7 +131,8 @@ async def _hops(request: HttpRequest, url: httpx.URL, policy: HostPolicy, resolv
             headers.update(request.secret_headers)
         else:  # a redirect to another origin gets no credentials
             headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
-        headers["Host"] = url.netloc.decode("ascii").rpartition("@")[2]
+        headers = {k: v for k, v in headers.items() if k.lower() != "host"}  # the name the guard checked
+        headers["Host"] = url.netloc.decode("ascii")
         extensions = {"sni_hostname": target.host} if url.scheme == "https" else {}
         pinned = url.copy_with(host=target.address)
         body: dict[str, Any] = {}

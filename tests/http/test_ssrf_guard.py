@@ -155,3 +155,43 @@ def _quote(url: str) -> str:
     from urllib.parse import quote
 
     return quote(url, safe="")
+
+
+async def test_an_allowed_ipv6_literal_and_a_name_pinned_to_ipv6(monkeypatch):
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = self.headers.get("Host", "").encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    class Server6(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    try:
+        server = Server6(("::1", 0), Handler)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        monkeypatch.setenv("GRAPHFLOW_HTTP_ALLOW", "::1,v6.internal")
+        result = await run(f"http://[::1]:{port}/")
+        assert result.ok, result.error
+        assert result.outputs["body"] == f"[::1]:{port}"
+        dns = FakeDNS({"v6.internal": ["::1"]})
+        config = {"url": f"http://v6.internal:{port}/", "headers": {"host": "spoofed.example"}}
+        result = await graphflow.run(http_graph(config), registry=registry_with(dns))
+        assert result.ok, result.error
+        assert result.outputs["body"] == f"v6.internal:{port}"  # the checked name, not the config's Host
+    finally:
+        server.shutdown()
+        server.server_close()
