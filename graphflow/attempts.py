@@ -85,6 +85,17 @@ class TextSoFar:
     text: str
 
 
+@dataclass(slots=True)
+class Nested:
+    """A nested event of a running node (an agent's step or tool call) to publish; ``durable``
+    is set once the event is durable (the node waits for it)."""
+
+    node_id: str
+    event: type[Any]
+    fields: dict[str, Any]
+    durable: anyio.Event
+
+
 def jsonable(output: Any) -> dict[str, Any]:
     if not isinstance(output, dict):
         raise NodeOutputError(f"a node must return a dict of port values, not {type(output).__name__}")

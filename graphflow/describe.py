@@ -7,8 +7,57 @@ without ``t0`` it is the wall-clock time of day ("14:03:07.123").
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from graphflow import events as ev
 from graphflow.formatting import clock, cost, duration, offset
+from graphflow.state import NodeRecord
+
+SHORT = 80
+"""Characters of a value shown in one line of a step (arguments, results, answers)."""
+
+
+def short(value: Any, limit: int = SHORT) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def step_text(event: ev.AgentStep) -> str:
+    names = [str(c.get("name", "")) for c in event.tool_calls]
+    said = f"calls {', '.join(names)}" if names else f"answers: {short(event.text)}"
+    spent = f" [{event.tokens_in + event.tokens_out} tokens, ${cost(event.cost)}]" if (
+        event.tokens_in or event.tokens_out or event.cost) else ""
+    return f"{event.node_id} step {event.step}: {said}{spent} in {duration(event.duration)}"
+
+
+def call_text(name: str, arguments: Any, result: Any, error: str | None) -> str:
+    outcome = f"error: {short(error)}" if error is not None else short(result)
+    return f"{name}({args_text(arguments)}) -> {outcome}"
+
+
+def args_text(arguments: Any) -> str:
+    """``order_id": "A1"`` style: an object's braces dropped."""
+    text = short(arguments, 60)
+    return text[1:-1] if isinstance(arguments, dict) and text.startswith("{") and text.endswith("}") else text
+
+
+def steps_lines(record: NodeRecord) -> list[str]:
+    """An agent node's steps, one line per model turn and per tool call (``graphflow show``)."""
+    lines: list[str] = []
+    for step in record.steps:
+        names = ", ".join(c.name for c in step.calls)
+        said = f"calls {names}" if step.calls else f"answers: {short(step.text)}"
+        lines.append(f"step {step.step}: {said} [{step.tokens} tokens, ${cost(step.cost)}, "
+                     f"{duration(step.duration)}]")
+        for call in step.calls:
+            if call.status == "running":
+                lines.append(f"  #{call.index} {call.name}({args_text(call.arguments)}) ... running")
+            else:
+                lines.append(f"  #{call.index} {call_text(call.name, call.arguments, call.result, call.error)} "
+                             f"[{duration(call.duration)}]")
+    return lines
 
 
 def success_notes(event: ev.NodeSucceeded) -> list[str]:
@@ -67,6 +116,12 @@ def detail(event: ev.Event) -> str:
     if isinstance(event, ev.NodeRetrying):
         return (f"{event.node_id} (attempt {event.attempt}): {event.error_type}: {event.error_message}, "
                 f"retry in {duration(event.delay)}")
+    if isinstance(event, ev.AgentStep):
+        return step_text(event)
+    if isinstance(event, ev.ToolCalled):
+        return (f"{event.node_id} step {event.step} #{event.index} "
+                f"{call_text(event.name, event.arguments, event.result, event.error)} in {duration(event.duration)}"
+                + (" (fails the node)" if event.fatal else ""))
     if isinstance(event, ev.MapProgress):
         return f"{event.node_id} {event.done}/{event.total}" + (f" ({event.failed} failed)" if event.failed else "")
     return event.node_id + (f": {event.reason}" if event.reason else "")  # skipped, cancelled

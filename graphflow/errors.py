@@ -15,11 +15,13 @@
         ├── NodeOutputError      the node returned something that is not JSON data
         ├── BreakerOpen          (resilience.py) refused by an open circuit breaker; never retried
         ├── MapItemFailed        (nodes/map.py) a fail-fast map stopped at an item
-        └── ModelCallFailed      a model server's error (``retryable``, ``retry_after``; HTTP status)
-            ├── ModelRateLimited     HTTP 429: retried, no sooner than its Retry-After
-            ├── ModelUnavailable     5xx, connection error, client timeout: retried
-            ├── ModelRejected        other 4xx (bad request, bad key, unknown model): never retried
-            └── ModelOutputInvalid   the reply does not fit the structured-output schema: retried
+        ├── AgentLimitExceeded   (nodes/agent.py) an agent reached max_steps, max_tokens or max_cost; never retried
+        ├── ToolCallFailed       an agent's tool failed and its ``tool_errors`` is ``fail``
+        ├── ModelCallFailed      a model server's error (``retryable``, ``retry_after``; HTTP status)
+        │   ├── ModelRateLimited     HTTP 429: retried, no sooner than its Retry-After
+        │   ├── ModelUnavailable     5xx, connection error, client timeout: retried
+        │   ├── ModelRejected        other 4xx (bad request, bad key, unknown model): never retried
+        │   └── ModelOutputInvalid   the reply does not fit the structured-output schema: retried
         └── HttpRequestFailed    an HTTP request node's call failed (``retryable``, ``retry_after``, ``status``)
             ├── HttpRefused          the SSRF guard refused the address, or a bad URL/redirect: never retried
             ├── HttpUnavailable      connection error, 429 or 5xx: retried (429/5xx no sooner than Retry-After)
@@ -231,3 +233,24 @@ class HttpRejected(HttpRequestFailed):
 
 class HttpResponseTooLarge(HttpRequestFailed):
     retryable = False
+
+
+class AgentLimitExceeded(NodeError):
+    """An agent node reached one of its limits: ``limit`` is ``max_steps``, ``max_tokens`` or
+    ``max_cost``. A retry would only spend the same again, so it is never retried."""
+
+    retryable = False
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class ToolCallFailed(NodeError):
+    """An agent's tool call failed and the node's ``tool_errors`` is ``fail`` (by default the
+    error goes back to the model as the call's result instead)."""
+
+    def __init__(self, tool: str, step: int, message: str) -> None:
+        super().__init__(f"tool {tool!r} (step {step}) failed: {message}")
+        self.tool = tool
+        self.step = step

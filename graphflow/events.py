@@ -168,6 +168,52 @@ class NodeCancelled(_EventBase):
     reason: str = ""
 
 
+class AgentStep(_EventBase):
+    """One model turn of an agent node: what the model said and which tools it asked for.
+    Recorded durably before those tools run, so a resumed agent continues after it."""
+
+    kind: Literal["agent_step"] = "agent_step"
+    node_id: str
+    step: int
+    """1, 2, 3, ...: the model calls of the node, across its attempts and resumes."""
+    attempt: int = 1
+    model: str = ""
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    """``{"id", "name", "arguments"}`` per call asked for (``arguments``: the model's JSON text)."""
+    duration: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+
+
+class ToolCalled(_EventBase):
+    """One tool call of an agent's step, finished: its result or its error is what the model
+    gets back. A recorded call is never made again (a resumed agent reuses the result)."""
+
+    kind: Literal["tool_call"] = "tool_call"
+    node_id: str
+    step: int
+    index: int
+    """The call's position in its step (0, 1, ...)."""
+    call_id: str = ""
+    """The model's id for the call."""
+    name: str
+    arguments: Any = None
+    """The parsed arguments (the raw text when they were not JSON)."""
+    result: Any = None
+    error: str | None = None
+    """Set when the call failed (bad arguments, the tool raised, timed out): what the model was told."""
+    fatal: bool = False
+    """The error failed the node (``tool_errors: fail``): the model never saw it, and a retry
+    of the node calls the tool again."""
+    duration: float = 0.0
+    tokens: int = 0
+    cost: float = 0.0
+    key: str = ""
+    """The call's idempotency key: run + node + step + call index."""
+
+
 class NodeText(BaseModel):
     """The text so far of a node's reply while it streams. Not an ``Event``: never numbered,
     never stored, only shown to live watchers (``LiveSink``); the node's ``node_succeeded``
@@ -194,10 +240,15 @@ Event = Annotated[
     | NodeCancelled
     | NodeRetrying
     | BreakerChanged
-    | MapProgress,
+    | MapProgress
+    | AgentStep
+    | ToolCalled,
     Field(discriminator="kind"),
 ]
-NodeEvent = NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled | NodeRetrying | MapProgress
+NodeEvent = (NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled | NodeRetrying | MapProgress
+             | AgentStep | ToolCalled)
+NESTED_KINDS = frozenset({"agent_step", "tool_call"})
+"""Events inside a running node (an agent's steps and tool calls): its durable journal."""
 RUN_END_KINDS = frozenset({"run_finished", "run_cancelled"})
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

@@ -19,7 +19,7 @@ from graphflow.errors import ModelCallFailed, ModelRateLimited, ModelRejected, M
 from graphflow.providers import Provider
 from graphflow.shared_clients import current
 
-__all__ = ["ChatReply", "ChatRequest", "chat", "estimate_tokens"]
+__all__ = ["ChatReply", "ChatRequest", "ToolCallRequest", "chat", "estimate_tokens"]
 
 NO_KEY = "no-key"
 """What the client sends as the key to servers that need none (it insists on one)."""
@@ -36,6 +36,8 @@ class ChatRequest:
     response_format: dict[str, Any] | None = None
     logprobs: int | None = None
     """Ask for log-probabilities with this many alternatives per token."""
+    tools: list[dict[str, Any]] | None = None
+    """Function tools the model may call (``{"type": "function", "function": {...}}`` each)."""
 
     def body(self) -> dict[str, Any]:
         """The keyword arguments of ``chat.completions.create`` (also the cache's view of a call)."""
@@ -48,7 +50,18 @@ class ChatRequest:
         if self.logprobs is not None:
             body["logprobs"] = True
             body["top_logprobs"] = self.logprobs
+        if self.tools:
+            body["tools"] = self.tools
         return body
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRequest:
+    """A tool call the model asked for; ``arguments`` is its JSON text, unparsed (it may be bad)."""
+
+    id: str
+    name: str
+    arguments: str
 
 
 @dataclass(slots=True)
@@ -61,6 +74,7 @@ class ChatReply:
     """Per token: ``{"token", "logprob", "top": [(token, logprob), ...]}``."""
     usage_reported: bool = True
     """False when the server sent no usage and the counts are estimates."""
+    tool_calls: list[ToolCallRequest] = field(default_factory=list[ToolCallRequest])
 
 
 def estimate_tokens(text: str) -> int:
@@ -161,11 +175,14 @@ def _complete(reply: Any, request: ChatRequest) -> ChatReply:
         raise ModelUnavailable("the server sent a reply with no choices")
     choice = reply.choices[0]
     text = choice.message.content or ""
+    calls = [ToolCallRequest(c.id or f"call_{i}", c.function.name or "", c.function.arguments or "")
+             for i, c in enumerate(getattr(choice.message, "tool_calls", None) or []) if c.function is not None]
     usage = reply.usage
     if usage is None:
         return ChatReply(text, _prompt_estimate(request), estimate_tokens(text), choice.finish_reason,
-                         _logprobs(choice), usage_reported=False)
-    return ChatReply(text, usage.prompt_tokens, usage.completion_tokens, choice.finish_reason, _logprobs(choice))
+                         _logprobs(choice), usage_reported=False, tool_calls=calls)
+    return ChatReply(text, usage.prompt_tokens, usage.completion_tokens, choice.finish_reason, _logprobs(choice),
+                     tool_calls=calls)
 
 
 async def _stream(client: Any, body: dict[str, Any], request: ChatRequest,
@@ -175,6 +192,7 @@ async def _stream(client: Any, body: dict[str, Any], request: ChatRequest,
     usage: Any = None
     finish: str | None = None
     logprobs: list[dict[str, Any]] = []
+    calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]: tool calls arrive in pieces
     async for chunk in stream:
         if chunk.usage is not None:
             usage = chunk.usage
@@ -185,11 +203,19 @@ async def _stream(client: Any, body: dict[str, Any], request: ChatRequest,
         if choice.delta is not None and choice.delta.content:
             text += choice.delta.content
             on_text(text)
+        for piece in (choice.delta.tool_calls or []) if choice.delta is not None else []:
+            call = calls.setdefault(piece.index, ["", "", ""])
+            call[0] = piece.id or call[0]
+            if piece.function is not None:
+                call[1] += piece.function.name or ""
+                call[2] += piece.function.arguments or ""
         logprobs.extend(_logprobs(choice) or ())
+    tool_calls = [ToolCallRequest(c[0] or f"call_{i}", c[1], c[2]) for i, c in sorted(calls.items())]
     if usage is None:
         return ChatReply(text, _prompt_estimate(request), estimate_tokens(text), finish, logprobs or None,
-                         usage_reported=False)
-    return ChatReply(text, usage.prompt_tokens, usage.completion_tokens, finish, logprobs or None)
+                         usage_reported=False, tool_calls=tool_calls)
+    return ChatReply(text, usage.prompt_tokens, usage.completion_tokens, finish, logprobs or None,
+                     tool_calls=tool_calls)
 
 
 def _prompt_estimate(request: ChatRequest) -> int:

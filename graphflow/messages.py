@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graphflow.attempts import AttemptStarted, BreakerChanges, Done, Progress, Retrying, TextSoFar
+from graphflow.attempts import AttemptStarted, BreakerChanges, Done, Nested, Progress, Retrying, TextSoFar
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +16,7 @@ class Cancel:
     reason: str
 
 
-Message = Done | Retrying | AttemptStarted | BreakerChanges | Progress | TextSoFar | Cancel
+Message = Done | Retrying | AttemptStarted | BreakerChanges | Progress | TextSoFar | Nested | Cancel
 
-__all__ = ["AttemptStarted", "BreakerChanges", "Cancel", "Done", "Message", "Progress", "Retrying", "TextSoFar"]
+__all__ = ["AttemptStarted", "BreakerChanges", "Cancel", "Done", "Message", "Nested", "Progress", "Retrying",
+           "TextSoFar"]

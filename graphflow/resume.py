@@ -38,6 +38,8 @@ class Recovery:
     """Cost, tokens and cache hit of the nodes already settled."""
     map_items: dict[str, dict[int, Any]] = field(default_factory=dict)
     """Results of map items recorded before the crash, by node and item index."""
+    nested: dict[str, list[ev.Event]] = field(default_factory=dict)
+    """Nested events (an agent's steps and tool calls) of the nodes not settled, in log order."""
 
 
 def recover(events: Sequence[ev.Event]) -> Recovery:
@@ -71,6 +73,10 @@ def recover(events: Sequence[ev.Event]) -> Recovery:
         elif isinstance(event, ev.NodeRetrying):
             rec.attempts[node_id] = event.attempt + 1
             rec.retry_at[node_id] = event.at + event.delay
+        elif event.kind in ev.NESTED_KINDS:
+            rec.nested.setdefault(node_id, []).append(event)
+    for node_id in rec.settled:
+        rec.nested.pop(node_id, None)
     return rec
 
 

@@ -29,7 +29,17 @@ from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
 from graphflow.inputs import check_run_inputs
 from graphflow.mailbox import Mailbox, Workers
-from graphflow.messages import AttemptStarted, BreakerChanges, Cancel, Done, Message, Progress, Retrying, TextSoFar
+from graphflow.messages import (
+    AttemptStarted,
+    BreakerChanges,
+    Cancel,
+    Done,
+    Message,
+    Nested,
+    Progress,
+    Retrying,
+    TextSoFar,
+)
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import NodeState, Plan, Transition
 from graphflow.ports import DurableSink, EventSink, KeyValueStore, LiveSink, SecretSource
@@ -262,6 +272,11 @@ class _Run:
             case Progress(node_id=node_id, done=done, failed=failed, total=total):
                 await self.emit(ev.MapProgress, node_id=node_id, done=done, failed=failed, total=total,
                                 results=message.results or {})
+            case Nested(node_id=node_id, event=cls, fields=fields):
+                if self.plan.state_of(node_id) is NodeState.RUNNING:
+                    await self.emit(cls, **fields)
+                    await self.checkpoint()  # the node goes on once its step is durable
+                message.durable.set()
             case Cancel(reason=reason):
                 self.plan.cancel(reason)
             case _:
@@ -314,8 +329,10 @@ class _Run:
         if self.r.live:
             ctx.on_text = self.text_reporter(node.id, record)
         ctx.subgraph_runner = self.run_subgraph
+        ctx.on_nested = self.nested_reporter(node.id)
         if self.recovery is not None:
             ctx.recovered_items = self.recovery.map_items.get(node.id, {})
+            ctx.nested = self.recovery.nested.get(node.id, ())
         self.in_flight += 1
         if alone and retry_at is None and node.id in self.r.solo:
             await self.run_alone(node, inputs, ctx)
@@ -365,6 +382,13 @@ class _Run:
             record.last_progress = now
             batch = {str(i): r for i, r in results.items()} if results else None
             self.mailbox.send_nowait(Progress(node_id, done, failed, total, batch))
+        return report
+
+    def nested_reporter(self, node_id: str) -> Callable[[type[ev._EventBase], dict[str, Any]], Any]:
+        async def report(cls: type[ev._EventBase], fields: dict[str, Any]) -> None:
+            durable = anyio.Event()
+            self.mailbox.send_nowait(Nested(node_id, cls, fields, durable))
+            await durable.wait()
         return report
 
     def text_reporter(self, node_id: str, record: NodeRun) -> Callable[[str], None]:

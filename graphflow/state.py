@@ -30,6 +30,32 @@ class EdgeLike(Protocol):
 
 
 @dataclass
+class ToolCallView:
+    """One tool call of an agent's step: running until its ``tool_call`` event arrives."""
+
+    index: int
+    name: str
+    arguments: Any
+    status: NodeStatus = NodeStatus.RUNNING
+    """running, succeeded or failed."""
+    result: Any = None
+    error: str | None = None
+    duration: float | None = None
+
+
+@dataclass
+class StepView:
+    """One model turn of an agent node, with the tool calls it asked for."""
+
+    step: int
+    text: str
+    calls: list[ToolCallView]
+    duration: float
+    tokens: int
+    cost: float
+
+
+@dataclass
 class NodeRecord:
     status: NodeStatus = NodeStatus.PENDING
     attempts: int = 0
@@ -47,6 +73,8 @@ class NodeRecord:
     tokens: int = 0
     cost: float = 0.0
     """Spent by the node's attempts (a cached node spent nothing)."""
+    steps: list[StepView] = field(default_factory=list)
+    """Agent nodes: each step so far (its model turn and tool calls)."""
 
 
 @dataclass
@@ -124,6 +152,19 @@ class RunState:
             node.error = f"{event.error_type}: {event.error_message}"
         elif isinstance(event, ev.MapProgress):
             node.progress = (event.done, event.failed, event.total)
+        elif isinstance(event, ev.AgentStep):
+            calls = [ToolCallView(i, c.get("name", ""), shown_arguments(c.get("arguments")))
+                     for i, c in enumerate(event.tool_calls)]
+            view = StepView(event.step, event.text, calls, event.duration, event.tokens_in + event.tokens_out,
+                            event.cost)
+            node.steps = [s for s in node.steps if s.step < event.step] + [view]
+        elif isinstance(event, ev.ToolCalled):
+            step = next((s for s in node.steps if s.step == event.step), None)
+            if step is not None and 0 <= event.index < len(step.calls):
+                call = step.calls[event.index]
+                call.arguments, call.result, call.error = event.arguments, event.result, event.error
+                call.status = NodeStatus.FAILED if event.error is not None else NodeStatus.SUCCEEDED
+                call.duration = event.duration
 
     def edge_state(self, edge: EdgeLike) -> EdgeState | None:
         """Taken or untaken once the edge's source has settled; None before."""
@@ -142,7 +183,8 @@ class RunState:
 
     def copy(self) -> RunState:
         """A copy that ``apply`` on either side cannot change (event values are shared)."""
-        nodes = {n: NodeRecord(**{**vars(r), "edges_taken": list(r.edges_taken)}) for n, r in self.nodes.items()}
+        nodes = {n: NodeRecord(**{**vars(r), "edges_taken": list(r.edges_taken), "steps": copy_steps(r.steps)})
+                 for n, r in self.nodes.items()}
         return RunState(**{**vars(self), "inputs": dict(self.inputs), "outputs": dict(self.outputs),
                            "nodes": nodes, "breakers": dict(self.breakers),
                            "breakers_before": dict(self.breakers_before)})
@@ -153,3 +195,20 @@ class RunState:
         for event in events:
             state.apply(event)
         return state
+
+
+def copy_steps(steps: list[StepView]) -> list[StepView]:
+    return [StepView(s.step, s.text, [ToolCallView(**vars(c)) for c in s.calls], s.duration, s.tokens, s.cost)
+            for s in steps]
+
+
+def shown_arguments(raw: Any) -> Any:
+    """A call's arguments as the model wrote them: parsed when they are JSON, else the text."""
+    if not isinstance(raw, str):
+        return raw
+    import json
+
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw

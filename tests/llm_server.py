@@ -48,7 +48,8 @@ class Reply:
     top_logprobs: list[list[tuple[str, float]]] | None = None
     """Alternatives per token (for classifiers); defaults to the token itself."""
     tool_calls: list[dict[str, Any]] | None = None
-    """``[{"name": ..., "arguments": {...}}]``: the reply asks for tool calls."""
+    """``[{"name": ..., "arguments": {...}}]``: the reply asks for tool calls (``"raw_arguments": "..."``
+    sends that text as the arguments instead, e.g. malformed JSON)."""
     finish_reason: str | None = None
     delay: float = 0.0
     """Seconds before the answer starts."""
@@ -238,7 +239,7 @@ def _tool_calls(reply: Reply) -> list[dict[str, Any]] | None:
     if not reply.tool_calls:
         return None
     return [{"id": f"call_{i}", "type": "function",
-             "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}}
+             "function": {"name": c["name"], "arguments": c.get("raw_arguments", json.dumps(c.get("arguments", {})))}}
             for i, c in enumerate(reply.tool_calls)]
 
 

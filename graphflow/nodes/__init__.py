@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from graphflow.nodes.agent import AgentNode
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
 from graphflow.nodes.classify import ClassifyNode
 from graphflow.nodes.constant import ConstantNode, TemplateNode
@@ -32,6 +33,7 @@ BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     ClassifyNode,
     TransformNode,
     HttpRequestNode,
+    AgentNode,
 )
 
 __all__ = ["BUILTIN_KINDS", "NodeConfig", "NodeContext", "NodeKind", "port"]

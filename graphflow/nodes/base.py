@@ -9,7 +9,7 @@ scheduler loop without a task).
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,6 +62,16 @@ class NodeContext:
     """Where ``secret(name)`` looks; the environment when the runner was given none."""
     on_text: Callable[[str], None] | None = None
     """Set by the runner: where ``stream_text`` goes (live watchers, throttled, never stored)."""
+    call: str | None = None
+    """An agent's tool call (``step:index``): part of the call's idempotency key."""
+    on_nested: Callable[..., Awaitable[None]] | None = None
+    """Set by the runner: how ``record`` publishes a nested event (an agent's step)."""
+    nested: Sequence[Any] = ()
+    """This node's nested events already in the log (``agent_step``, ``tool_call``), from before
+    a crash: the node continues after them."""
+    journal: Any = None
+    """What a node rebuilt from ``nested`` and keeps up to date across its attempts (an agent's
+    finished steps), so a retry continues too instead of starting over."""
 
     def report_usage(self, *, cost: float = 0.0, tokens: int = 0) -> None:
         """Add the money and tokens a call spent; they land on the node's events."""
@@ -76,6 +86,12 @@ class NodeContext:
 
             self.secrets = EnvSecrets()
         return self.secrets.get(name)
+
+    async def record(self, event: type[Any], **fields: Any) -> None:
+        """Publish a nested event of this node (``events.AgentStep``, ``events.ToolCalled``) and
+        return once it is durable, so what it records is never done again after a crash."""
+        if self.on_nested is not None:
+            await self.on_nested(event, {"node_id": self.node_id, **fields})
 
     def stream_text(self, text: str) -> None:
         """The text so far of a reply arriving piece by piece (a model streaming). Watchers of
@@ -104,12 +120,20 @@ class NodeContext:
     def thread_abandoned(self, count: int) -> None:
         self.abandoned = count
 
+    def for_call(self, step: int, index: int) -> NodeContext:
+        """The context an agent's tool call runs with: its own idempotency key."""
+        return NodeContext(self.run_id, self.node_id, self.attempt, self.run_inputs, self.clock, self.rng,
+                           item=self.item, subgraph_runner=self.subgraph_runner, secrets=self.secrets,
+                           call=f"{step}:{index}")
+
     @property
     def idempotency_key(self) -> str:
         """Stable across retries and resumes: a side effect keyed on it happens at most once.
-        A map item's key adds its index (run id + node id + item index)."""
+        A map item's key adds its index (run id + node id + item index); an agent's tool call
+        adds its step and index (run id + node id + step + call index)."""
         base = f"{self.run_id}:{self.node_id}"
-        return base if self.item is None else f"{base}:{self.item}"
+        base = base if self.item is None else f"{base}:{self.item}"
+        return base if self.call is None else f"{base}:{self.call}"
 
 
 def port(name: str, type: str = "any", *, required: bool = True, multi: bool = False,

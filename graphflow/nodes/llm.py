@@ -102,16 +102,22 @@ class Usage:
                 "tokens_out": self.tokens_out, "cost": self.cost}
 
 
-def check_model_config(config: LLMConfig) -> list[tuple[str, str]]:
-    """Problems shared by the model nodes: provider, model, schema."""
-    problems: list[tuple[str, str]] = []
+def check_provider(name: str, model: str) -> list[tuple[str, str]]:
+    """The provider exists and a model is named (by the node or as the provider's default)."""
     try:
-        provider = get_provider(config.provider)
+        provider = get_provider(name)
     except ProviderError as exc:
         return [("unknown_provider", str(exc))]
-    if not (config.model or provider.default_model):
-        problems.append(("invalid_config", f"config.model: provider {config.provider!r} has no default model; "
-                                           "name one"))
+    if not (model or provider.default_model):
+        return [("invalid_config", f"config.model: provider {name!r} has no default model; name one")]
+    return []
+
+
+def check_model_config(config: LLMConfig) -> list[tuple[str, str]]:
+    """Problems shared by the model nodes: provider, model, schema."""
+    problems = check_provider(config.provider, config.model)
+    if problems and problems[0][0] == "unknown_provider":
+        return problems
     bad = {k: t for k, t in config.output_fields.items() if t not in SCHEMA_TYPES}
     if bad:
         problems.append(("invalid_config", f"config.output_fields: unknown types {bad} "

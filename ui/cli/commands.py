@@ -244,6 +244,7 @@ def runs(graph: Annotated[str | None, typer.Argument(help="Only this graph's run
 @app.command()
 def show(run_id: str, db: DbOpt = None) -> None:
     """A run's node timeline: when each node ran, how long, how many attempts, what failed."""
+    from graphflow.describe import steps_lines
     from graphflow.state import RunState
 
     with boundary():
@@ -267,6 +268,11 @@ def show(run_id: str, db: DbOpt = None) -> None:
     print_columns(table)
     if state.tokens or state.cost:
         typer.echo(f"total: {state.tokens} tokens, cost {cost(state.cost)}")
+    for node_id in order:
+        if state.nodes[node_id].steps:
+            typer.echo(printable(f"\n{node_id} (agent):"))
+            for line in steps_lines(state.nodes[node_id]):
+                typer.echo(printable(f"  {line}"))
     for event in events:
         if event.kind == "node_failed" and (event.input_preview or event.traceback):
             typer.echo(printable(f"\n{event.node_id} failed (attempt {event.attempt}): "
