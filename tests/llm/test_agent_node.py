@@ -15,6 +15,7 @@ from llm_server import Reply
 import graphflow
 from graphflow.describe import describe, steps_lines
 from graphflow.errors import GraphValidationError
+from graphflow.runner import Runner
 from graphflow.state import RunState
 
 pytestmark = pytest.mark.anyio
@@ -283,3 +284,31 @@ def test_tools_are_checked_when_the_graph_is_validated():
             graphflow.validate_graph(agent_graph(tools, provider="default"), reg)
         (problem,) = caught.value.problems
         assert problem.code == code and problem.node_id == "agent" and text in problem.message, problem
+
+
+async def test_resume_from_a_log_cut_inside_a_step_runs_only_what_has_no_record(llm_server):
+    """The log of a finished run, cut after step 2's first call: resuming asks no recorded
+    turn again and makes only step 2's second call, under its own key."""
+    point_providers(llm_server)
+    made: list[str] = []
+
+    def effect(name: str, ctx: graphflow.NodeContext) -> str:
+        made.append(f"{name}@{ctx.idempotency_key}")
+        return f"{name} done"
+
+    script = [Reply(tool_calls=[call("effect", name="A")]),
+              Reply(tool_calls=[call("effect", name="B"), call("effect", name="C")]), Reply("finished")]
+    llm_server.push(*script)
+    compiled = graphflow.validate_graph(agent_graph(["shop.effect"]), registry(effect=effect))
+    first = await graphflow.run(compiled, {"message": "?"})
+    assert first.ok, first.error
+    cut = next(i for i, e in enumerate(first.events)
+               if e.kind == "tool_call" and e.step == 2 and e.arguments == {"name": "B"})
+    made.clear()
+    llm_server.requests.clear()
+    llm_server.push(script[2])
+    again = await Runner(compiled).resume(first.events[:cut + 1])
+    assert again.ok and again.outputs["answer"] == "finished"
+    assert made == [f"C@{first.run_id}:agent:2:1"]
+    assert len(llm_server.requests) == 1 and len(llm_server.requests[0].body["messages"]) == 7
+    assert [e.step for e in again.events if e.kind == "agent_step"] == [1, 2, 3]
