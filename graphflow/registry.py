@@ -40,6 +40,9 @@ class Registry:
     def __init__(self) -> None:
         self.kinds: dict[str, NodeKind] = {}
         self.functions: dict[str, FunctionEntry] = {}
+        self.graphs: dict[str, Any] = {}
+        """Graphs an agent may call as tools, by id (``GraphSpec``s: a plugin's, or saved ones
+        a workspace loaded)."""
         self.plugins: list[str] = []
 
     def register_kind(self, kind: type[NodeKind] | NodeKind, *, replace: bool = False) -> NodeKind:
@@ -81,6 +84,12 @@ class Registry:
         )
         self.functions[name] = entry
         return entry
+
+    def register_graph(self, spec: Any, *, replace: bool = False) -> None:
+        """Make a graph (a ``GraphSpec``) callable as an agent's tool by its id."""
+        if spec.id in self.graphs and not replace:
+            raise RegistryError(f"graph {spec.id!r} is already registered")
+        self.graphs[spec.id] = spec
 
     def function(self, name: str, *, blocking: bool = False,
                  non_blocking: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

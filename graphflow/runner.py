@@ -401,9 +401,11 @@ class _Run:
                 self.mailbox.send_nowait(TextSoFar(node_id, text))
         return report
 
-    async def run_subgraph(self, graph: CompiledGraph, inputs: Mapping[str, Any]) -> RunResult:
-        """A sub-graph (a map's items) on this run's clock; it shares no state with the run."""
-        return await Runner(graph, clock=self.clock, rng=self.r.rng).run(inputs)
+    async def run_subgraph(self, graph: CompiledGraph, inputs: Mapping[str, Any],
+                           run_id: str | None = None) -> RunResult:
+        """A sub-graph (a map's items, an agent's graph tool) on this run's clock and secrets;
+        it shares no other state with the run."""
+        return await Runner(graph, clock=self.clock, rng=self.r.rng, secrets=self.r.secrets).run(inputs, run_id=run_id)
 
     async def publish(self, t: Transition) -> None:
         record = self.nodes.get(t.node_id)

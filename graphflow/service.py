@@ -18,6 +18,7 @@ the next one, and after a restart. Node outputs are cached in the store (``cache
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections import OrderedDict
@@ -28,7 +29,7 @@ from typing import Any, cast
 import anyio
 
 from graphflow import events as ev
-from graphflow.api import validate_graph
+from graphflow.api import load_graph, validate_graph
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph
 from graphflow.errors import (
@@ -125,9 +126,31 @@ class Workspace:
         """The given version, or the latest; raises ``NotFound``."""
         return await self.store.get_graph(graph_id, version)
 
+    async def load_tool_graphs(self, spec: GraphSpec, seen: frozenset[str] = frozenset()) -> None:
+        """Register the saved graphs the spec's agents call as tools (their latest versions),
+        and those they call in turn, so validation and runs find them."""
+        for node in spec.nodes:
+            tools: Any = node.config.get("tools") if node.kind == "agent" else None
+            refs = cast(list[Any], tools) if isinstance(tools, list) else []
+            for ref in refs:
+                graph_id: Any = cast(dict[str, Any], ref).get("graph") if isinstance(ref, dict) else None
+                if not isinstance(graph_id, str) or not graph_id or graph_id in seen:
+                    continue
+                try:
+                    stored = await self.store.get_graph(graph_id)
+                except NotFound:
+                    continue  # unless code registered it, validation names it as unknown
+                self.registry.register_graph(stored.spec, replace=True)
+                await self.load_tool_graphs(stored.spec, seen | {graph_id})
+
     async def save(self, source: GraphSource) -> GraphVersion:
         """Validate (unless already compiled) and store as a new version, unless the latest
         version is the same graph; the compiled graph is kept for that version's runs."""
+        if isinstance(source, GraphSpec):
+            await self.load_tool_graphs(source)
+        elif not isinstance(source, CompiledGraph):
+            with contextlib.suppress(Exception):  # a bad file is reported by validate, below
+                await self.load_tool_graphs(load_graph(source))
         compiled = self.validate(source)
         try:
             latest = await self.store.get_graph(compiled.spec.id)
@@ -181,6 +204,7 @@ class Workspace:
         if kept is not None and kept.spec == stored.spec:
             self._compiled.move_to_end(key)
             return kept
+        await self.load_tool_graphs(stored.spec)
         compiled = validate_graph(stored.spec, self.registry)
         self._keep(stored, compiled)
         return compiled

@@ -19,25 +19,34 @@ fails the node instead when a tool raises or times out. ``max_steps``, ``max_tok
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from graphflow import events as ev
 from graphflow.agent_journal import Journal, Step
-from graphflow.errors import AgentLimitExceeded, NodeRaisedBaseException, NodeTimeout, ToolCallFailed
+from graphflow.errors import AgentLimitExceeded, ToolCallFailed
 from graphflow.model import PortSpec, PortType
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
 from graphflow.nodes.llm import call_model, check_provider, render, variables
 from graphflow.providers import get_provider
-from graphflow.threads import run_in_thread
-from graphflow.tools import Tool, ToolArgumentsInvalid, ToolDefinitionError, tool_from_function
+from graphflow.tools import (
+    Tool,
+    ToolArgumentsInvalid,
+    ToolDefinitionError,
+    call_tool,
+    tool_from_function,
+    tool_from_graph,
+    tool_from_http,
+)
 
 if TYPE_CHECKING:
     from graphflow.llm_call import ToolCallRequest
+    from graphflow.model import GraphSpec
     from graphflow.registry import Registry
 
 MAX_TOOL_RESULT_BYTES = 65_536
@@ -45,12 +54,26 @@ MAX_TOOL_RESULT_BYTES = 65_536
 
 
 class ToolRef(NodeConfig):
-    function: str = Field(min_length=1)
+    function: str = ""
     """A registered function, e.g. ``support.lookup_order``."""
+    graph: str = ""
+    """Or a saved (or registered) graph's id: its inputs are the parameters, run as a nested run."""
+    http: dict[str, Any] | None = None
+    """Or an ``http_request`` node's config: its ``{variables}`` are the parameters."""
     name: str = ""
-    """The name the model calls it by; default: the function's last dotted part."""
+    """The name the model calls it by; default: the function's last dotted part, the graph's id."""
     description: str = ""
-    """What the model is told it does; default: the function's docstring."""
+    """What the model is told it does; default: the docstring, the graph's description."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ToolRef:
+        given = [k for k in ("function", "graph", "http") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("a tool names one of 'function', 'graph' or 'http'" + (
+                f", not {' and '.join(given)}" if given else ""))
+        if self.http is not None and not self.name:
+            raise ValueError("an http tool needs a 'name'")
+        return self
 
 
 class AgentConfig(NodeConfig):
@@ -98,22 +121,66 @@ class BoundAgent:
     tools: dict[str, Tool]
 
 
-def build_tools(config: AgentConfig, registry: Registry) -> dict[str, Tool]:
+_COMPILING: ContextVar[tuple[str, ...]] = ContextVar("graph_tools_compiling", default=())
+"""Graph tools being compiled, outermost first: a graph that reaches itself is refused."""
+
+
+def build_tools(config: AgentConfig, registry: Registry, graph: GraphSpec | None = None) -> dict[str, Tool]:
     """The config's tools by name; ``ToolDefinitionError`` naming the first problem."""
     tools: dict[str, Tool] = {}
     for i, ref in enumerate(config.tools):
-        entry = registry.functions.get(ref.function)
-        if entry is None:
-            raise ToolDefinitionError(f"config.tools[{i}]: unknown function {ref.function!r} (register it in a "
-                                      "plugin module)")
         try:
-            tool = tool_from_function(entry, ref.name, ref.description)
+            tool = _build(ref, registry, graph)
         except ToolDefinitionError as exc:
             raise ToolDefinitionError(f"config.tools[{i}]: {exc}") from None
         if tool.name in tools:
             raise ToolDefinitionError(f"config.tools[{i}]: two tools are named {tool.name!r} (give one a name)")
         tools[tool.name] = tool
     return tools
+
+
+def _build(ref: ToolRef, registry: Registry, graph: GraphSpec | None) -> Tool:
+    if ref.function:
+        entry = registry.functions.get(ref.function)
+        if entry is None:
+            raise ToolDefinitionError(f"unknown function {ref.function!r} (register it in a plugin module)")
+        return tool_from_function(entry, ref.name, ref.description)
+    if ref.graph:
+        return _graph_tool(ref, registry)
+    kind = registry.kinds.get("http_request")
+    if kind is None:
+        raise ToolDefinitionError("http tools need the http_request node kind, which is not registered")
+    try:
+        http_config = kind.parse_config(ref.http or {})
+    except ValidationError as exc:
+        raise ToolDefinitionError(f"http: {exc.errors(include_url=False)[0]['msg']}") from None
+    problems = kind.check(http_config, registry)
+    if problems:
+        raise ToolDefinitionError(f"http: {problems[0][1]}")
+    from graphflow.model import GraphSpec as Spec
+
+    prepared = kind.prepare_in(http_config, registry, graph or Spec(schema_version=1, id="tool"))
+    return tool_from_http(kind, http_config, prepared, ref.name, ref.description)
+
+
+def _graph_tool(ref: ToolRef, registry: Registry) -> Tool:
+    from graphflow.compile import compile_graph  # compile imports the node kinds: import it late
+    from graphflow.errors import GraphValidationError
+
+    spec = registry.graphs.get(ref.graph)
+    if spec is None:
+        raise ToolDefinitionError(f"unknown graph {ref.graph!r} (save it first, or register it in a plugin)")
+    outer = _COMPILING.get()
+    if ref.graph in outer:
+        raise ToolDefinitionError(f"graph {ref.graph!r} calls itself as a tool ({' -> '.join([*outer, ref.graph])})")
+    token = _COMPILING.set((*outer, ref.graph))
+    try:
+        compiled = compile_graph(spec, registry)
+    except GraphValidationError as exc:
+        raise ToolDefinitionError(f"graph {ref.graph!r} does not validate: {exc.problems[0]}") from None
+    finally:
+        _COMPILING.reset(token)
+    return tool_from_graph(ref.graph, compiled, ref.name, ref.description)
 
 
 class AgentNode(NodeKind):
@@ -144,8 +211,8 @@ class AgentNode(NodeKind):
             problems.append((code, str(exc)))
         return problems
 
-    def prepare(self, config: AgentConfig, registry: Registry) -> BoundAgent:
-        return BoundAgent(config, build_tools(config, registry))
+    def prepare_in(self, config: AgentConfig, registry: Registry, graph: GraphSpec) -> BoundAgent:
+        return BoundAgent(config, build_tools(config, registry, graph))
 
     async def run(self, agent: BoundAgent, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         from graphflow.llm_call import ChatRequest
@@ -280,43 +347,3 @@ def checked_result(result: Any) -> Any:
     if size > MAX_TOOL_RESULT_BYTES:
         raise ValueError(f"the tool's result is {size:,} bytes of JSON (at most {MAX_TOOL_RESULT_BYTES:,})")
     return data
-
-
-async def call_tool(tool: Tool, kwargs: dict[str, Any], ctx: NodeContext, limit: float) -> Any:
-    """The function with the arguments as keywords: async in the loop, sync in a worker thread
-    (a quick one registered non-blocking inline), failing with ``NodeTimeout`` after ``limit`` seconds."""
-    entry = tool.entry
-    if entry.wants_ctx:
-        kwargs = {**kwargs, "ctx": ctx}
-    if not entry.is_async and not entry.blocking:
-        return entry.fn(**kwargs)
-    outcome: dict[str, Any] = {}
-    try:
-        async with anyio.create_task_group() as tg:
-            async def watchdog() -> None:  # on the run's clock, so a fake clock drives it in tests
-                await ctx.clock.sleep(limit)
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(watchdog)
-            if entry.is_async:
-                outcome["result"] = await entry.fn(**kwargs)
-            else:
-                outcome["result"] = await run_in_thread(lambda: contained(entry.fn, kwargs), ctx.thread_abandoned)
-            tg.cancel_scope.cancel()
-    except BaseExceptionGroup as group:  # the tool's own error, not the watchdog's group
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
-    if "result" not in outcome:
-        raise NodeTimeout(limit, node_id=ctx.node_id, attempt=ctx.attempt, abandoned=ctx.abandoned)
-    return outcome["result"]
-
-
-def contained(fn: Any, kwargs: dict[str, Any]) -> Any:
-    """In the worker thread: a BaseException becomes an ordinary failure (see ``function.contained``)."""
-    try:
-        return fn(**kwargs)
-    except Exception:
-        raise
-    except BaseException as exc:
-        raise NodeRaisedBaseException(exc) from None

@@ -111,11 +111,12 @@ class NodeContext:
                            item=index, subgraph_runner=self.subgraph_runner, timeout=self.timeout,
                            secrets=self.secrets)
 
-    async def run_subgraph(self, graph: Any, inputs: Mapping[str, Any]) -> Any:
-        """Run a compiled sub-graph on this run's clock; returns its ``RunResult``."""
+    async def run_subgraph(self, graph: Any, inputs: Mapping[str, Any], run_id: str | None = None) -> Any:
+        """Run a compiled sub-graph on this run's clock; returns its ``RunResult``. ``run_id``:
+        a stable one (an agent's tool call's key), so the sub-run's own keys are stable too."""
         if self.subgraph_runner is None:
             raise RuntimeError("this context cannot run sub-graphs (no runner attached)")
-        return await self.subgraph_runner(graph, inputs)
+        return await self.subgraph_runner(graph, inputs, run_id)
 
     def thread_abandoned(self, count: int) -> None:
         self.abandoned = count
