@@ -46,6 +46,19 @@ class MemoryStore:
         self._runs: dict[str, _Run] = {}
         self._kv: dict[tuple[str, str], tuple[str, float | None]] = {}
         self._leases: dict[str, Lease] = {}
+        self._sessions: dict[str, list[dict[str, Any]]] = {}
+
+    async def session_messages(self, session_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        kept = self._sessions.get(session_id, [])
+        return [{"role": m["role"], "content": m["content"], "run_id": m["run_id"]} for m in kept[-limit:]]
+
+    async def add_session_messages(self, session_id: str, run_id: str, node_id: str,
+                                   messages: list[dict[str, Any]]) -> None:
+        if any(m["run_id"] == run_id and m["node_id"] == node_id for s in self._sessions.values() for m in s):
+            return
+        self._sessions.setdefault(session_id, []).extend(
+            {"role": str(m["role"]), "content": str(m["content"]), "run_id": run_id, "node_id": node_id}
+            for m in messages)
 
     async def __aenter__(self) -> MemoryStore:
         return self

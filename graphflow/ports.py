@@ -82,6 +82,20 @@ class CredentialStore(Protocol):
         ...
 
 
+class SessionStore(Protocol):
+    """An agent's conversation memory: messages kept per session id, across runs."""
+
+    async def session_messages(self, session_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The session's newest ``limit`` messages (``{"role", "content", "run_id"}``), oldest first."""
+        ...
+
+    async def add_session_messages(self, session_id: str, run_id: str, node_id: str,
+                                   messages: list[dict[str, Any]]) -> None:
+        """Append a turn's messages; a second call for the same run and node changes nothing
+        (a resumed or retried agent stores its turn once)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class GraphVersion:
     graph_id: str

@@ -42,7 +42,7 @@ from graphflow.messages import (
 )
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import NodeState, Plan, Transition
-from graphflow.ports import DurableSink, EventSink, KeyValueStore, LiveSink, SecretSource
+from graphflow.ports import DurableSink, EventSink, KeyValueStore, LiveSink, SecretSource, SessionStore
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
 from graphflow.shared_clients import shared_clients
@@ -115,6 +115,7 @@ class Runner:
         progress_interval: float = 0.25,
         secrets: SecretSource | None = None,
         text_interval: float = 0.2,
+        sessions: SessionStore | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -134,6 +135,8 @@ class Runner:
         """Sinks shown streaming text (never stored)."""
         self.secrets = secrets
         """Where nodes' ``ctx.secret(name)`` looks (the environment when None)."""
+        self.sessions = sessions
+        """Where agents keep conversations by session id (none kept when None)."""
         self.solo = frozenset(n.id for n in graph.nodes.values() if _may_run_alone(n))
         """Nodes the loop may await itself when nothing else runs (see ``_Run.run_alone``)."""
 
@@ -320,7 +323,7 @@ class _Run:
         record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
         await self.emit(ev.NodeStarted, node_id=node.id, attempt=attempt)
         ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng,
-                          secrets=self.r.secrets)
+                          secrets=self.r.secrets, sessions=self.r.sessions)
         inputs = self.plan.inputs_for(node.id)
         if node.inline:
             self.run_inline(node, inputs, ctx, record)
@@ -405,7 +408,8 @@ class _Run:
                            run_id: str | None = None) -> RunResult:
         """A sub-graph (a map's items, an agent's graph tool) on this run's clock and secrets;
         it shares no other state with the run."""
-        return await Runner(graph, clock=self.clock, rng=self.r.rng, secrets=self.r.secrets).run(inputs, run_id=run_id)
+        runner = Runner(graph, clock=self.clock, rng=self.r.rng, secrets=self.r.secrets, sessions=self.r.sessions)
+        return await runner.run(inputs, run_id=run_id)
 
     async def publish(self, t: Transition) -> None:
         record = self.nodes.get(t.node_id)

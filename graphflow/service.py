@@ -54,6 +54,7 @@ from graphflow.ports import (
     GraphVersion,
     RunSummary,
     SecretSource,
+    SessionStore,
     Store,
 )
 from graphflow.registry import Registry
@@ -367,7 +368,8 @@ class Workspace:
         control = control or RunControl()
         self._controls[run_id] = control
         runner = Runner(compiled, sinks=[self.store, *sinks], clock=self.clock, max_concurrency=self.max_concurrency,
-                        breakers=self.breakers, cache=self.store, secrets=await self._secrets())
+                        breakers=self.breakers, cache=self.store, secrets=await self._secrets(),
+                        sessions=cast(SessionStore, self.store) if hasattr(self.store, "session_messages") else None)
         try:
             return await self._owned(run_id, lambda: go(runner, control))
         finally:

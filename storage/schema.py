@@ -129,7 +129,25 @@ CREATE TABLE credentials (
 """
 """Named credentials, each a Fernet token (``storage/credentials.py``); the key is never in this file."""
 
-MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS]
+_SESSIONS = """
+CREATE TABLE session_messages (
+    session_id TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    run_id     TEXT NOT NULL,
+    node_id    TEXT NOT NULL,
+    idx        INTEGER NOT NULL,
+    role       TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    at         REAL NOT NULL,
+    PRIMARY KEY (session_id, seq),
+    UNIQUE (run_id, node_id, idx)
+);
+"""
+"""Agents' conversation memory (``storage/sessions.py``). No foreign key to runs: deleting a
+graph's runs does not make a session forget. (run, node, idx) is unique, so a resumed agent
+stores its turn once."""
+
+MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
 

@@ -28,11 +28,12 @@ from .kv import KeyValueRepository
 from .leases import LeaseRepository
 from .reviews import ReviewRepository
 from .runs import RunRepository, describe, run_of, write_events
+from .sessions import SessionRepository
 from .writer import Writer
 
 
 class SqliteStore(GraphRepository, RunRepository, KeyValueRepository, ReviewRepository, LeaseRepository,
-                  CredentialRepository):
+                  CredentialRepository, SessionRepository):
     """Built by ``open_store``; one repository per aggregate, sharing one ``Database``."""
 
     def __init__(self, db: Database, clock: Clock) -> None:

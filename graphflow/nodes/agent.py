@@ -18,7 +18,7 @@ fails the node instead when a tool raises or times out. ``max_steps``, ``max_tok
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,7 +29,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from graphflow import events as ev
 from graphflow.agent_journal import Journal, Step
-from graphflow.errors import AgentLimitExceeded, ToolCallFailed
+from graphflow.errors import AgentLimitExceeded, NodeError, ToolCallFailed
 from graphflow.model import PortSpec, PortType
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
 from graphflow.nodes.llm import call_model, check_provider, render, variables
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from graphflow.model import GraphSpec
     from graphflow.registry import Registry
 
+SESSION_PORT = "session_id"
 MAX_TOOL_RESULT_BYTES = 65_536
 """A tool result larger than this (as JSON) is an error result: events and prompts stay small."""
 
@@ -105,6 +106,9 @@ class AgentConfig(NodeConfig):
     seed: int | None = None
     stream: bool = True
     """Stream each reply, so watchers see the text as it arrives."""
+    memory_tokens: int = Field(default=2000, ge=0, le=1_000_000)
+    """With a ``session_id`` input: tokens of the session's earlier messages the model is given
+    (the newest whole messages that fit)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -194,8 +198,10 @@ class AgentNode(NodeKind):
 
     def input_ports(self, config: AgentConfig) -> tuple[PortSpec, ...]:
         found = {**variables(config.system), **variables(config.prompt)}
-        return tuple(port(name, config.variable_types.get(name, "object" if dotted else "string"))
-                     for name, dotted in found.items())
+        ports = tuple(port(name, config.variable_types.get(name, "object" if dotted else "string"))
+                      for name, dotted in found.items() if name != SESSION_PORT)
+        return (*ports, port(SESSION_PORT, "string", required=False,
+                             description="a conversation's id: its earlier messages are remembered"))
 
     def output_ports(self, config: AgentConfig) -> tuple[PortSpec, ...]:
         return (port("text", "string", description="the model's answer"),
@@ -224,11 +230,20 @@ class AgentNode(NodeKind):
         if journal is None:  # the first attempt: continue after the steps recorded before a crash
             journal = ctx.journal = Journal.from_events(ctx.nested)
             ctx.report_usage(cost=journal.cost, tokens=journal.tokens)
-        opening = self.opening(cfg, inputs)
+        session = inputs.get(SESSION_PORT) or None
+        if session is not None and ctx.sessions is None:
+            raise SessionsUnavailable("a session_id was given, but this run keeps no sessions (run it with a "
+                                      "database: graphflow run without --no-store, or a Workspace)")
+        history = trimmed(await ctx.sessions.session_messages(str(session)), cfg.memory_tokens) \
+            if session is not None and ctx.sessions is not None and cfg.memory_tokens else []
+        opening = self.opening(cfg, inputs, history)
         definitions = [t.definition() for t in agent.tools.values()] or None
         while True:
             last = journal.last
             if last is not None and not last.calls:
+                if session is not None and ctx.sessions is not None:
+                    await ctx.sessions.add_session_messages(str(session), ctx.run_id, ctx.node_id, [
+                        opening[-1], {"role": "assistant", "content": last.fields.get("text") or ""}])
                 return self.answer(last, journal, provider.name, model)
             if last is not None:
                 if len(journal.steps) >= cfg.max_steps:
@@ -249,10 +264,12 @@ class AgentNode(NodeKind):
             journal.add_step({"node_id": ctx.node_id, **fields})
 
     @staticmethod
-    def opening(cfg: AgentConfig, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def opening(cfg: AgentConfig, inputs: Mapping[str, Any],
+                history: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         if cfg.system:
             messages.append({"role": "system", "content": render(cfg.system, inputs)})
+        messages.extend({"role": m["role"], "content": m["content"]} for m in history)
         messages.append({"role": "user", "content": render(cfg.prompt, inputs)})
         return messages
 
@@ -309,6 +326,30 @@ class AgentNode(NodeKind):
                          duration=ctx.clock.monotonic() - t0, key=call_ctx.idempotency_key)
         journal.add_result({"step": step.number, "index": index, "result": result, "error": error, "fatal": fatal})
         return ToolCallFailed(asked["name"], step.number, error or "") if fatal else None
+
+
+class SessionsUnavailable(NodeError):
+    """A session id was given to a run that has nowhere to keep sessions."""
+
+    retryable = False
+
+
+def trimmed(messages: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The newest whole messages whose estimated tokens fit ``budget``, oldest first, starting
+    with a user message (a reply without its question would confuse the model)."""
+    from graphflow.llm_call import estimate_tokens
+
+    kept: list[dict[str, Any]] = []
+    used = 0
+    for message in reversed(messages):
+        used += estimate_tokens(str(message.get("content") or ""))
+        if used > budget:
+            break
+        kept.append(message)
+    kept.reverse()
+    while kept and kept[0].get("role") != "user":
+        kept.pop(0)
+    return kept
 
 
 def shown_arguments(raw: str) -> Any:

@@ -20,7 +20,7 @@ from graphflow.model import PortSpec
 
 if TYPE_CHECKING:
     from graphflow.model import GraphSpec
-    from graphflow.ports import SecretSource
+    from graphflow.ports import SecretSource, SessionStore
     from graphflow.registry import Registry
 
 
@@ -69,6 +69,8 @@ class NodeContext:
     nested: Sequence[Any] = ()
     """This node's nested events already in the log (``agent_step``, ``tool_call``), from before
     a crash: the node continues after them."""
+    sessions: SessionStore | None = None
+    """Where an agent keeps conversations by session id (the workspace's store); None: nowhere."""
     journal: Any = None
     """What a node rebuilt from ``nested`` and keeps up to date across its attempts (an agent's
     finished steps), so a retry continues too instead of starting over."""
@@ -125,7 +127,7 @@ class NodeContext:
         """The context an agent's tool call runs with: its own idempotency key."""
         return NodeContext(self.run_id, self.node_id, self.attempt, self.run_inputs, self.clock, self.rng,
                            item=self.item, subgraph_runner=self.subgraph_runner, secrets=self.secrets,
-                           call=f"{step}:{index}")
+                           call=f"{step}:{index}", sessions=self.sessions)
 
     @property
     def idempotency_key(self) -> str:

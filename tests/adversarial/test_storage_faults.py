@@ -176,7 +176,7 @@ def test_run_on_a_full_disk_prints_one_line(tmp_path):
             pytest.skip("a full disk needs a small tmpfs (root)")
         db = folder / "g.db"
         make_graphflow_db(db)
-        with (folder / "filler").open("wb") as filler, contextlib.suppress(OSError):
+        with (folder / "filler").open("wb", buffering=0) as filler, contextlib.suppress(OSError):
             while True:
                 filler.write(b"\0" * 65536)
                 filler.flush()

@@ -327,3 +327,16 @@ async def test_flush_returns_once_everything_is_stored(store):
     await store.flush()
     assert len(await store.list_runs(limit=1000)) == 50
     await store.flush()  # nothing queued: returns at once
+
+
+async def test_session_messages_are_kept_per_session_once_per_turn(store):
+    turn = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    await store.add_session_messages("s1", "r1", "agent", turn)
+    await store.add_session_messages("s1", "r1", "agent", [{"role": "user", "content": "again"}])  # resumed: kept once
+    await store.add_session_messages("s1", "r2", "agent", [{"role": "user", "content": "2"},
+                                                           {"role": "assistant", "content": "two"}])
+    await store.add_session_messages("s2", "r3", "agent", turn)
+    assert [(m["role"], m["content"], m["run_id"]) for m in await store.session_messages("s1")] == [
+        ("user", "hi", "r1"), ("assistant", "hello", "r1"), ("user", "2", "r2"), ("assistant", "two", "r2")]
+    assert [m["content"] for m in await store.session_messages("s1", limit=3)] == ["hello", "2", "two"]
+    assert await store.session_messages("nobody") == []
