@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphflow import events as ev
 
@@ -33,6 +34,10 @@ class NodeStats:
     """Cost of the node's attempts, per 1,000 runs it ran in."""
     tokens_per_run: float = 0.0
     """Tokens (in + out) its attempts spent, on average over the runs it ran in."""
+    answered_by: dict[str, int] = field(default_factory=dict[str, int])
+    """A cascaded model node: successes per model that gave the answer."""
+    saved: float = 0.0
+    """A cascaded model node: cost saved against always asking its larger model (all runs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,8 @@ class _NodeTally:
     cost: float = 0.0
     tokens: int = 0
     durations: list[float] = field(default_factory=list)
+    answered_by: dict[str, int] = field(default_factory=dict)
+    saved: float = 0.0
 
 
 def node_stats(runs: Sequence[Sequence[ev.Event]]) -> list[NodeStats]:
@@ -107,6 +114,8 @@ def node_stats(runs: Sequence[Sequence[ev.Event]]) -> list[NodeStats]:
                 tally.durations.append(event.duration)
                 tally.cost += event.cost
                 tally.tokens += event.tokens
+                if isinstance(event, ev.NodeSucceeded) and not event.cached:
+                    _count_cascade(tally, event.output)
                 # a degraded success is the node failing (its default output stood in)
                 outcome[node_id] = isinstance(event, ev.NodeSucceeded) and not event.degraded
             elif isinstance(event, ev.NodeRetrying):
@@ -123,10 +132,22 @@ def node_stats(runs: Sequence[Sequence[ev.Event]]) -> list[NodeStats]:
             node_id=node_id, runs=t.runs, p50=percentile(t.durations, 50), p95=percentile(t.durations, 95),
             success_rate=t.succeeded / (t.succeeded + t.failed) if t.succeeded + t.failed else None,
             retries=t.retries, cost_per_1k_runs=_per_1k(t.cost, t.runs),
-            tokens_per_run=t.tokens / t.runs if t.runs else 0.0,
+            tokens_per_run=t.tokens / t.runs if t.runs else 0.0, answered_by=t.answered_by, saved=t.saved,
         )
         for node_id, t in tallies.items()
     ]
+
+
+def _count_cascade(tally: _NodeTally, output: dict[str, Any]) -> None:
+    usage = output.get("usage")
+    cascade = usage.get("cascade") if isinstance(usage, dict) else None
+    if not isinstance(cascade, dict):
+        return
+    model = str(cascade.get("answered_by", "?"))
+    tally.answered_by[model] = tally.answered_by.get(model, 0) + 1
+    saved = cascade.get("saved")
+    if isinstance(saved, int | float):
+        tally.saved += float(saved)
 
 
 def graph_stats(runs: Sequence[Sequence[ev.Event]]) -> GraphStats:

@@ -9,6 +9,7 @@ a retryable ``ModelOutputInvalid`` carrying the validation error.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from graphflow.cascade import Cascade, cascade_usage, reply_confidence
 from graphflow.errors import ModelOutputInvalid
 from graphflow.model import PortSpec, PortType
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
@@ -79,6 +81,8 @@ class LLMConfig(NodeConfig):
     """A JSON schema: the reply must be JSON that fits it; the output is then ``data``, not ``text``."""
     output_fields: dict[str, str] = Field(default_factory=dict)
     """A simpler schema: field name -> type (string, number, integer, boolean, object, array), all required."""
+    cascade: Cascade | None = None
+    """Ask ``model`` first and this larger model only when that answer is not good enough."""
 
     def reply_schema(self) -> dict[str, Any] | None:
         if self.output_schema is not None:
@@ -216,8 +220,30 @@ class LLMNode(NodeKind):
     async def run(self, config: LLMConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         provider = get_provider(config.provider)
         model = config.model or provider.default_model
-        reply, usage = await call_model(provider, model, self.request(config, model, inputs), ctx, config.stream)
         schema = config.reply_schema()
+        cascade = config.cascade
+        request = self.request(config, model, inputs)
+        if cascade is None:
+            reply, usage = await call_model(provider, model, request, ctx, config.stream)
+            return self.output(reply.text, schema, usage.as_dict())
+        if cascade.min_confidence is not None:
+            request = dataclasses.replace(request, logprobs=1)
+        reply, usage = await call_model(provider, model, request, ctx, False)  # the cheap answer is not streamed
+        calls = [usage.as_dict()]
+        try:
+            confidence = reply_confidence(reply.logprobs)
+            if cascade.min_confidence is None or (confidence is not None and confidence >= cascade.min_confidence):
+                return self.output(reply.text, schema, {**cascade_usage(provider, cascade, calls),
+                                                        "confidence": confidence})
+        except ModelOutputInvalid:
+            pass
+        larger = dataclasses.replace(request, model=cascade.model, logprobs=None)
+        reply, usage = await call_model(provider, cascade.model, larger, ctx, config.stream)
+        calls.append(usage.as_dict())
+        return self.output(reply.text, schema, cascade_usage(provider, cascade, calls))
+
+    @staticmethod
+    def output(text: str, schema: dict[str, Any] | None, usage: dict[str, Any]) -> dict[str, Any]:
         if schema is None:
-            return {"text": reply.text, "usage": usage.as_dict()}
-        return {"data": parse_structured(reply.text, schema), "usage": usage.as_dict()}
+            return {"text": text, "usage": usage}
+        return {"data": parse_structured(text, schema), "usage": usage}

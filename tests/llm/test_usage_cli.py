@@ -74,3 +74,32 @@ def test_providers_command_lists_and_inits(llm_server, tmp_path):
     assert as_json["fake"]["prices"]["small"] == {"input": 1.0, "output": 2.0}
     again = cli("providers", "--init")
     assert again.exit_code != 0 and "exists already" in again.output
+
+
+def test_stats_show_which_model_answered_a_cascade_and_what_it_saved(llm_server, tmp_path):
+    point_providers(llm_server)  # small 1/2, large 10/20 USD per 1M tokens
+    graph = tmp_path / "ask.json"
+    graph.write_text(json.dumps(llm_graph({"prompt": "{question}", "model": "small", "stream": False,
+                                           "cascade": {"model": "large", "min_confidence": 0.8}})))
+    db = str(tmp_path / "runs.db")
+    sure, unsure = [("yes", -0.01)], [("maybe", -2.0)]
+    llm_server.push(Reply("yes", logprobs=sure, usage=(100_000, 1)), Reply("yes", logprobs=sure, usage=(100_000, 1)),
+                    Reply("maybe", logprobs=unsure, usage=(100_000, 1)), Reply("no", usage=(100_000, 1)))
+    for question in ("a", "b", "c"):
+        assert cli("run", str(graph), "-i", f"question={question}", "--db", db).exit_code == 0
+    stats = cli("stats", "ask", "--db", db)
+    assert stats.exit_code == 0, stats.output
+    # two cheap answers saved 2 x (1.00002 - 0.100002) = 1.800036, less the wasted cheap call of the third (0.100002)
+    assert "cascade llm: answered by large 1, small 2; saved 1.7000 against always asking the larger model" \
+        in stats.output, stats.output
+
+
+def test_the_cascade_sample_asks_the_larger_model_when_the_small_one_is_unsure(llm_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("GRAPHFLOW_LLM_BASE_URL", llm_server.url)
+    llm_server.push(Reply("Sydney?", logprobs=[("Sydney", -1.5), ("?", -0.5)]), Reply("Canberra."))
+    result = cli("run", str(SAMPLES / "cascade.json"), "--example", "-q", "--db", str(tmp_path / "g.db"))
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["answer"] == "Canberra."
+    assert out["usage"]["cascade"]["answered_by"] == "gpt-4o"
+    assert [r.body["model"] for r in llm_server.requests] == ["gpt-4.1-nano", "gpt-4o"]

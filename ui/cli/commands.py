@@ -344,6 +344,11 @@ def stats(graph: str, limit: Annotated[int, typer.Option(min=1, help="Newest run
     table += [[n.node_id, str(n.runs), duration(n.p50), duration(n.p95), percent(n.success_rate), str(n.retries),
                f"{n.tokens_per_run:.0f}", cost(n.cost_per_1k_runs)] for n in result.nodes]
     print_columns(table)
+    for n in result.nodes:
+        if n.answered_by:
+            answers = ", ".join(f"{model} {count}" for model, count in sorted(n.answered_by.items()))
+            typer.echo(printable(f"cascade {n.node_id}: answered by {answers}; saved {cost(n.saved)} "
+                                 "against always asking the larger model"))
     for name, state in breakers.items():
         typer.echo(printable(f"breaker {name}: {state.replace('_', '-')}"))
 
