@@ -39,8 +39,11 @@ def call_text(name: str, arguments: Any, result: Any, error: str | None) -> str:
 
 def args_text(arguments: Any) -> str:
     """``order_id": "A1"`` style: an object's braces dropped."""
-    text = short(arguments, 60)
-    return text[1:-1] if isinstance(arguments, dict) and text.startswith("{") and text.endswith("}") else text
+    if isinstance(arguments, dict):
+        inner = ", ".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False, default=str)}"
+                          for k, v in arguments.items())
+        return short(inner, 60)
+    return short(arguments, 60)
 
 
 def steps_lines(record: NodeRecord) -> list[str]:

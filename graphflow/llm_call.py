@@ -160,6 +160,14 @@ async def chat(provider: Provider, key: str | None, request: ChatRequest,
 def _client(provider: Provider, key: str) -> Any:
     import openai
 
+    from graphflow.scripted_model import is_scripted, transport
+
+    if is_scripted(provider.base_url):  # answered in the process (samples with no model server)
+        import httpx
+
+        http_client: Any = httpx.AsyncClient(transport=transport(provider.base_url))
+        return openai.AsyncOpenAI(base_url="http://scripted.invalid/v1", api_key=key, max_retries=0,
+                                  timeout=provider.timeout, http_client=http_client)
     return openai.AsyncOpenAI(base_url=provider.base_url, api_key=key, max_retries=0, timeout=provider.timeout)
 
 

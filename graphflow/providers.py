@@ -7,7 +7,9 @@ adds providers or replaces them by name, and a provider's prices merge model by 
 A graph names a provider and a model, never a URL or a key.
 
 Pointing the ``default`` provider elsewhere takes no file: ``GRAPHFLOW_LLM_BASE_URL`` (then no
-credential unless ``GRAPHFLOW_LLM_SECRET`` names one) and ``GRAPHFLOW_LLM_MODEL``.
+credential unless ``GRAPHFLOW_LLM_SECRET`` names one) and ``GRAPHFLOW_LLM_MODEL``. They point
+the ``sample`` provider there too: without them it is a scripted model in the process
+(``scripted://support``, ``scripted_model.py``), so the agent sample runs with no server.
 """
 
 from __future__ import annotations
@@ -133,10 +135,11 @@ def load_providers(environ: Mapping[str, str] | None = None) -> dict[str, Provid
                 else:
                     raw[name] = entry
         base_url, model, secret = overrides
-        if base_url:
-            raw["default"] = {**raw.get("default", {}), "base_url": base_url, "secret": secret or None}
-        if model:
-            raw["default"] = {**raw.get("default", {}), "default_model": model}
+        for name in ("default", "sample"):  # the samples' scripted model gives way to a configured server
+            if base_url:
+                raw[name] = {**raw.get(name, {}), "base_url": base_url, "secret": secret or None}
+            if model:
+                raw[name] = {**raw.get(name, {}), "default_model": model}
         providers: dict[str, Provider] = {}
         for name, entry in raw.items():
             try:

@@ -131,12 +131,23 @@ def _arguments_model(name: str, fields: dict[str, Any]) -> tuple[type[BaseModel]
     return model, schema
 
 
+def _hints(fn: Any) -> dict[str, Any]:
+    """The parameters' resolved type hints, ``ctx`` and the return type left out (their names are
+    often imported for type checking only, so they would not resolve)."""
+    wanted = {k: v for k, v in inspect.get_annotations(fn).items() if k not in ("ctx", "return")}
+
+    def shim() -> None: ...
+
+    shim.__annotations__ = wanted
+    return typing.get_type_hints(shim, globalns=getattr(fn, "__globals__", None))
+
+
 def tool_from_function(entry: FunctionEntry, name: str = "", description: str = "") -> Tool:
     """A tool calling ``entry``'s function with the model's arguments as keywords."""
     name = _checked_name(name or entry.name.rsplit(".", 1)[-1])
     fn = entry.fn
     try:
-        hints = typing.get_type_hints(fn)
+        hints = _hints(fn)
     except Exception as exc:  # an annotation that does not resolve
         raise ToolDefinitionError(f"function {entry.name!r}: its type hints do not resolve ({exc})") from None
     doc, docs = param_docs(inspect.getdoc(fn) or "")

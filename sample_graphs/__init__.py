@@ -10,10 +10,11 @@ if TYPE_CHECKING:
 
 def register(registry: Registry) -> None:
     """Register every sample's handlers (each module has its own ``register``)."""
-    from graphflow.sample_graphs import chain, enrichment, resilient, support, triage
+    from graphflow.sample_graphs import chain, enrichment, resilient, support, support_agent, triage
 
     chain.register(registry)
     enrichment.register(registry)
     support.register(registry)
+    support_agent.register(registry)
     triage.register(registry)
     resilient.register(registry)
