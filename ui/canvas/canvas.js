@@ -160,6 +160,21 @@ function statusRow(status) {
   return h("div", { class: "gf-status-row" }, items);
 }
 
+// An agent's steps and tool calls, one text line each (never HTML: h() escapes text children).
+const STEP_LINES = 12;
+function stepsView(status) {
+  if (!status || !Array.isArray(status.steps) || !status.steps.length) return null;
+  const lines = status.steps.slice(-STEP_LINES);
+  return h("div", { class: "gf-steps nodrag", "data-testid": "steps" }, [
+    status.steps.length > lines.length ? h("div", { class: "gf-step-more" }, `… ${status.steps.length - lines.length} earlier`) : null,
+    ...lines.map((line, i) => h("div", {
+      key: i, class: ["gf-step", String(line).startsWith("  ") ? "gf-step-call" : "gf-step-turn",
+        String(line).endsWith("... running") && "gf-step-running"],
+      title: String(line), "data-testid": "step-line",
+    }, truncate(String(line).trim(), 90))),
+  ]);
+}
+
 function heatRow(heat) {
   if (!heat) return null;
   const known = (v) => v !== undefined && v !== null;
@@ -233,6 +248,7 @@ const GraphflowNode = markRaw(defineComponent({
           h("div", { class: "gf-inputs" }, data.ports.inputs.map((p) => portRow(editor, p, "in"))),
           h("div", { class: "gf-outputs" }, data.ports.outputs.map((p) => portRow(editor, p, "out"))),
         ]),
+        stepsView(status),
         error && h("div", { class: ["gf-error", errorClass], title: error, "data-testid": "error" }, truncate(error, ERROR_CHARS)),
         data.problems && h("ul", { class: "gf-problems", "data-testid": "problems" },
           data.problems.map((message, i) => h("li", { key: i, title: String(message) },

@@ -8,6 +8,7 @@ from typing import Any, Literal, TypedDict
 
 from nicegui.events import UiEventArguments
 
+from graphflow.describe import steps_lines
 from graphflow.events import NodeStatus
 from graphflow.state import NodeRecord, RunState
 
@@ -27,6 +28,8 @@ class NodeView(TypedDict, total=False):
     progress: tuple[int, int, int] | list[int] | None
     """Map nodes: ``(done, failed, total)``."""
     duration: float | None
+    steps: list[str]
+    """Agent nodes: one line per step and per tool call (``describe.steps_lines``), shown as text."""
 
 
 class NodeHeat(TypedDict, total=False):
@@ -52,6 +55,8 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> N
     )
     if record.degraded:
         status["degraded"] = True
+    if record.steps:
+        status["steps"] = steps_lines(record)
     return status
 
 
