@@ -157,6 +157,10 @@ function statusRow(status) {
   }
   const duration = formatDuration(status.duration);
   if (duration) items.push(h("span", { class: "gf-duration" }, duration));
+  if (status.tokens) {
+    const spent = status.cost ? ` · $${Number(status.cost).toFixed(4)}` : "";
+    items.push(h("span", { class: "gf-usage", "data-testid": "usage" }, `${status.tokens} tok${spent}`));
+  }
   return h("div", { class: "gf-status-row" }, items);
 }
 
@@ -249,6 +253,7 @@ const GraphflowNode = markRaw(defineComponent({
           h("div", { class: "gf-outputs" }, data.ports.outputs.map((p) => portRow(editor, p, "out"))),
         ]),
         stepsView(status),
+        status && status.text && h("div", { class: "gf-node-text", "data-testid": "node-text" }, String(status.text)),
         error && h("div", { class: ["gf-error", errorClass], title: error, "data-testid": "error" }, truncate(error, ERROR_CHARS)),
         data.problems && h("ul", { class: "gf-problems", "data-testid": "problems" },
           data.problems.map((message, i) => h("li", { key: i, title: String(message) },

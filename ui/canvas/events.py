@@ -30,6 +30,18 @@ class NodeView(TypedDict, total=False):
     duration: float | None
     steps: list[str]
     """Agent nodes: one line per step and per tool call (``describe.steps_lines``), shown as text."""
+    tokens: int
+    cost: float
+    text: str | None
+    """A model node's reply: the text so far while it streams, then the final text (its tail)."""
+
+
+TEXT_CHARS = 240
+"""The tail of a reply a card shows (the run panel has the whole output)."""
+
+
+def text_tail(text: str) -> str:
+    return text if len(text) <= TEXT_CHARS else "…" + text[-TEXT_CHARS:]
 
 
 class NodeHeat(TypedDict, total=False):
@@ -53,6 +65,11 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> N
         progress=list(record.progress) if record.progress else None,
         duration=record.duration,
     )
+    if record.tokens or record.cost:
+        status["tokens"], status["cost"] = record.tokens, record.cost
+    text = record.output.get("text") if record.output else None
+    if isinstance(text, str):
+        status["text"] = text_tail(text)
     if record.degraded:
         status["degraded"] = True
     if record.steps:

@@ -23,7 +23,7 @@ from graphflow.model import GraphSpec
 from graphflow.state import RunState
 
 from ..canvas import GraphCanvas
-from ..canvas.events import node_views
+from ..canvas.events import node_views, text_tail
 from ..context import LiveRun
 from .frame import tag
 
@@ -49,6 +49,8 @@ class RunView:
             self.out_edges[edge.source].append(edge)
         self.changed: set[str] = set(self.breaker_of)
         self.lines: list[str] = []
+        self.texts: dict[str, str] = {}
+        """Replies streaming now, by node: shown on the card until the node's success brings the final text."""
         self.live: LiveRun | None = None
         self.finished = False
         with panel:
@@ -70,8 +72,12 @@ class RunView:
         return task
 
     async def _follow(self, live: LiveRun) -> None:
-        async for event in live.log.subscribe():
-            self.apply(event)
+        async for item in live.log.watch():
+            if isinstance(item, ev.NodeText):
+                self.texts[item.node_id] = item.text
+                self.changed.add(item.node_id)
+            else:
+                self.apply(item)
         if not self.finished:  # the log closed without a final event: the run could not start or continue
             self.lines.append(f"the run stopped without a final event: {live.error or 'no reason given'}")
             self.finished = True
@@ -83,6 +89,8 @@ class RunView:
             self.lines.append(f"(log problem: {exc})")
         self.lines.append(describe(event))
         node_id = getattr(event, "node_id", None)
+        if node_id and not isinstance(event, ev.NodeStarted):
+            self.texts.pop(node_id, None)  # a retry streams afresh; a success or failure ends the stream
         if isinstance(event, ev.BreakerChanged):
             self.changed.update(self.nodes_of_breaker.get(event.breaker, ()))
         elif isinstance(event, ev.RunStarted):
@@ -103,6 +111,9 @@ class RunView:
         if self.changed:
             changed, self.changed = self.changed, set()
             if statuses := node_views(self.state, self.breaker_of, self.known_breakers, only=changed):
+                for node_id, text in self.texts.items():
+                    if node_id in statuses:
+                        statuses[node_id]["text"] = text_tail(text)
                 self.canvas.set_statuses(statuses)
             edges = self.state.edge_states(e for n in changed for e in self.out_edges.get(n, ()))
             if edges := {k: v for k, v in edges.items() if v is not None}:
