@@ -37,7 +37,7 @@ def check_run_inputs(graph: CompiledGraph, inputs: Mapping[str, Any]) -> dict[st
         problems.append(f"unknown input(s): {', '.join(unknown)} (graph takes: {takes})")
     for name, cfg in declared.items():
         if name not in inputs:
-            if cfg.required:
+            if cfg.is_required:
                 problems.append(f"missing required input {name!r}")
             continue
         check = _CHECKS.get(cfg.type)

@@ -1,20 +1,24 @@
 """Node kinds and Python functions a graph may name.
 
 A graph file only ever names things that code registered; it never causes a module to
-be imported. Modules are loaded because the user chose them: ``--plugin`` on the CLI,
-the ``GRAPHFLOW_PLUGINS`` environment variable (comma separated), or an installed
-package's ``graphflow.plugins`` entry point. A plugin module exposes
-``register(registry)``.
+be imported. Modules are loaded because the user chose them: ``--plugin`` on the CLI (a
+module name or a ``.py`` file), the ``GRAPHFLOW_PLUGINS`` environment variable (comma
+separated), or an installed package's ``graphflow.plugins`` entry point. A plugin module
+exposes ``register(registry)``.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from graphflow.errors import RegistryError
@@ -107,22 +111,82 @@ class Registry:
         except KeyError:
             raise RegistryError(f"unknown node kind {name!r}") from None
 
-    def load_plugin(self, module_name: str) -> None:
-        if module_name in self.plugins:
+    def load_plugin(self, name: str) -> None:
+        """Load a plugin by module name (``package.module``; the current folder is importable)
+        or by file path (``path/to/file.py``), and call its ``register(registry)``. Every
+        failure, the plugin's own code raising included, is one ``RegistryError`` line."""
+        key = str(Path(name).resolve()) if is_plugin_path(name) else name
+        if key in self.plugins:
             return
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise RegistryError(f"cannot import plugin module {module_name!r}: {exc}") from exc
+        module = import_plugin_file(name) if is_plugin_path(name) else import_plugin_module(name)
         register = getattr(module, "register", None)
         if not callable(register):
-            raise RegistryError(f"plugin module {module_name!r} has no register(registry) function")
-        register(self)
-        self.plugins.append(module_name)
+            raise RegistryError(f"plugin {name!r} has no register(registry) function")
+        try:
+            register(self)
+        except RegistryError as exc:
+            raise RegistryError(f"plugin {name!r}: {exc}") from None
+        except Exception as exc:
+            raise RegistryError(f"plugin {name!r}: register(registry) raised {one_line(exc)}") from None
+        self.plugins.append(key)
 
     def load_entry_points(self) -> None:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             self.load_plugin(ep.value.split(":")[0])
+
+
+def is_plugin_path(name: str) -> bool:
+    """``x.py``, ``./x``, ``dir/x.py`` are files; ``package.module`` is a module name."""
+    return name.endswith(".py") or "/" in name or os.sep in name
+
+
+def import_plugin_module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        here = os.getcwd()
+        # The plugin itself is missing (not one of its imports): it may be in the current folder,
+        # which an installed console script does not put on sys.path.
+        if exc.name != name.split(".")[0] or here in sys.path or "" in sys.path:
+            raise RegistryError(f"cannot import plugin module {name!r}: {exc}") from None
+        sys.path.append(here)
+        return import_plugin_module(name)
+    except Exception as exc:  # a syntax error or a raise in the plugin's own code
+        raise RegistryError(f"cannot import plugin module {name!r}: {one_line(exc)}") from None
+
+
+def import_plugin_file(name: str) -> ModuleType:
+    """Import a ``.py`` file as the module named by its stem (its folder goes on sys.path, so it
+    can import the modules next to it)."""
+    path = Path(name).resolve()
+    if not path.is_file():
+        raise RegistryError(f"plugin file {name!r} not found" + ("" if path.suffix == ".py" else " (a .py file)"))
+    stem = path.stem
+    if not stem.isidentifier():
+        raise RegistryError(f"plugin file {name!r}: {stem!r} is not a module name (use letters, digits, _)")
+    loaded = sys.modules.get(stem)
+    if loaded is not None:
+        if Path(getattr(loaded, "__file__", "") or "").resolve() == path:
+            return loaded
+        raise RegistryError(f"plugin file {name!r}: a module named {stem!r} is already imported; rename the file")
+    spec = importlib.util.spec_from_file_location(stem, path)
+    if spec is None or spec.loader is None:
+        raise RegistryError(f"plugin file {name!r} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[stem] = module  # before it runs: pydantic and dataclasses look their module up
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[stem]
+        raise RegistryError(f"cannot import plugin file {name!r}: {one_line(exc)}") from None
+    return module
+
+
+def one_line(exc: BaseException) -> str:
+    """``SyntaxError: invalid syntax (plugin.py, line 3)``: the type and message, on one line."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def default_registry(plugins: Iterable[str] = (), *, installed: bool = True) -> Registry:

@@ -17,11 +17,20 @@ class InputConfig(NodeConfig):
     """The run input this node reads (``--input name=value``)."""
     type: PortType = "any"
     required: bool = True
+    """Must be given. An input with a ``default`` is optional unless ``required`` is set true explicitly."""
     default: Any = None
     """Used when the input is not given and not required."""
     example: Any = None
     """A sample value: prefills the canvas's run form; ``graphflow run --example`` uses it for inputs not given."""
     description: str = ""
+
+    @property
+    def is_required(self) -> bool:
+        """What the run checks: a ``default`` makes the input optional unless ``required`` was
+        written into the config (``model_fields_set``), so ``{"default": 3}`` alone is enough."""
+        if self.default is not None and "required" not in self.model_fields_set:
+            return False
+        return self.required
 
 
 class InputNode(NodeKind):

@@ -151,6 +151,20 @@ async def test_run_inputs_are_checked(registry):
         await run_with(registry, spec, {"age": 3, "name": "x"})
 
 
+async def test_an_input_with_a_default_is_optional_unless_marked_required(registry):
+    def spec(**config):
+        return graph(node("in", "input", name="n", type="integer", **config), node("o", "output", name="o"),
+                     edge("in", "o"))
+
+    assert (await run_with(registry, spec(default=3), {})).outputs == {"o": 3}  # required left unset
+    assert (await run_with(registry, spec(default=3, required=False), {})).outputs == {"o": 3}
+    assert (await run_with(registry, spec(default=3), {"n": 4})).outputs == {"o": 4}
+    with pytest.raises(graphflow.RunInputError, match="missing required input 'n'"):
+        await run_with(registry, spec(default=3, required=True), {})  # said so explicitly
+    with pytest.raises(graphflow.RunInputError, match="missing required input 'n'"):
+        await run_with(registry, spec(), {})  # no default: required as before
+
+
 async def test_state_rebuilt_from_events_matches_the_run(registry):
     spec = graph(node("c", "constant", value=2), node("cond", "condition", expression="value > 1"), fn("y", "inc"),
                  fn("n", "inc"), fn("bad", "explode"), node("j", "join", strategy="best_effort"),

@@ -40,7 +40,9 @@ class ProgressMode(StrEnum):
 GraphArg = Annotated[str, typer.Argument(metavar="GRAPH.json", help="Graph file, or - for stdin.", show_default=False)]
 PluginOpt = Annotated[
     list[str],
-    typer.Option("--plugin", "-p", metavar="MODULE", help="Import MODULE and call its register(registry)."),
+    typer.Option("--plugin", "-p", metavar="MODULE|FILE.py",
+                 help="Import a module (the current folder is importable) or a .py file and call its "
+                      "register(registry)."),
 ]
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Database file (default: $GRAPHFLOW_DB or "
                                             "~/.local/share/graphflow/graphflow.db).", dir_okay=False)]
@@ -211,7 +213,7 @@ def functions(plugin: PluginOpt = [], as_json: AsJson = False) -> None:  # noqa:
                                 "wants_ctx": e.wants_ctx, "description": e.description} for e in entries], indent=2))
         return
     if not entries:
-        typer.echo("no functions registered (load a plugin module with --plugin MODULE)", err=True)
+        typer.echo("no functions registered (load a plugin with --plugin MODULE or --plugin FILE.py)", err=True)
         return
     rows = [["NAME", "CALL", "DESCRIPTION"]]
     rows += [[e.name, ("async" if e.is_async else "sync") + (", blocking" if e.blocking else ""), e.description]

@@ -69,7 +69,7 @@ def fill_examples(graph: CompiledGraph, values: dict[str, Any]) -> None:
             continue
         if cfg.example is not None:
             values[cfg.name] = cfg.example
-        elif cfg.required:
+        elif cfg.is_required:
             missing.append(cfg.name)
     if missing:
         names = ", ".join(repr(m) for m in missing)

@@ -175,7 +175,7 @@ async def ask_inputs(compiled: CompiledGraph) -> dict[str, Any] | None:
         ui.label("Run inputs").style("font-weight: 600")
         widgets: dict[str, ui.element] = {}
         for cfg in fields:
-            label = f"{cfg.name} ({cfg.type})" + ("" if not cfg.required or cfg.default is not None else " *")
+            label = f"{cfg.name} ({cfg.type})" + ("" if not cfg.is_required or cfg.default is not None else " *")
             prefill = cfg.default if cfg.default is not None else cfg.example
             if cfg.type == "boolean":
                 widget: ui.element = ui.checkbox(label, value=bool(prefill))
@@ -195,7 +195,7 @@ async def ask_inputs(compiled: CompiledGraph) -> dict[str, Any] | None:
             values, problems = {}, []
             for cfg in fields:
                 raw = getattr(widgets[cfg.name], "value", None)
-                if raw in (None, "") and not cfg.required:
+                if raw in (None, "") and not cfg.is_required:
                     continue  # the input's default
                 if raw in (None, "") and cfg.type != "boolean":
                     problems.append(f"{cfg.name}: required")
