@@ -8,7 +8,9 @@ outside the label set is a retryable ``ModelOutputInvalid``.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -155,4 +157,21 @@ class ClassifyNode(NodeKind):
         return {"label": label, "confidence": confidence, "usage": usage}
 
 
-__all__ = ["ClassifyConfig", "ClassifyNode"]
+__all__ = ["ClassifyConfig", "ClassifyNode", "label_routes"]
+
+
+def label_routes(labels: list[str]) -> list[dict[str, str]]:
+    """Router routes for a classifier's labels, one port per label: what a router wired to its
+    ``label`` output is given (``value == "refund"`` -> port ``refund``)."""
+    routes: list[dict[str, str]] = []
+    taken: set[str] = set()
+    for label in labels:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", label.strip())[:60] or "label"
+        if not re.match(r"[A-Za-z_]", base):
+            base = "_" + base
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name)
+        routes.append({"port": name, "when": f"value == {json.dumps(label)}"})
+    return routes

@@ -85,3 +85,19 @@ def test_labels_are_checked_at_validation():
     with pytest.raises(GraphValidationError) as info:
         graphflow.validate_graph(classify_graph(descriptions={"nope": "?"}))
     assert "not labels: nope" in str(info.value)
+
+
+async def test_label_routes_route_a_classification(llm_server):
+    from graphflow.nodes.classify import label_routes
+
+    graph = classify_graph()
+    graph["nodes"].append({"id": "route", "kind": "router", "config": {"routes": label_routes(LABELS)}})
+    graph["nodes"].append({"id": "refunds", "kind": "output", "config": {"name": "refunds"}})
+    graph["edges"] += [{"id": "r1", "source": "cls", "source_port": "label", "target": "route"},
+                       {"id": "r2", "source": "route", "source_port": "refund", "target": "refunds"}]
+    llm_server.push(Reply("refund", logprobs=[("refund", -0.05)]))
+    result = await graphflow.run(graph, {"text": "money back please"})
+    assert result.ok, result.error
+    assert result.outputs["refunds"] == "refund"
+    assert [r["port"] for r in label_routes(["order status", "1x", "order-status"])] == \
+        ["order_status", "_1x", "order_status_2"]

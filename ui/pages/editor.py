@@ -104,6 +104,15 @@ class Editor:
 
     def on_change(self, event: GraphChangeEvent) -> None:
         self.changed(event.graph)
+        if event.reason == "connect":
+            self.routes_from_labels()
+
+    def routes_from_labels(self) -> None:
+        """A router just wired to a classifier's ``label``, with none of its routes wired yet, gets a
+        route per label (an undoable edit, like any other)."""
+        for router_id, config in routers_to_fill(self.graph):
+            self.canvas.update_node(router_id, config=config)
+            ui.notify(f"{router_id}: a route for each of the classifier's labels", type="info")
 
     def changed(self, graph: dict[str, Any]) -> None:
         self.graph = graph
@@ -254,3 +263,26 @@ def register(ctx: AppContext) -> None:
         editor = Editor(ctx, stored)
         editor.build()
         await editor.follow(run)
+
+
+def routers_to_fill(graph: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(router id, its config with a route per label) for each router fed by a classifier's
+    ``label`` whose routes differ from the labels' and none of whose outputs is wired yet."""
+    from graphflow.nodes.classify import label_routes
+
+    nodes = {n.get("id"): n for n in graph.get("nodes", ())}
+    edges = graph.get("edges", ())
+    wired = {e.get("source") for e in edges}
+    found: list[tuple[str, dict[str, Any]]] = []
+    for edge in edges:
+        source, target = nodes.get(edge.get("source")), nodes.get(edge.get("target"))
+        if not source or not target or source.get("kind") != "classify" or target.get("kind") != "router":
+            continue
+        labels = (source.get("config") or {}).get("labels")
+        if edge.get("source_port") != "label" or not isinstance(labels, list) or target.get("id") in wired:
+            continue
+        config = dict(target.get("config") or {})
+        routes = label_routes([str(label) for label in labels])
+        if config.get("routes") != routes:
+            found.append((str(target["id"]), {**config, "routes": routes}))
+    return found

@@ -1,5 +1,6 @@
-"""A model's reply streams onto its node card while it arrives; the card then keeps the final
-text and shows the tokens and cost. The model is the local OpenAI-compatible test server."""
+"""Model nodes on the canvas: a reply streams onto its node card while it arrives, then the card keeps
+the final text and shows the tokens and cost (the model is the local OpenAI-compatible test server);
+a router wired to a classifier's label gets a route per label."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from app_support import start_server, stop_server
 from llm_server import Reply
 from playwright.sync_api import Page, expect
-from test_app_browser import open_editor, save
+from test_app_browser import connect, handle, open_editor, save
 
 pytestmark = pytest.mark.browser
 
@@ -53,3 +54,15 @@ def test_the_reply_streams_onto_the_card_then_stays_with_its_usage(page: Page, m
     expect(card.get_by_test_id("node-text")).to_have_text("Rayleigh scattering makes the sky blue.")
     expect(card.get_by_test_id("usage")).to_contain_text("tok · $")
     expect(page.get_by_test_id("run-outputs")).to_contain_text("Rayleigh scattering makes the sky blue.")
+
+
+def test_wiring_a_classifier_label_into_a_router_makes_a_port_per_label(page: Page, served):
+    save(served.db, {"schema_version": 1, "id": "routes", "name": "Routes", "nodes": [
+        {"id": "cls", "kind": "classify", "config": {"labels": ["refund", "order status", "other"]}},
+        {"id": "route", "kind": "router", "config": {"routes": [{"port": "a", "when": "True"}]},
+         "position": {"x": 320, "y": 0}}], "edges": []})
+    open_editor(page, served.url + "/graph/routes")
+    connect(page, "cls", "route", "label", "in")
+    for port in ("refund", "order_status", "other"):
+        expect(handle(page, "route", port, "out")).to_have_count(1)
+    expect(handle(page, "route", "a", "out")).to_have_count(0)
