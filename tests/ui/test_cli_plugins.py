@@ -149,3 +149,18 @@ def test_the_installed_command_imports_a_plugin_from_the_current_folder(tmp_path
                           text=True, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert f"{name}.shout" in done.stdout and "Upper-cases its input." in done.stdout
+
+
+def test_functions_show_signatures_with_port_types(tmp_path: Path) -> None:
+    name = unique()
+    (tmp_path / f"{name}.py").write_text(
+        "from typing import Optional\n\n\ndef repeat(text: str, times: Optional[int] = 2, ctx=None) -> list:\n"
+        "    return [text] * (times or 1)\n\n\ndef register(registry):\n"
+        f"    registry.register_function('{name}.repeat', repeat)\n")
+    result = cli("functions", "--plugin", str(tmp_path / f"{name}.py"))
+    line = next(line for line in result.stdout.splitlines() if line.startswith(f"{name}.repeat"))
+    assert "(text: string, times: integer) -> array" in line
+    listed = json.loads(cli("functions", "--plugin", str(tmp_path / f"{name}.py"), "--json").stdout)
+    [entry] = [e for e in listed if e["name"] == f"{name}.repeat"]
+    assert entry["parameters"] == [{"name": "text", "type": "string"}, {"name": "times", "type": "integer"}]
+    assert entry["returns"] == "array"

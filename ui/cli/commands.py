@@ -207,17 +207,21 @@ def functions(plugin: PluginOpt = [], as_json: AsJson = False) -> None:  # noqa:
     """List the registered Python functions that function nodes may call."""
     with boundary():
         registry = load_registry(plugin)
+    from graphflow.signatures import ports_of, signature_text
+
     entries = sorted(registry.functions.values(), key=lambda e: e.name)
     if as_json:
         typer.echo(json.dumps([{"name": e.name, "async": e.is_async, "blocking": e.blocking,
-                                "wants_ctx": e.wants_ctx, "description": e.description} for e in entries], indent=2))
+                                "wants_ctx": e.wants_ctx, "description": e.description,
+                                "parameters": [{"name": n, "type": t} for n, t in ports_of(e.fn)[0]],
+                                "returns": ports_of(e.fn)[1]} for e in entries], indent=2))
         return
     if not entries:
         typer.echo("no functions registered (load a plugin with --plugin MODULE or --plugin FILE.py)", err=True)
         return
-    rows = [["NAME", "CALL", "DESCRIPTION"]]
-    rows += [[e.name, ("async" if e.is_async else "sync") + (", blocking" if e.blocking else ""), e.description]
-             for e in entries]
+    rows = [["NAME", "SIGNATURE", "CALL", "DESCRIPTION"]]
+    rows += [[e.name, signature_text(e.fn), ("async" if e.is_async else "sync") + (", blocking" if e.blocking else ""),
+              e.description] for e in entries]
     print_columns(rows)
 
 
