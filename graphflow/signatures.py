@@ -25,7 +25,7 @@ def port_type(annotation: Any) -> PortType:
         return "any"
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
-        kinds = {port_type(a) for a in typing.get_args(annotation) if a is not type(None)}
+        kinds: set[PortType] = {port_type(a) for a in typing.get_args(annotation) if a is not type(None)}
         return kinds.pop() if len(kinds) == 1 else "any"
     if origin is typing.Annotated:
         return port_type(typing.get_args(annotation)[0])
@@ -49,7 +49,7 @@ def ports_of(fn: Callable[..., Any]) -> tuple[list[tuple[str, PortType]], PortTy
     """(parameter name, port type) for each value parameter (not ``ctx``, not ``*args``), and the
     return type."""
     found = hints(fn)
-    params = [(name, port_type(found.get(name, inspect.Parameter.empty)))
+    params: list[tuple[str, PortType]] = [(name, port_type(found.get(name, inspect.Parameter.empty)))
               for name, p in inspect.signature(fn).parameters.items()
               if name != "ctx" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     return params, port_type(found.get("return", inspect.Parameter.empty))
