@@ -278,6 +278,7 @@ class Editor {
     this.lazy = shallowRef(props.lazy === true);
     this.minimap = shallowRef(false);
     this.toast = shallowRef(null);
+    this.paletteQuery = shallowRef("");
     this.empty = shallowRef(false);
     this.queue = [];
     this.meta = {};
@@ -919,14 +920,40 @@ function injectStyles(css) {
   document.head.appendChild(style);
 }
 
+function paletteMatches(kind, query) {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const text = [kind.kind, kind.title, kind.description, kind.category].filter(Boolean).join(" ").toLowerCase();
+  return words.every((word) => text.includes(word));
+}
+
 function paletteView(editor, kinds) {
+  const query = editor.paletteQuery.value;
+  const shown = query ? kinds.filter((kind) => paletteMatches(kind, query)) : kinds;
   const groups = new Map();
-  for (const kind of kinds) {
+  for (const kind of shown) {
     const category = kind.category || "other";
     if (!groups.has(category)) groups.set(category, []);
     groups.get(category).push(kind);
   }
-  const children = [];
+  const children = [h("input", {
+    class: "gf-palette-search",
+    key: "search",
+    type: "search",
+    placeholder: "Search kinds",
+    "aria-label": "search node kinds",
+    "data-testid": "palette-search",
+    value: query,
+    onInput: (ev) => { editor.paletteQuery.value = ev.target.value; },
+    onKeydown: (ev) => {
+      if (ev.key === "Enter" && shown.length) { editor.addAtCentre(shown[0].kind); editor.paletteQuery.value = ""; }
+      if (ev.key === "Escape") editor.paletteQuery.value = "";
+      ev.stopPropagation(); // typing here is not a canvas shortcut (Delete, Ctrl+Z, ...)
+    },
+  })];
+  if (!shown.length) {
+    children.push(h("div", { class: "gf-palette-none", key: "none", "data-testid": "palette-none" },
+      `No kind matches "${query}"`));
+  }
   for (const [category, members] of groups) {
     children.push(h("div", { class: "gf-palette-category", key: `c:${category}` }, category));
     for (const kind of members) {
