@@ -21,7 +21,8 @@ class Point(TypedDict):
 @pytest.mark.parametrize(("annotation", "expected"), [
     (str, "string"), (int, "integer"), (float, "number"), (bool, "boolean"), (list, "array"),
     (list[int], "array"), (dict, "object"), (dict[str, Any], "object"), (Order, "object"), (Point, "object"),
-    (Optional[int], "integer"),  # noqa: UP045 (the old spelling is what is tested) (str | None, "string"), (int | str, "any"), (Any, "any"), (object, "any"),
+    (Optional[int], "integer"),  # noqa: UP045 (the old spelling is what is tested)
+    (str | None, "string"), (int | str, "any"), (Any, "any"), (object, "any"),
 ])
 def test_port_type_of_each_annotation_form(annotation: Any, expected: str) -> None:
     assert port_type(annotation) == expected
