@@ -194,6 +194,9 @@ function heatRow(heat) {
       title: failing ? "failed in some runs" : null,
     }, `${percentOk(heat.success_rate)}% ok`));
   }
+  if (heat.tokens_per_run) {
+    outcome.push(h("span", { "data-testid": "heat-tokens" }, `${Math.round(Number(heat.tokens_per_run))} tok/run`));
+  }
   if (known(heat.cost_per_1k)) outcome.push(h("span", {}, `$${Number(heat.cost_per_1k).toFixed(2)}/1k`));
   return h("div", { class: "gf-heat", "data-testid": "heat" }, [
     timing.length ? h("div", {}, timing.join(" · ")) : null,

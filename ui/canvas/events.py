@@ -51,6 +51,7 @@ class NodeHeat(TypedDict, total=False):
     p95: float | None
     success_rate: float | None
     cost_per_1k: float | None
+    tokens_per_run: float | None
     heat: float
     """0 (cool) .. 1 (hot): the colour of the node's left edge."""
 

@@ -32,6 +32,7 @@ COLUMNS = [
     {"name": "retries", "label": "Retries", "field": "retries", "sortable": True},
     {"name": "tokens", "label": "Tokens / run", "field": "tokens"},
     {"name": "cost", "label": "Cost / 1K runs", "field": "cost"},
+    {"name": "cascade", "label": "Answered by (cascade)", "field": "cascade", "align": "left"},
     {"name": "heat", "label": "Heat", "field": "heat"},
 ]
 
@@ -50,6 +51,7 @@ def heat_map(nodes: Sequence[NodeStats]) -> dict[str, NodeHeat]:
     slowest = max(slowest, HEAT_FLOOR) if slowest else 0.0
     return {
         n.node_id: NodeHeat(p50=n.p50, p95=n.p95, success_rate=n.success_rate, cost_per_1k=n.cost_per_1k_runs,
+                            tokens_per_run=n.tokens_per_run,
                             heat=(n.p95 or 0.0) / slowest if slowest else 0.0)
         for n in nodes
     }
@@ -62,9 +64,17 @@ def table_rows(nodes: Sequence[NodeStats], spec: GraphSpec | None) -> list[dict[
         {"node": f"{labels[n.node_id]} ({n.node_id})" if labels.get(n.node_id) else n.node_id, "id": n.node_id,
          "runs": n.runs, "p50": duration(n.p50), "p95": duration(n.p95), "success": percent(n.success_rate),
          "retries": n.retries, "tokens": f"{n.tokens_per_run:.0f}", "cost": cost(n.cost_per_1k_runs),
-         "heat": f"{heat[n.node_id]['heat']:.2f}"}
+         "heat": f"{heat[n.node_id]['heat']:.2f}", "cascade": cascade_text(n)}
         for n in nodes
     ]
+
+
+def cascade_text(stats: NodeStats) -> str:
+    """Which model answered how often, and the saving against always asking the larger one."""
+    if not stats.answered_by:
+        return ""
+    answers = ", ".join(f"{model} {count}" for model, count in sorted(stats.answered_by.items()))
+    return f"{answers}; saved {cost(stats.saved)}"
 
 
 def graph_line(stats: GraphStats) -> str:
