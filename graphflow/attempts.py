@@ -27,6 +27,7 @@ from graphflow.plan import ErrorInfo
 from graphflow.policies import RetryPolicy
 from graphflow.ports import KeyValueStore
 from graphflow.resilience import BreakerOpen, BreakerRegistry, Permit, StateChange, backoff_delay, should_retry
+from graphflow.waits import Wait
 
 NO_RETRY = RetryPolicy()
 NEVER_RETRIED = frozenset({"NodeOutputError", "NonFiniteOutput", "OutputTooLarge", "BreakerOpen"})
@@ -107,6 +108,11 @@ def jsonable(output: Any) -> dict[str, Any]:
     return data
 
 
+def checked(result: Any) -> dict[str, Any] | Wait:
+    """A node's output as JSON data, or the ``Wait`` it returned instead (``graphflow.waits``)."""
+    return result if isinstance(result, Wait) else jsonable(result)
+
+
 def error_info(node_id: str, exc: BaseException) -> ErrorInfo:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]  # a handler's own task group: report the real error
@@ -127,7 +133,7 @@ def is_cancellation(exc: BaseException) -> bool:
     return isinstance(exc, anyio.get_cancelled_exc_class())
 
 
-async def run_node(node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+async def run_node(node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> Any:
     """The node's own code. Its SystemExit, KeyboardInterrupt, GeneratorExit... become an
     ordinary failure here, inside its task: asyncio re-raises the first two out of the
     event loop itself, which would take the process (or a server) down."""
@@ -166,7 +172,7 @@ class Attempts:
                 and retry_at is None:
             # One attempt, no policies: the common case, kept short because it is hot.
             try:
-                output = jsonable(await run_node(node, inputs, ctx))
+                output = checked(await run_node(node, inputs, ctx))
                 done = Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
             except Exception as exc:
                 done = Done(node.id, False, error_info(node.id, exc), self.clock.monotonic() - t0, ctx.attempt,
@@ -183,7 +189,8 @@ class Attempts:
                 self.send.send_nowait(Done(node.id, True, hit, self.clock.monotonic() - t0, ctx.attempt, cached=True))
                 return
         done = await self.attempt_loop(node, inputs, ctx)
-        if done.ok and key is not None and self.cache is not None and spec.cache is not None:
+        if done.ok and key is not None and self.cache is not None and spec.cache is not None \
+                and not isinstance(done.payload, Wait):
             await self.cache.put(CACHE_NAMESPACE, key, done.payload, expires_at=self.clock.time() + spec.cache.ttl)
         self.send.send_nowait(done)
 
@@ -205,7 +212,7 @@ class Attempts:
                 try:
                     if breaker is not None:
                         permit = breaker.acquire()
-                    output = jsonable(await self.call(node, inputs, ctx, timeout))
+                    output = checked(await self.call(node, inputs, ctx, timeout))
                 except Exception:
                     if permit is not None and permit.settled is None:
                         permit.failure()
@@ -244,11 +251,11 @@ class Attempts:
                         self.send.send_nowait(BreakerChanges(node.id, changes))
 
     async def call(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
-                   limit: float | None) -> dict[str, Any]:
+                   limit: float | None) -> Any:
         """One attempt, failing with ``NodeTimeout`` after ``limit`` seconds of the run's clock."""
         if limit is None:
             return await run_node(node, inputs, ctx)
-        output: dict[str, Any] = {}
+        output: Any = {}
         completed = False
         ctx.timeout, ctx.abandoned = limit, 0
         # Race the call against clock.sleep, so a fake clock can drive timeouts in tests.

@@ -22,7 +22,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from graphflow.describe import describe, detail
+from graphflow.describe import describe, detail, wait_text
 from graphflow.events import RUN_END_KINDS, Event, NodeStatus, RunCancelled, RunFinished
 from graphflow.formatting import duration
 from graphflow.runner import RunResult
@@ -32,6 +32,7 @@ from graphflow.text import printable
 STATUS_COLORS = {
     NodeStatus.RUNNING: "cyan",
     NodeStatus.RETRYING: "cyan",
+    NodeStatus.WAITING: "magenta",
     NodeStatus.SUCCEEDED: "green",
     NodeStatus.FAILED: "red",
     NodeStatus.SKIPPED: "bright_black",
@@ -165,5 +166,9 @@ def summary(result: RunResult) -> str:
         return f"succeeded{took}: run {result.run_id} ({states})"
     if result.status == "failed":
         return f"failed{took}: node {result.failed_node!r}: {result.error} (run {result.run_id}; {states})"
+    if result.status == "waiting":
+        waits = "; ".join(wait_text(w) for w in result.waits)
+        return (f"waiting: run {result.run_id} continues when woken ({waits}); "
+                f"see graphflow reviews, graphflow send")
     reason = getattr(end, "reason", "") or "cancelled"
     return f"cancelled{took}: {reason} (run {result.run_id}; {states})"

@@ -84,6 +84,14 @@ def usage_note(event: ev.NodeSucceeded | ev.NodeFailed) -> str:
     return f" [{event.tokens} tokens{split}, ${cost(event.cost)}]"
 
 
+def wait_text(wait: dict[str, Any]) -> str:
+    """``decision 'r1.review' (due 14:03:07.123)``: what a node waits for, as people read it."""
+    key = f" {wait['key']!r}" if wait.get("key") else ""
+    due = f" (due {clock(wait['due_at'])})" if wait.get("due_at") is not None else ""
+    node = f"{wait['node_id']}: " if wait.get("node_id") else ""
+    return f"{node}{wait.get('kind')}{key}{due}"
+
+
 def detail(event: ev.Event) -> str:
     """What the event says beyond its kind: the node, then what happened to it."""
     if isinstance(event, ev.RunStarted):
@@ -125,6 +133,10 @@ def detail(event: ev.Event) -> str:
         return (f"{event.node_id} step {event.step} #{event.index} "
                 f"{call_text(event.name, event.arguments, event.result, event.error)} in {duration(event.duration)}"
                 + (" (fails the node)" if event.fatal else ""))
+    if isinstance(event, ev.RunWaiting):
+        return "waiting for " + "; ".join(wait_text(w) for w in event.waits)
+    if isinstance(event, ev.NodeWaiting):
+        return f"{event.node_id}: " + wait_text({"kind": event.wait_kind, "key": event.key, "due_at": event.due_at})
     if isinstance(event, ev.MapProgress):
         return f"{event.node_id} {event.done}/{event.total}" + (f" ({event.failed} failed)" if event.failed else "")
     return event.node_id + (f": {event.reason}" if event.reason else "")  # skipped, cancelled

@@ -7,6 +7,7 @@
     ├── StoreError               a store cannot be read or written (storage's StorageError)
     ├── LeaseHeld                another live process executes the run (names it, and when its lease expires)
     ├── LeaseLost                this process lost the lease of a run it was executing and stopped it
+    ├── WakeRefused              an event or decision a run is not waiting for (or one already decided)
     ├── ExpressionError          (expressions.py) an expression does not parse or fails
     │   ├── ExpressionSyntaxError
     │   └── ExpressionEvalError
@@ -15,6 +16,7 @@
         ├── NodeOutputError      the node returned something that is not JSON data
         ├── BreakerOpen          (resilience.py) refused by an open circuit breaker; never retried
         ├── MapItemFailed        (nodes/map.py) a fail-fast map stopped at an item
+        ├── WaitUnsupported      a node waited in a run that cannot wait (a bare Runner: no store)
         ├── AgentLimitExceeded   (nodes/agent.py) an agent reached max_steps, max_tokens or max_cost; never retried
         ├── ToolCallFailed       an agent's tool failed and its ``tool_errors`` is ``fail``
         ├── ModelCallFailed      a model server's error (``retryable``, ``retry_after``; HTTP status)
@@ -254,3 +256,13 @@ class ToolCallFailed(NodeError):
         super().__init__(f"tool {tool!r} (step {step}) failed: {message}")
         self.tool = tool
         self.step = step
+
+
+class WakeRefused(GraphflowError):
+    """An event, decision or timer that changes nothing: the run (or review item) is not waiting
+    for it, or another wake was first. Nothing stored was changed."""
+
+
+class WaitUnsupported(NodeError):
+    """A node waited (for an event, a decision or a long timer) in a run that cannot wait: a bare
+    ``Runner`` has no store to keep a waiting run in. Run the graph through a workspace."""

@@ -20,6 +20,8 @@ class NodeStatus(StrEnum):
     RUNNING = "running"
     RETRYING = "retrying"
     """An attempt failed; the next one waits for its backoff."""
+    WAITING = "waiting"
+    """Suspended until an event, a decision or a time (``graphflow.waits``)."""
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -52,6 +54,15 @@ class RunResumed(_EventBase):
     kind: Literal["run_resumed"] = "run_resumed"
     reason: str = ""
     """Why the run continues (e.g. recovery after the process stopped)."""
+
+
+class RunWaiting(_EventBase):
+    """Nothing more can run until a waiting node is woken: the run's loop ends here and the
+    run holds nothing (no task, no lease) until then. Not an end: a ``RunResumed`` follows."""
+
+    kind: Literal["run_waiting"] = "run_waiting"
+    waits: list[dict[str, Any]] = Field(default_factory=list)
+    """One per waiting node: ``node_id``, ``kind`` (event, decision, timer), ``key``, ``due_at``."""
 
 
 class RunFinished(_EventBase):
@@ -156,6 +167,20 @@ class MapProgress(_EventBase):
     map's checkpoint, so a resumed run only runs the items not recorded here."""
 
 
+class NodeWaiting(_EventBase):
+    """The node suspended itself until it is woken (``graphflow.waits``); the store keeps a
+    wait row (and, for a review, a review item) from this event."""
+
+    kind: Literal["node_waiting"] = "node_waiting"
+    node_id: str
+    wait_kind: Literal["event", "decision", "timer"]
+    key: str = ""
+    """The event name, or the review item id."""
+    due_at: float | None = None
+    """Wall-clock time the timer fires (or the wait times out); None: never."""
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
 class NodeSkipped(_EventBase):
     kind: Literal["node_skipped"] = "node_skipped"
     node_id: str
@@ -231,6 +256,7 @@ class NodeText(BaseModel):
 Event = Annotated[
     RunStarted
     | RunResumed
+    | RunWaiting
     | RunFinished
     | RunCancelled
     | NodeStarted
@@ -239,17 +265,20 @@ Event = Annotated[
     | NodeSkipped
     | NodeCancelled
     | NodeRetrying
+    | NodeWaiting
     | BreakerChanged
     | MapProgress
     | AgentStep
     | ToolCalled,
     Field(discriminator="kind"),
 ]
-NodeEvent = (NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled | NodeRetrying | MapProgress
-             | AgentStep | ToolCalled)
+NodeEvent = (NodeStarted | NodeSucceeded | NodeFailed | NodeSkipped | NodeCancelled | NodeRetrying | NodeWaiting
+             | MapProgress | AgentStep | ToolCalled)
 NESTED_KINDS = frozenset({"agent_step", "tool_call"})
 """Events inside a running node (an agent's steps and tool calls): its durable journal."""
 RUN_END_KINDS = frozenset({"run_finished", "run_cancelled"})
+LOOP_END_KINDS = RUN_END_KINDS | {"run_waiting"}
+"""Where a run's loop in this process ends: its end, or its suspension (it goes on later, from the store)."""
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 

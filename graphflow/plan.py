@@ -26,6 +26,7 @@ from graphflow.expressions import ExpressionError
 from graphflow.joins import DEAD, ERROR, LIVE, JoinTracker
 from graphflow.model import ERROR_PORT
 from graphflow.nodes.routing import expression_scope
+from graphflow.waits import Wait
 
 
 class NodeState(StrEnum):
@@ -36,6 +37,8 @@ class NodeState(StrEnum):
     HELD = "held"
     """Ready, but a sequential fallback has not reached its branch yet."""
     RUNNING = NodeStatus.RUNNING.value
+    WAITING = NodeStatus.WAITING.value
+    """Suspended until woken (``graphflow.waits``): not settled, not running."""
     SUCCEEDED = NodeStatus.SUCCEEDED.value
     FAILED = NodeStatus.FAILED.value
     SKIPPED = NodeStatus.SKIPPED.value
@@ -69,6 +72,8 @@ class Transition(NamedTuple):
     handled: bool = False
     degraded: bool = False
     """Succeeded with its default output after failing (an optional node)."""
+    wait: Wait | None = None
+    """What a node entering ``WAITING`` waits for."""
 
 
 class Plan:
@@ -89,6 +94,7 @@ class Plan:
         self._open = len(graph.order)
         self._ready: deque[str] = deque()
         self._held: dict[str, list[str]] = {}
+        self._waits: dict[str, Wait] = {}
         self._gate_level: dict[str, int] = dict.fromkeys(graph.join_branches, 0)
         self._joins: dict[str, JoinTracker] = {}
         for join_id, branches in graph.join_branches.items():
@@ -115,6 +121,11 @@ class Plan:
 
     def output_of(self, node_id: str) -> dict[str, Any] | None:
         return self._outputs.get(node_id)
+
+    @property
+    def waits(self) -> dict[str, Wait]:
+        """The nodes waiting now and what for, in the order they began to wait."""
+        return {n: w for n, w in self._waits.items() if self._state[n] is NodeState.WAITING}
 
     @property
     def failure(self) -> ErrorInfo | None:
@@ -189,6 +200,14 @@ class Plan:
     def mark_failed(self, node_id: str, error: ErrorInfo) -> None:
         self._expect_running(node_id)
         self._fail(node_id, error)
+
+    def mark_waiting(self, node_id: str, wait: Wait) -> None:
+        """The node suspended itself: it stays open (the run is not finished) but runs no more
+        in this run's loop; it settles in a later loop, once woken (``graphflow.waits``)."""
+        self._expect_running(node_id)
+        self._state[node_id] = NodeState.WAITING
+        self._waits[node_id] = wait
+        self._transitions.append(Transition(node_id, NodeState.WAITING, wait=wait))
 
     def restore(self, succeeded: dict[str, dict[str, Any]], failed: dict[str, ErrorInfo],
                 degraded: Sequence[str] = ()) -> None:
@@ -314,7 +333,7 @@ class Plan:
             self._failure = ErrorInfo("StoppedEarly", reason, node_id)
         for other in self._graph.order:
             state = self._state[other]
-            if state is NodeState.RUNNING:
+            if state is NodeState.RUNNING or state is NodeState.WAITING:
                 self._finish(other, Transition(other, NodeState.CANCELLED, reason=f"run stopped early: {reason}"))
             elif state not in TERMINAL:
                 self._finish(other, Transition(other, NodeState.SKIPPED, reason=f"run stopped early: {reason}"))
@@ -413,6 +432,7 @@ class Plan:
                 continue
             if not all(self._state[e.target] in TERMINAL for e in nodes[node_id].out_edges):
                 continue
-            state = NodeState.CANCELLED if self._state[node_id] is NodeState.RUNNING else NodeState.SKIPPED
+            busy = self._state[node_id] in (NodeState.RUNNING, NodeState.WAITING)
+            state = NodeState.CANCELLED if busy else NodeState.SKIPPED
             self._finish(node_id, Transition(node_id, state, reason=f"join {join_id!r} no longer needs it"))
             stack.extend(e.source for e in nodes[node_id].in_edges)

@@ -40,6 +40,8 @@ class Recovery:
     """Results of map items recorded before the crash, by node and item index."""
     nested: dict[str, list[ev.Event]] = field(default_factory=dict)
     """Nested events (an agent's steps and tool calls) of the nodes not settled, in log order."""
+    first_started: dict[str, float] = field(default_factory=dict)
+    """Wall-clock time of each node's first start (a waiting node's timer counts from it)."""
 
 
 def recover(events: Sequence[ev.Event]) -> Recovery:
@@ -66,6 +68,7 @@ def recover(events: Sequence[ev.Event]) -> Recovery:
             rec.failed[node_id] = ErrorInfo(event.error_type, event.error_message, node_id)
             rec.usage[node_id] = (event.cost, event.tokens, False)
         elif isinstance(event, ev.NodeStarted):
+            rec.first_started.setdefault(node_id, event.at)
             rec.started.add(node_id)
             rec.attempts[node_id] = event.attempt
         elif isinstance(event, ev.MapProgress) and event.results:

@@ -41,19 +41,20 @@ from graphflow.messages import (
     TextSoFar,
 )
 from graphflow.nodes.base import NodeContext
-from graphflow.plan import NodeState, Plan, Transition
+from graphflow.plan import ErrorInfo, NodeState, Plan, Transition
 from graphflow.ports import DurableSink, EventSink, KeyValueStore, LiveSink, SecretSource, SessionStore
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
 from graphflow.shared_clients import shared_clients
 from graphflow.transitions import NodeRun, node_event, published
+from graphflow.waits import Wait, Wake
 
 
 @dataclass
 class RunResult:
     run_id: str
     status: str
-    """succeeded, failed or cancelled."""
+    """succeeded, failed, cancelled, or waiting (suspended until woken: ``graphflow.waits``)."""
     outputs: dict[str, Any]
     events: list[ev.Event]
     node_states: dict[str, str]
@@ -64,6 +65,8 @@ class RunResult:
     stopped_early: str | None = None
     cost: float = 0.0
     tokens: int = 0
+    waits: list[dict[str, Any]] = field(default_factory=list)
+    """A waiting run's waits (``RunWaiting.waits``)."""
 
     @property
     def ok(self) -> bool:
@@ -116,6 +119,7 @@ class Runner:
         secrets: SecretSource | None = None,
         text_interval: float = 0.2,
         sessions: SessionStore | None = None,
+        suspend: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -137,6 +141,10 @@ class Runner:
         """Where nodes' ``ctx.secret(name)`` looks (the environment when None)."""
         self.sessions = sessions
         """Where agents keep conversations by session id (none kept when None)."""
+        self.suspend = suspend
+        """A node's ``Wait`` suspends the run (status ``waiting``), for a caller that keeps
+        runs in a store and wakes them (``Workspace``); otherwise the node fails with
+        ``WaitUnsupported``."""
         self.solo = frozenset(n.id for n in graph.nodes.values() if _may_run_alone(n))
         """Nodes the loop may await itself when nothing else runs (see ``_Run.run_alone``)."""
 
@@ -156,12 +164,15 @@ class Runner:
         async with shared_clients():
             return await run.drive()
 
-    async def resume(self, events: Sequence[ev.Event], *, control: RunControl | None = None) -> RunResult:
-        """Continue an unfinished run from its log: recorded successes are not run again,
-        nodes that were in flight run again with the same idempotency key."""
+    async def resume(self, events: Sequence[ev.Event], *, control: RunControl | None = None,
+                     wakes: Mapping[str, Wake] | None = None, reason: str = "") -> RunResult:
+        """Continue an unfinished (or waiting) run from its log: recorded successes are not run
+        again, nodes that were in flight run again with the same idempotency key, and waiting
+        nodes run again with their ``wakes`` (``ctx.wake``), or wait again without one."""
         rec = recover(events)
         run = _Run(self, rec.inputs, rec.run_id, control or RunControl(), rec.graph_version)
-        await run.start_recovered(rec, events)
+        run.wakes = dict(wakes or {})
+        await run.start_recovered(rec, events, reason or "continuing an unfinished run")
         async with shared_clients():
             return await run.drive()
 
@@ -205,6 +216,8 @@ class _Run:
         self.alone: anyio.CancelScope | None = None
         """The scope of the node the loop awaits itself, while it does."""
         self.alone_count = 0
+        self.wakes: dict[str, Wake] = {}
+        """What woke this run's waiting nodes (a resumed run), by node."""
 
     # -- the two ways in ---------------------------------------------------------------
 
@@ -217,11 +230,11 @@ class _Run:
             self.reused_from = seed.from_run
             self.plan.restore(seed.outputs, {})
 
-    async def start_recovered(self, rec: Recovery, logged: Sequence[ev.Event]) -> None:
+    async def start_recovered(self, rec: Recovery, logged: Sequence[ev.Event], reason: str) -> None:
         """Continue after the log: settled nodes are restored, not published again."""
         self.t0 -= max(0.0, self.clock.time() - rec.started_at)  # began in an earlier process: count from then
         self.events, self.seq, self.recovery = list(logged), rec.next_seq, rec
-        await self.emit(ev.RunResumed, reason="continuing an unfinished run")
+        await self.emit(ev.RunResumed, reason=reason)
         self.plan.restore(rec.succeeded, rec.failed, rec.degraded)
         for node_id, (cost, tokens, cached) in rec.usage.items():
             self.nodes[node_id] = NodeRun(cost=cost, tokens=tokens, cached=cached)
@@ -241,7 +254,7 @@ class _Run:
             async with anyio.create_task_group() as tg:
                 self.workers = Workers(tg, self.attempts.execute, self.attempts.cancelled)
                 await self.pump()
-                while not self.plan.finished:
+                while not self.plan.finished and not self.suspended:
                     await self.mailbox.wait()
                     # handle everything already there before scheduling again
                     while not self.plan.finished and (message := self.mailbox.get_nowait()) is not None:
@@ -285,6 +298,11 @@ class _Run:
             case _:
                 assert_never(message)
 
+    @property
+    def suspended(self) -> bool:
+        """Nothing runs and nothing can start until a waiting node is woken."""
+        return self.in_flight == 0 and bool(self.plan.waits)
+
     def deliver_cancel(self, cancel: Cancel) -> None:
         self.mailbox.send_nowait(cancel)
         if self.alone is not None:
@@ -296,7 +314,15 @@ class _Run:
             return  # it finished after it was cancelled: the result is dropped
         record = self.nodes[done.node_id]
         record.attempt, record.cost, record.tokens, record.cached = done.attempt, done.cost, done.tokens, done.cached
-        if done.ok:
+        if done.ok and isinstance(done.payload, Wait):
+            if self.r.suspend:
+                self.plan.mark_waiting(done.node_id, done.payload)
+            else:
+                self.plan.mark_failed(done.node_id, ErrorInfo("WaitUnsupported", f"node {done.node_id!r} waits for "
+                                      f"{done.payload.kind}: a waiting run needs a store to keep it in (run the "
+                                      "graph through a workspace, e.g. graphflow run without --no-store)",
+                                      done.node_id))
+        elif done.ok:
             self.plan.mark_succeeded(done.node_id, done.payload)
         else:
             self.plan.mark_failed(done.node_id, done.payload)
@@ -322,8 +348,11 @@ class _Run:
         attempt, retry_at = self.resume_point(node.id)
         record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
         await self.emit(ev.NodeStarted, node_id=node.id, attempt=attempt)
+        first = self.recovery.first_started.get(node.id) if self.recovery is not None else None
         ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng,
-                          secrets=self.r.secrets, sessions=self.r.sessions)
+                          secrets=self.r.secrets, sessions=self.r.sessions,
+                          started_at=first if first is not None else self.clock.time(),
+                          wake=self.wakes.get(node.id), can_wait=self.r.suspend)
         inputs = self.plan.inputs_for(node.id)
         if node.inline:
             self.run_inline(node, inputs, ctx, record)
@@ -448,6 +477,12 @@ class _Run:
         error = f"{failure.type}: {failure.message}" if failure else None
         cost, tokens = sum(r.cost for r in self.nodes.values()), sum(r.tokens for r in self.nodes.values())
         duration = self.clock.monotonic() - self.t0
+        if not plan.finished:  # suspended: the run goes on when a waiting node is woken
+            waits = [wait.as_json(node_id) for node_id, wait in plan.waits.items()]
+            await self.emit(ev.RunWaiting, waits=waits)
+            return RunResult(run_id=self.run_id, status="waiting", outputs=self.run_outputs, events=self.events,
+                             node_states={n: s.value for n, s in plan.states().items()}, cost=cost, tokens=tokens,
+                             waits=waits)
         if plan.status == "cancelled":
             await self.emit(ev.RunCancelled, reason=plan.cancel_reason or "", duration=duration)
         else:

@@ -75,6 +75,8 @@ class NodeRecord:
     """Spent by the node's attempts (a cached node spent nothing)."""
     steps: list[StepView] = field(default_factory=list)
     """Agent nodes: each step so far (its model turn and tool calls)."""
+    waiting_for: str | None = None
+    """While (or after) it waited: event, decision or timer."""
 
 
 @dataclass
@@ -82,7 +84,7 @@ class RunState:
     run_id: str = ""
     graph_id: str = ""
     status: str = "pending"
-    """pending | running | succeeded | failed | cancelled"""
+    """pending | running | waiting | succeeded | failed | cancelled"""
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
@@ -99,9 +101,13 @@ class RunState:
     breakers_before: dict[str, str] = field(default_factory=dict)
     """Each breaker's state before its first change in the run."""
 
+    waits: list[dict[str, Any]] = field(default_factory=list)
+    """While the run waits: what for, one entry per waiting node (``RunWaiting.waits``)."""
+
     @property
     def ended(self) -> bool:
-        return self.status not in ("pending", "running")
+        """Finished for good (a waiting run has not ended: it continues when woken)."""
+        return self.status not in ("pending", "running", "waiting")
 
     def apply(self, event: ev.Event) -> None:
         if event.seq != self.last_seq + 1:
@@ -112,7 +118,9 @@ class RunState:
             self.inputs, self.started_at = dict(event.inputs), event.at
             self.nodes = {n: NodeRecord() for n in event.node_ids}
         elif isinstance(event, ev.RunResumed):
-            self.status = "running"
+            self.status, self.waits = "running", []
+        elif isinstance(event, ev.RunWaiting):
+            self.status, self.waits = "waiting", [dict(w) for w in event.waits]
         elif isinstance(event, ev.RunFinished):
             self.status, self.outputs = event.status, dict(event.outputs)
             self.failed_node, self.error = event.failed_node, event.error
@@ -150,6 +158,9 @@ class RunState:
         elif isinstance(event, ev.NodeRetrying):
             node.status, node.retries = NodeStatus.RETRYING, node.retries + 1
             node.error = f"{event.error_type}: {event.error_message}"
+        elif isinstance(event, ev.NodeWaiting):
+            node.status, node.waiting_for = NodeStatus.WAITING, event.wait_kind
+            node.reason = f"waiting for {event.wait_kind}" + (f" {event.key!r}" if event.key else "")
         elif isinstance(event, ev.MapProgress):
             node.progress = (event.done, event.failed, event.total)
         elif isinstance(event, ev.AgentStep):
@@ -187,7 +198,8 @@ class RunState:
                  for n, r in self.nodes.items()}
         return RunState(**{**vars(self), "inputs": dict(self.inputs), "outputs": dict(self.outputs),
                            "nodes": nodes, "breakers": dict(self.breakers),
-                           "breakers_before": dict(self.breakers_before)})
+                           "breakers_before": dict(self.breakers_before),
+                           "waits": [dict(w) for w in self.waits]})
 
     @classmethod
     def from_events(cls, events: Iterable[ev.Event]) -> RunState:

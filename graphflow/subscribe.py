@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from graphflow.events import RUN_END_KINDS, Event, NodeText
+from graphflow.events import LOOP_END_KINDS, Event, NodeText
 
 
 class EventLog:
     """Keeps every event and fans them out to subscribers.
 
     ``subscribe()`` returns a stream that first replays what already happened, then
-    follows live, and ends after the run's final event (or at ``close()``).
+    follows live, and ends after the run's final event or its ``run_waiting`` (or at ``close()``).
     """
 
     def __init__(self) -> None:
@@ -32,7 +32,7 @@ class EventLog:
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self._subscribers.remove(send)
         self.show(event)
-        if event.kind in RUN_END_KINDS:
+        if event.kind in LOOP_END_KINDS:  # a waiting run continues later in a new log
             self.close()
 
     def show(self, note: Event | NodeText) -> None:

@@ -215,6 +215,8 @@ def tool_from_http(kind: NodeKind, config: Any, prepared: Any, name: str, descri
 
     async def invoke(kwargs: dict[str, Any], ctx: NodeContext) -> Any:
         out = await kind.run(prepared, dict(kwargs), ctx)
+        if not isinstance(out, dict):  # an HTTP request never waits
+            raise TypeError(f"tool {name!r}: the HTTP node returned {type(out).__name__}, not its output")
         return {"status": out.get("status"), "body": out.get("body")}
 
     return Tool(name, description or f"{config.method} {config.url}", schema, model, invoke,

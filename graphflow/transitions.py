@@ -59,6 +59,10 @@ def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str 
             return ev.NodeSkipped, {"node_id": node_id, "reason": t.reason}
         case NodeState.CANCELLED:
             return ev.NodeCancelled, {"node_id": node_id, "reason": t.reason}
+        case NodeState.WAITING:
+            assert t.wait is not None
+            return ev.NodeWaiting, {"node_id": node_id, "wait_kind": t.wait.kind, "key": t.wait.key,
+                                    "due_at": t.wait.due_at, "detail": dict(t.wait.detail)}
     raise ValueError(f"node {node_id!r}: no event for entering {t.state.value}")
 
 

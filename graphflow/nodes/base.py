@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from graphflow.clock import Clock, RealClock
 from graphflow.model import PortSpec
+from graphflow.waits import Wait, Wake
 
 if TYPE_CHECKING:
     from graphflow.model import GraphSpec
@@ -74,6 +75,13 @@ class NodeContext:
     journal: Any = None
     """What a node rebuilt from ``nested`` and keeps up to date across its attempts (an agent's
     finished steps), so a retry continues too instead of starting over."""
+    started_at: float = 0.0
+    """Wall-clock time of the node's first start in this run, the same after resumes: a due
+    time computed from it stays put (``graphflow.waits``)."""
+    wake: Wake | None = None
+    """Set when the node waited and was woken: what woke it (an event, a decision, a timer)."""
+    can_wait: bool = False
+    """Whether returning a ``Wait`` suspends the run (a workspace with a store) or fails the node."""
 
     def report_usage(self, *, cost: float = 0.0, tokens: int = 0) -> None:
         """Add the money and tokens a call spent; they land on the node's events."""
@@ -201,9 +209,10 @@ class NodeKind:
         HTTP node's allow-list; what the compiler calls."""
         return self.prepare(config, registry)
 
-    async def run(self, config: Any, inputs: dict[str, Any], ctx: NodeContext, /) -> dict[str, Any]:
-        """Return values by output port; leave a port out to not emit it. (Positional: a kind
-        names ``config`` after what ``prepare`` made of it.)"""
+    async def run(self, config: Any, inputs: dict[str, Any], ctx: NodeContext, /) -> dict[str, Any] | Wait:
+        """Return values by output port; leave a port out to not emit it. Or return a ``Wait``
+        to suspend the run until woken (``graphflow.waits``). (Positional: a kind names
+        ``config`` after what ``prepare`` made of it.)"""
         return self.run_inline(config, inputs, ctx)
 
     def run_inline(self, config: Any, inputs: dict[str, Any], ctx: NodeContext, /) -> dict[str, Any]:

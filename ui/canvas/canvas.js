@@ -38,7 +38,7 @@ const ID_BAD_CHARS = /[^A-Za-z0-9_.-]/g;
 // graphflow.events.NodeStatus, plus "degraded" (tests/ui/test_node_status.py keeps them the same)
 const STATUS_TEXT = {
   pending: "pending", running: "running", succeeded: "succeeded", failed: "failed", skipped: "skipped",
-  cancelled: "cancelled", retrying: "retrying", degraded: "degraded",
+  cancelled: "cancelled", retrying: "retrying", waiting: "waiting", degraded: "degraded",
 };
 let instances = 0;
 

@@ -19,7 +19,7 @@ from .frame import frame, tag
 COLUMNS = "130px 100px 160px 80px 70px 70px minmax(100px, 1fr) minmax(120px, 2fr)"
 HEADS = ("Run", "Status", "Started", "Duration", "Cost", "Version", "Failed node", "Inputs")
 STATUS_COLOURS = {"succeeded": "#15803d", "failed": "#b91c1c", "cancelled": "#a16207", "running": "#1d4ed8",
-                  "unfinished": "#6b7280"}
+                  "waiting": "#7e22ce", "unfinished": "#6b7280"}
 
 
 def status_text(run: RunSummary, live: bool) -> str:

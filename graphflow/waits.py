@@ -1,0 +1,79 @@
+"""Waiting runs: a node that suspends its run until an event, a decision or a time.
+
+A node kind's ``run`` returns a ``Wait`` instead of its output. The planner marks the node
+``waiting``; once nothing else can run, the runner ends the run's loop with ``RunWaiting``
+(the run's status becomes ``waiting``) and nothing of the run stays in memory: no task, no
+thread, no lease. The store derives a wait row per waiting node from ``NodeWaiting`` (and,
+for a review, its review item), in the same transaction as the event.
+
+Something then *wakes* the node: an event sent to the run, a reviewer's decision, a timer
+falling due. Waking is a claim on the wait row, decided in one store transaction, so of two
+racing wakes (a decision and its timeout) exactly one wins; the winner's ``Wake`` is stored
+on the row. Whoever then holds the run's lease resumes it from its log, and the woken node
+runs again with ``ctx.wake`` set: it returns its output from the wake (deterministically: a
+crash before it settles resumes it with the same wake). A wait row goes when its run ends
+or its node is no longer waiting.
+
+Semantics a node kind can rely on:
+
+* ``ctx.started_at`` is the wall-clock time of the node's first start in the run, the same
+  after any number of resumes: a due time computed from it does not move (a durable timer).
+* A waiting node that is run again without a wake (another node of its run was woken)
+  returns the same ``Wait`` again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+WaitKind = Literal["event", "decision", "timer"]
+WAIT_KINDS: tuple[WaitKind, ...] = ("event", "decision", "timer")
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """What a node waits for (returned by its ``run`` instead of an output)."""
+
+    kind: WaitKind
+    key: str = ""
+    """The event's name (``event``); the review item's id (``decision``); empty for a timer."""
+    due_at: float | None = None
+    """Wall-clock Unix seconds: a timer's time, or when a wait for an event or a decision
+    times out (the node is woken with a ``timer`` wake). None: no timeout."""
+    detail: dict[str, Any] = field(default_factory=dict)
+    """JSON data about the wait (a review's proposal, context, reason, confidence)."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in WAIT_KINDS:
+            raise ValueError(f"wait kind must be one of {', '.join(WAIT_KINDS)}, not {self.kind!r}")
+        if self.kind == "timer" and self.due_at is None:
+            raise ValueError("a timer wait needs a due time")
+
+    def as_json(self, node_id: str) -> dict[str, Any]:
+        return {"node_id": node_id, "kind": self.kind, "key": self.key, "due_at": self.due_at}
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """What woke a waiting node; stored on its wait row, handed to it as ``ctx.wake``."""
+
+    kind: WaitKind
+    """``timer`` for a timer or a timeout, else how the node was waiting."""
+    at: float
+    data: Any = None
+    """The event's data, or the decision (``{"decision": "approve", "value": ..., ...}``)."""
+    by: str = ""
+    """Who: a person's name, ``timer``, ``cli``..."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "at": self.at, "data": self.data, "by": self.by}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Wake:
+        return cls(kind=data["kind"], at=float(data["at"]), data=data.get("data"), by=str(data.get("by") or ""))
+
+
+def review_item_id(run_id: str, node_id: str) -> str:
+    """A review node's item id: one item per waiting node of a run, the same across resumes."""
+    return f"{run_id}.{node_id}"
