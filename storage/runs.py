@@ -179,7 +179,7 @@ class RunRepository:
         await self._db.writer.sync()
         rows = await self._db.fetchall("SELECT node_id, output_json FROM node_outputs WHERE run_id = ?", (run_id,))
         outputs = {row[0]: json.loads(row[1]) for row in rows}
-        wanted = set().union(*(refs(values) for values in outputs.values())) if outputs else set()
+        wanted = {digest for values in outputs.values() for digest in refs(values)}
         if not wanted:
             return outputs
         found = await self._blobs(run_id, wanted)

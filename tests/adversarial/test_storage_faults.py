@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from needs import unavailable
 
 from graphflow.storage import StorageError, open_store
 
@@ -68,7 +69,7 @@ def read_only(folder: Path, db: Path, *, whole_folder: bool) -> Iterator[None]:
     """Make ``db`` (or its whole folder) read-only for this process's user."""
     if os.geteuid() == 0:
         if subprocess.run(["mount", "-o", "remount,ro", str(folder)], capture_output=True).returncode != 0:
-            pytest.skip("cannot remount the tmpfs read-only here")
+            unavailable("cannot remount the tmpfs read-only here")
         try:
             yield
         finally:
@@ -173,7 +174,7 @@ def test_run_on_a_full_disk_prints_one_line(tmp_path):
     folder = tmp_path / "small"
     with tmpfs(folder, "1M") as mounted:
         if not mounted:
-            pytest.skip("a full disk needs a small tmpfs (root)")
+            unavailable("a full disk needs a small tmpfs (root)")
         db = folder / "g.db"
         make_graphflow_db(db)
         with (folder / "filler").open("wb", buffering=0) as filler, contextlib.suppress(OSError):

@@ -10,6 +10,7 @@ import ipaddress
 from typing import Any
 
 import pytest
+from needs import unavailable
 from test_http_node import failure, http_graph
 
 import graphflow
@@ -179,7 +180,7 @@ async def test_an_allowed_ipv6_literal_and_a_name_pinned_to_ipv6(monkeypatch):
     try:
         server = Server6(("::1", 0), Handler)
     except OSError:
-        pytest.skip("no IPv6 loopback here")
+        unavailable("no IPv6 loopback here")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         port = server.server_address[1]
