@@ -148,7 +148,8 @@ async def run_node(node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext)
 
 
 def cache_key(node: CompiledNode, inputs: dict[str, Any]) -> str:
-    body = json.dumps([node.spec.kind, node.spec.config, inputs], sort_keys=True, default=str)
+    identity = node.kind.cache_identity(node.runtime)
+    body = json.dumps([node.spec.kind, node.spec.config, inputs, identity], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 

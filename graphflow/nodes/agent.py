@@ -32,7 +32,7 @@ from graphflow.agent_journal import Journal, Step
 from graphflow.errors import AgentLimitExceeded, NodeError, ToolCallFailed
 from graphflow.model import PortSpec, PortType
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
-from graphflow.nodes.llm import call_model, check_provider, render, variables
+from graphflow.nodes.llm import call_model, check_provider, model_identity, render, variables
 from graphflow.providers import get_provider
 from graphflow.tools import (
     Tool,
@@ -216,6 +216,9 @@ class AgentNode(NodeKind):
             code = "unknown_function" if "unknown function" in str(exc) else "invalid_config"
             problems.append((code, str(exc)))
         return problems
+
+    def cache_identity(self, runtime: BoundAgent) -> Any:
+        return model_identity(runtime.config.provider, runtime.config.model)
 
     def prepare_in(self, config: AgentConfig, registry: Registry, graph: GraphSpec) -> BoundAgent:
         return BoundAgent(config, build_tools(config, registry, graph))

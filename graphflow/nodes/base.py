@@ -223,6 +223,12 @@ class NodeKind:
         (output name, value); ``None`` (the default) for kinds that publish nothing."""
         return None
 
+    def cache_identity(self, runtime: Any) -> Any:
+        """What else an identical call depends on, besides the config and the inputs, for the
+        cache key (JSON-able): a model node's server and resolved model, so editing a provider
+        or its default model never answers from another server's entry. None: nothing."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """What the canvas needs to draw the palette entry and the settings form."""
         default = None

@@ -19,7 +19,16 @@ from pydantic import Field, field_validator
 from graphflow.errors import ModelOutputInvalid
 from graphflow.model import PortSpec, PortType
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
-from graphflow.nodes.llm import LLMConfig, Usage, call_model, check_model_config, parse_structured, render, variables
+from graphflow.nodes.llm import (
+    LLMConfig,
+    Usage,
+    call_model,
+    check_model_config,
+    model_identity,
+    parse_structured,
+    render,
+    variables,
+)
 from graphflow.providers import get_provider
 
 if TYPE_CHECKING:
@@ -114,6 +123,9 @@ class ClassifyNode(NodeKind):
         if unknown:
             problems.append(("invalid_config", f"config.descriptions: not labels: {', '.join(unknown)}"))
         return problems
+
+    def cache_identity(self, runtime: ClassifyConfig) -> Any:
+        return model_identity(runtime.provider, runtime.model)
 
     def request(self, config: ClassifyConfig, model: str, inputs: Mapping[str, Any], as_json: bool) -> ChatRequest:
         from graphflow.llm_call import ChatRequest

@@ -117,6 +117,16 @@ def check_provider(name: str, model: str) -> list[tuple[str, str]]:
     return []
 
 
+def model_identity(provider_name: str, model: str) -> dict[str, str] | None:
+    """The cache's view of where a call goes: the provider's server and the model that answers
+    (the node's, else the provider's default). Never the credential. None: unknown provider."""
+    try:
+        provider = get_provider(provider_name)
+    except ProviderError:
+        return None
+    return {"base_url": provider.base_url, "model": model or provider.default_model}
+
+
 def check_model_config(config: LLMConfig) -> list[tuple[str, str]]:
     """Problems shared by the model nodes: provider, model, schema."""
     problems = check_provider(config.provider, config.model)
@@ -203,6 +213,9 @@ class LLMNode(NodeKind):
 
     def check(self, config: LLMConfig, registry: Registry) -> list[tuple[str, str]]:
         return check_model_config(config)
+
+    def cache_identity(self, runtime: LLMConfig) -> Any:
+        return model_identity(runtime.provider, runtime.model)
 
     def request(self, config: LLMConfig, model: str, inputs: Mapping[str, Any]) -> ChatRequest:
         from graphflow.llm_call import ChatRequest

@@ -4,6 +4,7 @@ holds the credential."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -42,3 +43,39 @@ def files_without(secret: str, db: Path) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     for path in db.parent.iterdir():
         assert secret.encode() not in path.read_bytes(), path
+
+
+async def test_the_cache_key_holds_the_server_and_the_model(llm_server, tmp_path: Path):
+    """The same graph and prompt through a provider pointed at another server, or whose default
+    model changed, is a new call: the entry of one server never answers for another."""
+    from llm_server import FakeLLM
+
+    graph = llm_graph({"prompt": "Q: {question}", "stream": False}, node={"cache": {"enabled": True, "ttl": 3600}})
+    async with open_store(tmp_path / "g.db") as store:
+        with FakeLLM(model="other") as other:
+            path = point_providers(llm_server, secret=None)
+            first = await graphflow.run(graph, {"question": "why?"}, cache=store)
+            point_providers(other, secret=None)
+            bump(path)
+            second = await graphflow.run(graph, {"question": "why?"}, cache=store)
+            again = await graphflow.run(graph, {"question": "why?"}, cache=store)
+            assert len(other.requests) == 1  # asked once, then answered from its own entry
+        point_providers(llm_server, secret=None)
+        text = path.read_text().replace('"default_model": "small"', '"default_model": "large"')
+        path.write_text(text)
+        bump(path)
+        third = await graphflow.run(graph, {"question": "why?"}, cache=store)
+    assert first.ok and second.ok and again.ok and third.ok
+    assert [r.body["model"] for r in llm_server.requests] == ["small", "large"]
+    assert not first_event(first).cached and not first_event(second).cached and not first_event(third).cached
+    assert first_event(again).cached
+
+
+def bump(path: Path) -> None:
+    """A new modification time, so the providers file is read again even within one clock tick."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def first_event(result):
+    return next(e for e in result.events if e.kind == "node_succeeded" and e.node_id == "llm")
