@@ -13,6 +13,7 @@ from graphflow.nodes.io import InputNode, OutputNode
 from graphflow.nodes.join import JoinNode
 from graphflow.nodes.llm import LLMNode
 from graphflow.nodes.map import MapNode
+from graphflow.nodes.review import ReviewNode
 from graphflow.nodes.routing import ConditionNode, RouterNode
 from graphflow.nodes.stop import StopNode
 from graphflow.nodes.transform import TransformNode
@@ -34,6 +35,7 @@ BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     TransformNode,
     HttpRequestNode,
     AgentNode,
+    ReviewNode,
 )
 
 __all__ = ["BUILTIN_KINDS", "NodeConfig", "NodeContext", "NodeKind", "port"]
