@@ -8,6 +8,7 @@
     ├── LeaseHeld                another live process executes the run (names it, and when its lease expires)
     ├── LeaseLost                this process lost the lease of a run it was executing and stopped it
     ├── WakeRefused              an event or decision a run is not waiting for (or one already decided)
+    ├── VersionConflict          a save over a graph that gained a newer version since the edit began
     ├── ExpressionError          (expressions.py) an expression does not parse or fails
     │   ├── ExpressionSyntaxError
     │   └── ExpressionEvalError
@@ -98,6 +99,20 @@ class RunInputError(GraphflowError):
 
 class StoreError(GraphflowError):
     """A store cannot be read or written (``graphflow.storage.StorageError`` is one)."""
+
+
+@dataclass(eq=False)
+class VersionConflict(GraphflowError):
+    """Saving edits begun from ``base_version`` when the graph's latest version is ``latest``
+    (another tab or process saved meanwhile): nothing was stored."""
+
+    graph_id: str
+    base_version: int
+    latest: int
+
+    def __post_init__(self) -> None:
+        super().__init__(f"graph {self.graph_id!r}: version {self.latest} was saved after version "
+                         f"{self.base_version}, which these edits started from")
 
 
 class NotFound(LookupError):

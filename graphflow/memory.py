@@ -19,7 +19,8 @@ from graphflow import events as ev
 from graphflow.clock import Clock, RealClock
 from graphflow.errors import LeaseHeld, LeaseLost
 from graphflow.model import GraphSpec
-from graphflow.ports import GraphSummary, GraphVersion, Lease, NotFound, RunSummary
+from graphflow.drafts import decode_draft, encode_draft
+from graphflow.ports import Draft, GraphSummary, GraphVersion, Lease, NotFound, RunSummary
 
 
 @dataclass
@@ -27,6 +28,7 @@ class _Graph:
     name: str
     updated_at: float
     versions: list[GraphVersion] = field(default_factory=list)
+    draft: Draft | None = None
 
 
 @dataclass
@@ -38,7 +40,7 @@ class _Run:
 
 
 class MemoryStore:
-    """GraphStore + RunStore + KeyValueStore + LeaseStore (``graphflow.ports``) in memory."""
+    """GraphStore + DraftStore + RunStore + KeyValueStore + LeaseStore (``graphflow.ports``) in memory."""
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or RealClock()
@@ -108,6 +110,28 @@ class MemoryStore:
             raise NotFound(f"no graph {graph_id!r}")
         for run_id in [r for r, run in self._runs.items() if run.summary.graph_id == graph_id]:
             del self._runs[run_id]
+
+    # DraftStore
+
+    async def save_draft(self, graph_id: str, base_version: int, graph: dict[str, Any]) -> Draft:
+        text = encode_draft(graph)
+        stored = self._graphs.get(graph_id)
+        if stored is None:
+            raise NotFound(f"no graph {graph_id!r}")
+        stored.draft = Draft(graph_id, base_version, decode_draft(text), self._clock.time())
+        return Draft(graph_id, base_version, decode_draft(text), stored.draft.saved_at)
+
+    async def get_draft(self, graph_id: str) -> Draft | None:
+        stored = self._graphs.get(graph_id)
+        draft = stored.draft if stored else None
+        return None if draft is None else replace(draft, graph=json.loads(json.dumps(draft.graph)))
+
+    async def delete_draft(self, graph_id: str) -> bool:
+        stored = self._graphs.get(graph_id)
+        if stored is None or stored.draft is None:
+            return False
+        stored.draft = None
+        return True
 
     # RunStore
 

@@ -14,7 +14,8 @@ from graphflow.errors import NotFound
 from graphflow.events import Event, NodeText
 from graphflow.model import GraphSpec
 
-__all__ = ["CredentialInfo", "CredentialStore", "DurableSink", "EventSink", "GraphStore", "GraphSummary",
+__all__ = ["CredentialInfo", "CredentialStore", "Draft", "DraftStore", "DurableSink", "EventSink", "GraphStore",
+           "GraphSummary",
            "GraphVersion", "KeyValueStore", "Lease", "LeaseStore", "LiveSink", "NotFound", "RunStore", "RunSummary",
            "SecretSource", "Store"]
 
@@ -148,6 +149,33 @@ class GraphStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A graph as it is being edited, kept apart from its versions: it may not validate."""
+
+    graph_id: str
+    base_version: int
+    """The version the edits started from (a newer one may have been saved since)."""
+    graph: dict[str, Any]
+    """A GraphSpec JSON dict, positions included; not validated."""
+    saved_at: float
+
+
+class DraftStore(Protocol):
+    """One draft per graph (the editor's autosave); never a version, never run."""
+
+    async def save_draft(self, graph_id: str, base_version: int, graph: dict[str, Any]) -> Draft:
+        """Create or replace the graph's draft; ``NotFound`` for a graph the store does not have,
+        ``ValueError`` for a draft that is not JSON data or is larger than ``graphflow.drafts.MAX_DRAFT_BYTES``."""
+        ...
+
+    async def get_draft(self, graph_id: str) -> Draft | None: ...
+
+    async def delete_draft(self, graph_id: str) -> bool:
+        """False when there was none. Deleting a graph deletes its draft."""
+        ...
+
+
 class RunStore(DurableSink, Protocol):
     """The append-only event log, keyed by (run id, seq), and what is derived from it.
 
@@ -220,6 +248,6 @@ class LeaseStore(Protocol):
     async def lease_of(self, run_id: str) -> Lease | None: ...
 
 
-class Store(GraphStore, RunStore, KeyValueStore, LeaseStore, Protocol):
+class Store(GraphStore, DraftStore, RunStore, KeyValueStore, LeaseStore, Protocol):
     """Everything the application service (``graphflow.service``) needs from persistence:
     ``graphflow.storage.SqliteStore`` and ``graphflow.memory.MemoryStore`` are two."""

@@ -41,6 +41,7 @@ from graphflow.errors import (
     Problem,
     RunInputError,
     StoreError,
+    VersionConflict,
 )
 from graphflow.inputs import check_run_inputs
 from graphflow.leases import lease_seconds, new_owner
@@ -49,6 +50,7 @@ from graphflow.naming import slug, unique_id
 from graphflow.ports import (
     CredentialInfo,
     CredentialStore,
+    Draft,
     EventSink,
     GraphSummary,
     GraphVersion,
@@ -144,9 +146,13 @@ class Workspace:
                 self.registry.register_graph(stored.spec, replace=True)
                 await self.load_tool_graphs(stored.spec, seen | {graph_id})
 
-    async def save(self, source: GraphSource) -> GraphVersion:
+    async def save(self, source: GraphSource, *, base_version: int | None = None) -> GraphVersion:
         """Validate (unless already compiled) and store as a new version, unless the latest
-        version is the same graph; the compiled graph is kept for that version's runs."""
+        version is the same graph; the compiled graph is kept for that version's runs.
+
+        ``base_version``: the version the edits started from; when a newer one was saved since
+        (and differs), ``VersionConflict`` and nothing is stored. Saving again with the newer
+        version as ``base_version`` overwrites it (as one more version: none is ever lost)."""
         if isinstance(source, GraphSpec):
             await self.load_tool_graphs(source)
         elif not isinstance(source, CompiledGraph):
@@ -157,10 +163,35 @@ class Workspace:
             latest = await self.store.get_graph(compiled.spec.id)
         except NotFound:
             latest = None
-        stored = latest if latest is not None and latest.spec == compiled.spec else \
-            await self.store.save_graph(compiled.spec)
+        if latest is not None and latest.spec == compiled.spec:
+            stored = latest
+        elif latest is not None and base_version is not None and latest.version != base_version:
+            raise VersionConflict(latest.graph_id, base_version, latest.version)
+        else:
+            stored = await self.store.save_graph(compiled.spec)
         self._keep(stored, compiled)
         return stored
+
+    async def versions(self, graph_id: str) -> list[GraphVersion]:
+        """Every stored version of the graph, newest first (empty for an unknown graph)."""
+        return [await self.store.get_graph(graph_id, n) for n in reversed(await self.store.list_versions(graph_id))]
+
+    async def restore(self, graph_id: str, version: int) -> GraphVersion:
+        """An old version saved again as the newest (validated against today's registry);
+        the latest itself when it is already the same graph. Raises ``NotFound``."""
+        return await self.save((await self.store.get_graph(graph_id, version)).spec)
+
+    # -- drafts: the editor's autosave, one per graph, never a version and never run ------
+
+    async def draft(self, graph_id: str) -> Draft | None:
+        return await self.store.get_draft(graph_id)
+
+    async def keep_draft(self, graph_id: str, base_version: int, graph: Mapping[str, Any]) -> Draft:
+        """Create or replace the graph's draft; it need not validate. ``NotFound``, ``ValueError``."""
+        return await self.store.save_draft(graph_id, base_version, dict(graph))
+
+    async def discard_draft(self, graph_id: str) -> bool:
+        return await self.store.delete_draft(graph_id)
 
     async def import_graph(self, data: str | bytes) -> GraphVersion:
         """A graph file: validated first (nothing is stored when it fails), nothing in it run."""

@@ -4,7 +4,7 @@
 and so on. A migration is never edited once released: change the schema by appending one.
 Timestamps are Unix seconds (REAL); payloads are JSON text, never pickles.
 
-Deleting a graph cascades to its versions and runs, and from runs to their events,
+Deleting a graph cascades to its versions, its draft and its runs, and from runs to their events,
 node outputs and review items.
 """
 
@@ -147,7 +147,18 @@ CREATE TABLE session_messages (
 graph's runs does not make a session forget. (run, node, idx) is unique, so a resumed agent
 stores its turn once."""
 
-MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS]
+_DRAFTS = """
+CREATE TABLE graph_drafts (
+    graph_id     TEXT PRIMARY KEY REFERENCES graphs (graph_id) ON DELETE CASCADE,
+    base_version INTEGER NOT NULL,
+    graph_json   TEXT NOT NULL,
+    saved_at     REAL NOT NULL
+);
+"""
+"""The editor's autosaved draft, one per graph (``storage/drafts.py``): not a version, and it may
+not validate, so it is kept as the JSON the editor sent. Deleted with its graph."""
+
+MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS, _DRAFTS]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
 

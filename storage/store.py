@@ -23,6 +23,7 @@ from graphflow.clock import Clock, RealClock
 
 from .credentials import CredentialRepository
 from .db import Database, connect, default_db_path
+from .drafts import DraftRepository
 from .graphs import GraphRepository
 from .kv import KeyValueRepository
 from .leases import LeaseRepository
@@ -32,7 +33,7 @@ from .sessions import SessionRepository
 from .writer import Writer
 
 
-class SqliteStore(GraphRepository, RunRepository, KeyValueRepository, ReviewRepository, LeaseRepository,
+class SqliteStore(GraphRepository, DraftRepository, RunRepository, KeyValueRepository, ReviewRepository, LeaseRepository,
                   CredentialRepository, SessionRepository):
     """Built by ``open_store``; one repository per aggregate, sharing one ``Database``."""
 

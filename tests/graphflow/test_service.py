@@ -158,3 +158,37 @@ async def test_graph_operations(workspace: Workspace) -> None:
     assert imported.graph_id == "other"
     await workspace.delete("My_flow")
     assert sorted(g.graph_id for g in await workspace.graphs()) == ["My_flow_copy", "other"]
+
+
+async def test_a_save_over_a_newer_version_is_a_conflict_until_based_on_it(workspace: Workspace) -> None:
+    from graphflow.errors import VersionConflict
+
+    await workspace.save(graph())
+    await workspace.save(graph(value=8), base_version=1)  # another tab: version 2
+    with pytest.raises(VersionConflict, match="version 2 was saved after version 1") as caught:
+        await workspace.save(graph(value=9), base_version=1)
+    assert (caught.value.base_version, caught.value.latest) == (1, 2)
+    assert await workspace.store.list_versions("g") == [1, 2]
+    assert (await workspace.save(graph(value=8), base_version=1)).version == 2  # the same graph: no conflict
+    assert (await workspace.save(graph(value=9), base_version=2)).version == 3  # overwrite, as a new version
+
+
+async def test_restore_saves_an_old_version_as_the_newest(workspace: Workspace) -> None:
+    for value in (1, 2):
+        await workspace.save(graph(value=value))
+    restored = await workspace.restore("g", 1)
+    assert restored.version == 3 and restored.spec == (await workspace.graph("g", 1)).spec
+    assert [v.version for v in await workspace.versions("g")] == [3, 2, 1]
+    assert (await workspace.restore("g", 3)).version == 3
+    with pytest.raises(NotFound):
+        await workspace.restore("g", 9)
+
+
+async def test_drafts_are_kept_apart_from_versions(workspace: Workspace) -> None:
+    await workspace.save(graph())
+    half = {**graph(), "nodes": [{"id": "x", "kind": "nope"}]}
+    draft = await workspace.keep_draft("g", 1, half)
+    assert (await workspace.draft("g")) == draft and draft.graph == half
+    assert await workspace.store.list_versions("g") == [1]
+    assert (await workspace.run("g")).status == "succeeded"  # runs the version, never the draft
+    assert await workspace.discard_draft("g") and await workspace.draft("g") is None

@@ -10,6 +10,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+import graphflow
 from graphflow import events as ev
 from graphflow.ports import NotFound
 from graphflow.storage import StorageError, default_db_path, open_store
@@ -51,6 +52,16 @@ async def test_pragmas_and_schema_version(tmp_path):
     assert read_pragmas == {"foreign_keys": 1, "synchronous": 1, "query_only": 1}
     assert raw(tmp_path / "g.db", "PRAGMA journal_mode") == [("wal",)]  # persistent in the file
     assert raw(tmp_path / "g.db", "PRAGMA user_version") == [(LATEST_VERSION,)]
+
+
+async def test_a_draft_outlives_a_restart(tmp_path):
+    path = tmp_path / "g.db"
+    async with open_store(path) as store:
+        await store.save_graph(graphflow.GraphSpec(schema_version=1, id="g", name="G"))
+        await store.save_draft("g", 1, {"id": "g", "nodes": [{"id": "half", "kind": "built"}]})
+    async with open_store(path) as store:
+        draft = await store.get_draft("g")
+    assert draft is not None and (draft.base_version, draft.graph["nodes"]) == (1, [{"id": "half", "kind": "built"}])
 
 
 async def test_reopening_keeps_the_data_and_the_run_logs_continue(tmp_path):

@@ -12,7 +12,8 @@ import graphflow
 from graphflow import events as ev
 from graphflow.clock import FakeClock
 from graphflow.memory import MemoryStore
-from graphflow.ports import EventSink, GraphStore, KeyValueStore, NotFound, RunStore
+from graphflow.drafts import MAX_DRAFT_BYTES
+from graphflow.ports import DraftStore, EventSink, GraphStore, KeyValueStore, NotFound, RunStore
 from graphflow.state import RunState
 from graphflow.stats import graph_stats
 from graphflow.storage import open_store
@@ -71,7 +72,7 @@ async def publish_all(store: Any, events: list[ev.Event]) -> None:
         await store.publish(event)
 
 
-@pytest.mark.parametrize("port", [GraphStore, RunStore, KeyValueStore])
+@pytest.mark.parametrize("port", [GraphStore, DraftStore, RunStore, KeyValueStore])
 async def test_implements_the_ports(store, port):
     assert isinstance(store, EventSink)
     for name, member in vars(port).items():
@@ -141,6 +142,52 @@ async def test_delete_cascades_to_versions_runs_and_events(store):
     assert len(await store.load_events("r2")) == 7
     with pytest.raises(NotFound):
         await store.delete_graph("g")
+
+
+# drafts
+
+
+async def test_a_draft_is_kept_per_graph_replaced_and_never_a_version(store, clock):
+    await store.save_graph(spec("g"))
+    assert await store.get_draft("g") is None
+    broken = {"id": "g", "nodes": [{"id": "x", "kind": "no such kind"}], "edges": "not even a list"}
+    first = await store.save_draft("g", 1, broken)
+    assert (first.graph_id, first.base_version, first.graph, first.saved_at) == ("g", 1, broken, clock.time())
+    clock.advance(5)
+    await store.save_draft("g", 1, {"id": "g", "name": "second"})
+    got = await store.get_draft("g")
+    assert got is not None and got.graph == {"id": "g", "name": "second"} and got.saved_at == clock.time()
+    assert await store.list_versions("g") == [1]
+    got.graph["name"] = "changed by the reader"
+    assert (await store.get_draft("g")).graph["name"] == "second"  # type: ignore[union-attr]
+    assert await store.delete_draft("g") is True
+    assert await store.delete_draft("g") is False and await store.get_draft("g") is None
+
+
+async def test_a_draft_needs_its_graph_and_goes_with_it(store):
+    with pytest.raises(NotFound):
+        await store.save_draft("nope", 1, {"nodes": []})
+    await store.save_graph(spec("g"))
+    await store.save_graph(spec("keep"))
+    await store.save_draft("g", 1, {"nodes": []})
+    await store.save_draft("keep", 1, {"nodes": [], "name": "kept"})
+    await store.delete_graph("g")
+    assert await store.get_draft("g") is None
+    assert (await store.get_draft("keep")).graph == {"nodes": [], "name": "kept"}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("graph", "message"), [
+    (["not", "an", "object"], "a draft is a graph object, not list"),
+    ({"nodes": [{1, 2}]}, "a draft must be JSON data"),
+    ({"value": float("nan")}, "a draft must be JSON data"),
+    ({"big": "x" * MAX_DRAFT_BYTES}, "the limit is"),
+])
+async def test_a_draft_that_is_not_json_data_or_too_large_is_refused_and_the_old_one_kept(store, graph, message):
+    await store.save_graph(spec("g"))
+    await store.save_draft("g", 1, {"nodes": []})
+    with pytest.raises(ValueError, match=message):
+        await store.save_draft("g", 1, graph)
+    assert (await store.get_draft("g")).graph == {"nodes": []}  # type: ignore[union-attr]
 
 
 # runs
