@@ -17,9 +17,9 @@ from pydantic_core import to_json
 
 from graphflow import events as ev
 from graphflow.clock import Clock, RealClock
+from graphflow.drafts import decode_draft, encode_draft
 from graphflow.errors import LeaseHeld, LeaseLost
 from graphflow.model import GraphSpec
-from graphflow.drafts import decode_draft, encode_draft
 from graphflow.ports import Draft, GraphSummary, GraphVersion, Lease, NotFound, RunSummary
 
 

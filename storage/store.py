@@ -33,8 +33,8 @@ from .sessions import SessionRepository
 from .writer import Writer
 
 
-class SqliteStore(GraphRepository, DraftRepository, RunRepository, KeyValueRepository, ReviewRepository, LeaseRepository,
-                  CredentialRepository, SessionRepository):
+class SqliteStore(GraphRepository, DraftRepository, RunRepository, KeyValueRepository, ReviewRepository,
+                  LeaseRepository, CredentialRepository, SessionRepository):
     """Built by ``open_store``; one repository per aggregate, sharing one ``Database``."""
 
     def __init__(self, db: Database, clock: Clock) -> None:

@@ -11,8 +11,8 @@ import pytest
 import graphflow
 from graphflow import events as ev
 from graphflow.clock import FakeClock
-from graphflow.memory import MemoryStore
 from graphflow.drafts import MAX_DRAFT_BYTES
+from graphflow.memory import MemoryStore
 from graphflow.ports import DraftStore, EventSink, GraphStore, KeyValueStore, NotFound, RunStore
 from graphflow.state import RunState
 from graphflow.stats import graph_stats
