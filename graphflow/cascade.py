@@ -1,4 +1,4 @@
-"""Cascades: a cheaper model answers first; a larger one only when the cheap answer is not good
+"""Cascades (the ``llm`` and ``classify`` nodes): a cheaper model answers first; a larger one only when the cheap answer is not good
 enough (its confidence below a threshold, or it failed validation).
 
 The usage output says which model answered, how many calls it took and the cost saved against
@@ -32,13 +32,18 @@ def reply_confidence(logprobs: list[dict[str, Any]] | None) -> float | None:
     return round(math.exp(sum(float(t["logprob"]) for t in logprobs) / len(logprobs)), 6)
 
 
-def cascade_usage(provider: Provider, cascade: Cascade, calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """The usage output of a cascaded node: totals, who answered, calls, and the cost saved."""
-    cheap = calls[0]
-    if len(calls) == 1:
-        saved = provider.cost(cascade.model, cheap["tokens_in"], cheap["tokens_out"]) - cheap["cost"]
+def cascade_usage(provider: Provider, cascade: Cascade, calls: list[dict[str, Any]],
+                  cheap_calls: int = 1) -> dict[str, Any]:
+    """The usage output of a cascaded node: totals, who answered, calls, and the cost saved.
+    ``calls`` are the usages of every call in order, the first ``cheap_calls`` of them the cheap
+    model's (a classifier may ask it twice: log-probabilities, then a JSON reply)."""
+    cheap = calls[:cheap_calls]
+    cheap_cost = sum(c["cost"] for c in cheap)
+    if len(calls) == cheap_calls:
+        tokens_in, tokens_out = sum(c["tokens_in"] for c in cheap), sum(c["tokens_out"] for c in cheap)
+        saved = provider.cost(cascade.model, tokens_in, tokens_out) - cheap_cost
     else:
-        saved = -cheap["cost"]
+        saved = -cheap_cost
     return {"provider": provider.name, "model": calls[-1]["model"],
             "tokens_in": sum(c["tokens_in"] for c in calls), "tokens_out": sum(c["tokens_out"] for c in calls),
             "cost": sum(c["cost"] for c in calls),

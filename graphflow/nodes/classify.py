@@ -3,7 +3,8 @@
 The confidence is the probability the model gave its answer, from the log-probabilities of the
 reply's tokens where the server sends them; a server that sends none is asked again for a JSON
 reply ``{label, confidence}`` (method ``auto``), or only that way (method ``json``). An answer
-outside the label set is a retryable ``ModelOutputInvalid``.
+outside the label set is a retryable ``ModelOutputInvalid``. With a ``cascade`` a larger model
+is asked when the cheap one's confidence is below the threshold or its answer is not a label.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
+from graphflow.cascade import Cascade, cascade_usage
 from graphflow.errors import ModelOutputInvalid
 from graphflow.model import PortSpec, PortType
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
@@ -33,6 +35,7 @@ from graphflow.providers import get_provider
 
 if TYPE_CHECKING:
     from graphflow.llm_call import ChatReply, ChatRequest
+    from graphflow.providers import Provider
     from graphflow.registry import Registry
 
 
@@ -53,6 +56,9 @@ class ClassifyConfig(NodeConfig):
     """Extra guidance for the model (added to the system prompt)."""
     method: Literal["auto", "logprobs", "json"] = "auto"
     """auto: log-probabilities, and a JSON reply from servers that send none; or only one of them."""
+    cascade: Cascade | None = None
+    """Ask ``model`` first and this larger model only when its confidence is below
+    ``min_confidence`` or its answer is not one of the labels."""
 
     @field_validator("labels")
     @classmethod
@@ -145,12 +151,30 @@ class ClassifyNode(NodeKind):
         provider = get_provider(config.provider)
         model = config.model or provider.default_model
         spent: list[Usage] = []
+        cascade = config.cascade
+        if cascade is None:
+            label, confidence = await self.classify(config, provider, model, inputs, ctx, spent)
+            return self.result(label, confidence, spent)
+        try:
+            label, confidence = await self.classify(config, provider, model, inputs, ctx, spent)
+            if cascade.min_confidence is None or confidence >= cascade.min_confidence:
+                return self.result(label, confidence, spent, provider, cascade, len(spent))
+        except ModelOutputInvalid:
+            pass  # not a label, or a bad JSON reply: the larger model decides
+        cheap_calls = len(spent)
+        label, confidence = await self.classify(config, provider, cascade.model, inputs, ctx, spent)
+        return self.result(label, confidence, spent, provider, cascade, cheap_calls)
+
+    async def classify(self, config: ClassifyConfig, provider: Provider, model: str, inputs: Mapping[str, Any],
+                       ctx: NodeContext, spent: list[Usage]) -> tuple[str, float]:
+        """One model's label and confidence; each call's usage is appended to ``spent`` (kept
+        when the answer is invalid, so a cascade still counts it)."""
         if config.method != "json":
             reply, usage = await call_model(provider, model, self.request(config, model, inputs, False), ctx, False)
             spent.append(usage)
             if reply.logprobs:
                 label = match_label(reply.text, config.labels)
-                return self.result(label, label_probability(reply, label), spent)
+                return label, label_probability(reply, label)
             if config.method == "logprobs":
                 raise ModelOutputInvalid(f"provider {provider.name!r} sent no log-probabilities "
                                          "(method 'auto' asks for a JSON reply then)")
@@ -159,10 +183,15 @@ class ClassifyNode(NodeKind):
         spent.append(usage)
         assert request.response_format is not None
         data = parse_structured(reply.text, request.response_format["json_schema"]["schema"])
-        return self.result(data["label"], float(data["confidence"]), spent)
+        return data["label"], float(data["confidence"])
 
     @staticmethod
-    def result(label: str, confidence: float, spent: list[Usage]) -> dict[str, Any]:
+    def result(label: str, confidence: float, spent: list[Usage], provider: Provider | None = None,
+               cascade: Cascade | None = None, cheap_calls: int = 0) -> dict[str, Any]:
+        if cascade is not None and provider is not None:
+            usage = {**cascade_usage(provider, cascade, [u.as_dict() for u in spent], cheap_calls),
+                     "calls": len(spent)}
+            return {"label": label, "confidence": confidence, "usage": usage}
         usage = {"provider": spent[-1].provider, "model": spent[-1].model, "calls": len(spent),
                  "tokens_in": sum(u.tokens_in for u in spent), "tokens_out": sum(u.tokens_out for u in spent),
                  "cost": sum(u.cost for u in spent)}
