@@ -1,5 +1,6 @@
-"""Cascades (the ``llm`` and ``classify`` nodes): a cheaper model answers first; a larger one only when the cheap answer is not good
-enough (its confidence below a threshold, or it failed validation).
+"""Cascades (the ``llm`` and ``classify`` nodes): a cheaper model answers first; a larger one
+only when the cheap answer is not good enough (its confidence below a threshold, or it failed
+validation).
 
 The usage output says which model answered, how many calls it took and the cost saved against
 always calling the larger model (the larger model's price for the cheap call's tokens, less what
