@@ -15,6 +15,7 @@ from graphflow.nodes.llm import LLMNode
 from graphflow.nodes.map import MapNode
 from graphflow.nodes.review import ReviewNode
 from graphflow.nodes.routing import ConditionNode, RouterNode
+from graphflow.nodes.state_machine import StateMachineNode
 from graphflow.nodes.stop import StopNode
 from graphflow.nodes.transform import TransformNode
 
@@ -36,6 +37,7 @@ BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     HttpRequestNode,
     AgentNode,
     ReviewNode,
+    StateMachineNode,
 )
 
 __all__ = ["BUILTIN_KINDS", "NodeConfig", "NodeContext", "NodeKind", "port"]

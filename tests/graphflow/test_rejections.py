@@ -45,6 +45,7 @@ OFFENDERS: dict[str, tuple[str, ...]] = {
     "missing_required_input": ("answer",),
     "bad_expression": ("urgent",),
     "bad_join": ("gather",),
+    "bad_state_machine": ("lifecycle",),
 }
 # Codes about the file as a whole.
 WHOLE_FILE = {"not_json", "too_large", "too_deep", "not_object", "bad_schema_version", "too_many_nodes",
