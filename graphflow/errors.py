@@ -20,7 +20,7 @@
         ├── WaitUnsupported      a node waited in a run that cannot wait (a bare Runner: no store)
         ├── AgentLimitExceeded   (nodes/agent.py) an agent reached max_steps, max_tokens or max_cost; never retried
         ├── ToolCallFailed       an agent's tool failed and its ``tool_errors`` is ``fail``
-        ├── StateActionFailed    (nodes/state_actions.py) a state's on-enter action failed and the machine has no error_state
+        ├── StateActionFailed    (nodes/state_actions.py) an on-enter action failed, with no error_state
         ├── MachineLimitExceeded (nodes/state_machine.py) a state machine took max_steps transitions; never retried
         ├── ModelCallFailed      a model server's error (``retryable``, ``retry_after``; HTTP status)
         │   ├── ModelRateLimited     HTTP 429: retried, no sooner than its Retry-After
