@@ -20,6 +20,7 @@ from graphflow.model import ERROR_PORT, EdgeSpec, GraphSpec, NodeSpec, PortSpec
 from graphflow.nodes.base import NodeKind
 from graphflow.nodes.join import TOLERANT_STRATEGIES, JoinConfig
 from graphflow.registry import Registry
+from graphflow.wiring import wiring_problem
 
 if TYPE_CHECKING:
     import networkx as nx  # imported where a view is built: it is a third of graphflow's import time
@@ -60,10 +61,6 @@ class CompiledNode:
     breaker or cache (those need a task)."""
 
 
-def port_types_compatible(source: str, target: str) -> bool:
-    return source == target or "any" in (source, target) or (source, target) == ("integer", "number")
-
-
 @dataclass(frozen=True)
 class CompiledGraph:
     spec: GraphSpec
@@ -97,7 +94,7 @@ def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:
         resolved = _resolve_kind(node, registry, problems)
         if resolved is not None:
             kinds[node.id] = resolved
-    ports = {nid: (kind.input_ports(cfg), kind.output_ports(cfg)) for nid, (kind, cfg) in kinds.items()}
+    ports = {nid: kind.ports_in(cfg, registry) for nid, (kind, cfg) in kinds.items()}
     edges = [_compile_edge(e, ports, problems) for e in spec.edges]
     _check_inputs(spec, ports, problems)
     order = _topological_order(spec, problems)
@@ -196,16 +193,9 @@ def _compile_edge(
                 Problem("unknown_port", f"node {edge.target!r} has no input {edge.target_port!r} (has: {names})",
                         edge.target, edge.id)
             )
-        if out_port and in_port and not port_types_compatible(out_port.type, in_port.type):
-            problems.append(
-                Problem(
-                    "port_type_mismatch",
-                    f"{edge.source}.{out_port.name} is {out_port.type} but {edge.target}.{in_port.name} "
-                    f"expects {in_port.type}",
-                    edge.target,
-                    edge.id,
-                )
-            )
+        mismatch = out_port and in_port and wiring_problem(edge.source, out_port, edge.target, in_port)
+        if mismatch:
+            problems.append(Problem("port_type_mismatch", mismatch, edge.target, edge.id))
     return CompiledEdge(edge.id, edge.source, edge.source_port, edge.target, edge.target_port, condition)
 
 

@@ -15,6 +15,7 @@
     └── NodeError                one node attempt failed (raised inside a run)
         ├── NodeTimeout          the attempt took longer than the node's timeout
         ├── NodeOutputError      the node returned something that is not JSON data
+        ├── InputInvalid         an input does not fit its function parameter's model (names the field); never retried
         ├── BreakerOpen          (resilience.py) refused by an open circuit breaker; never retried
         ├── MapItemFailed        (nodes/map.py) a fail-fast map stopped at an item
         ├── WaitUnsupported      a node waited in a run that cannot wait (a bare Runner: no store)
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class GraphflowError(Exception):
@@ -153,6 +155,22 @@ class NodeTimeout(NodeError):
 
 class NodeOutputError(NodeError):
     """A node returned a value that cannot be stored as JSON."""
+
+
+class InputInvalid(NodeError):
+    """A value reached a function's parameter annotated with a pydantic model or TypedDict and
+    does not fit it. The message names the input and each failing field. The same value would
+    fail again, so it is never retried."""
+
+    retryable = False
+
+    def __init__(self, port: str, expected: str, error: Any) -> None:
+        fields = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(the value)'}: {e['msg']}"
+                           for e in error.errors()[:5])
+        more = f" (and {error.error_count() - 5} more)" if error.error_count() > 5 else ""
+        super().__init__(f"input {port!r} does not fit {expected}: {fields}{more}")
+        self.port = port
+        self.fields = [".".join(str(p) for p in e["loc"]) for e in error.errors()]
 
 
 class LeaseHeld(GraphflowError):

@@ -40,6 +40,9 @@ class PortSpec(_Frozen):
     multi: bool = False
     """An input that accepts several edges (only joins have one)."""
     description: str = ""
+    json_schema: dict[str, Any] | None = None
+    """An object port's JSON schema (a function's pydantic model or TypedDict): shown on the
+    port, and compared field by field when two such ports are wired."""
 
 
 class NodeSpec(_Frozen):

@@ -1,7 +1,8 @@
 """The node contract: every kind has typed ports and a pydantic config model.
 
 The canvas draws ports and settings forms from ``describe()``, the validator type-checks
-wiring with ``input_ports``/``output_ports``, and the runner calls ``run`` (or
+wiring with ``ports_in`` (``input_ports``/``output_ports`` unless the ports depend on the
+registry), and the runner calls ``run`` (or
 ``run_inline`` for pure, synchronous kinds that are cheap enough to run in the
 scheduler loop without a task).
 """
@@ -168,6 +169,9 @@ class NodeKind:
     """Pure and synchronous: run in the scheduler loop, without a task or timeout."""
     ends_run: ClassVar[bool] = False
     """Succeeding ends the run early (the stop node); its output carries ``stop``."""
+    ports_from: ClassVar[str] = ""
+    """What this kind's ports follow when ``ports_in`` reads the registry (the function node:
+    "the function's signature"); ``graphflow kinds`` shows it."""
     can_retry: ClassVar[bool] = True
     """Can fail in a way that a retry, a breaker or a cache helps with (not so a graph's input
     or output): the settings form shows those options only then."""
@@ -180,6 +184,13 @@ class NodeKind:
 
     def output_ports(self, config: Any) -> tuple[PortSpec, ...]:
         return self.outputs
+
+    def ports_in(self, config: Any, registry: Registry) -> tuple[tuple[PortSpec, ...], tuple[PortSpec, ...]]:
+        """(inputs, outputs) of a node with this parsed config, for kinds whose ports depend on
+        what the config names in the registry (a function node's come from its function's
+        signature). What the validator and the canvas call; the default is ``input_ports`` and
+        ``output_ports``."""
+        return self.input_ports(config), self.output_ports(config)
 
     def expressions(self, config: Any) -> Iterable[tuple[str, str]]:
         """(config field, expression text) pairs, parsed by the validator before any run."""

@@ -1,15 +1,25 @@
 """Calls a Python function that code registered by name. A graph names the
-function; it never carries code."""
+function; it never carries code.
+
+Its ports come from the function's signature (``graphflow.signatures``): each positional
+parameter not given in ``args`` is an input port typed by its annotation (the sole one is named
+``in``), the return annotation types ``out``. A value for a parameter annotated with a pydantic
+model or TypedDict is validated against it (and made the model) before the call; a returned
+model is stored as its JSON data.
+"""
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field, ValidationError
 
-from graphflow.errors import NodeRaisedBaseException
+from graphflow.errors import InputInvalid, NodeRaisedBaseException
+from graphflow.model import PortSpec
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
+from graphflow.signatures import InputParam, input_params, read_signature, type_name
 from graphflow.threads import run_in_thread
 
 if TYPE_CHECKING:
@@ -20,29 +30,42 @@ class FunctionConfig(NodeConfig):
     function: str = Field(min_length=1)
     """Registered name, e.g. ``samples.chain.extract_email``."""
     args: dict[str, Any] = Field(default_factory=dict)
-    """Extra keyword arguments passed to the function."""
+    """Extra keyword arguments passed to the function (a parameter given here is not an input port)."""
 
 
 @dataclass(frozen=True, slots=True)
 class BoundFunction:
     config: FunctionConfig
     entry: FunctionEntry
+    params: tuple[tuple[str, InputParam | None], ...]
+    """(input port, parameter) in call order; see ``signatures.input_params``."""
 
 
 class FunctionNode(NodeKind):
     kind = "function"
     title = "Python function"
-    description = "Calls a registered Python function with its input."
+    description = "Calls a registered Python function: its parameters are the inputs, its result the output."
     Config = FunctionConfig
     inputs = (port("in", required=False),)
+    ports_from = "the function's signature (graphflow functions)"
 
     def check(self, config: FunctionConfig, registry: Registry) -> list[tuple[str, str]]:
         if config.function not in registry.functions:
             return [("unknown_function", f"unknown function {config.function!r} (register it in a plugin module)")]
         return []
 
+    def ports_in(self, config: FunctionConfig, registry: Registry) -> tuple[tuple[PortSpec, ...],
+                                                                             tuple[PortSpec, ...]]:
+        from graphflow.signatures import function_ports
+
+        entry = registry.functions.get(config.function)
+        if entry is None:  # reported by check(); the static ports meanwhile
+            return self.inputs, self.outputs
+        return function_ports(read_signature(entry.fn), config.args)
+
     def prepare(self, config: FunctionConfig, registry: Registry) -> BoundFunction:
-        return BoundFunction(config, registry.functions[config.function])
+        entry = registry.functions[config.function]
+        return BoundFunction(config, entry, tuple(input_params(read_signature(entry.fn), config.args)))
 
     def runs_inline(self, runtime: BoundFunction) -> bool:
         # Registered non-blocking: a task would only add cost. Other sync functions go to a thread.
@@ -52,33 +75,76 @@ class FunctionNode(NodeKind):
         return runtime.entry.is_async  # a function in a thread runs on after a cancel
 
     def run_inline(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        kwargs = dict(config.config.args)
-        if config.entry.wants_ctx:
-            kwargs["ctx"] = ctx
-        return {"out": config.entry.fn(inputs.get("in"), **kwargs)}
+        args, kwargs = call_arguments(config, inputs, ctx)
+        return {"out": as_data(config.entry.fn(*args, **kwargs))}
 
     async def run(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        return {"out": await call_function(config.entry, inputs.get("in"), config.config.args, ctx)}
+        args, kwargs = call_arguments(config, inputs, ctx)
+        return {"out": as_data(await call_with(config.entry, args, kwargs, ctx))}
+
+
+def call_arguments(bound: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> tuple[list[Any],
+                                                                                           dict[str, Any]]:
+    """Each port's value for its parameter (validated when annotated with a model), the config's
+    ``args``, and ``ctx`` when the function asks for it. An input that did not arrive gives the
+    parameter's default, or None."""
+    args: list[Any] = []
+    kwargs: dict[str, Any] = dict(bound.config.args)
+    for name, param in bound.params:
+        if param is None:  # only *args: the value goes first, positionally
+            args.append(inputs.get(name))
+            continue
+        if name in inputs:
+            value = checked(param, name, inputs[name])
+        else:
+            value = None if param.default is inspect.Parameter.empty else param.default
+        if param.positional_only:
+            args.append(value)
+        else:
+            kwargs[param.name] = value
+    if bound.entry.wants_ctx:
+        kwargs["ctx"] = ctx
+    return args, kwargs
+
+
+def checked(param: InputParam, port_name: str, value: Any) -> Any:
+    """The value validated against the parameter's model annotation, or as it is."""
+    if param.adapter is None:
+        return value
+    try:
+        return param.adapter.validate_python(value)
+    except ValidationError as exc:
+        raise InputInvalid(port_name, type_name(param.annotation), exc) from None
+
+
+def as_data(result: Any) -> Any:
+    """A returned pydantic model as its JSON data (what the next node and the store get)."""
+    return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
 
 async def call_function(entry: FunctionEntry, value: Any, args: dict[str, Any], ctx: NodeContext) -> Any:
-    """``fn(value, **args)``, with ``ctx`` if it asks for it. Sync functions go to a thread,
-    the non-blocking ones too when a timeout applies (only a thread can be walked away from)."""
+    """``fn(value, **args)``, with ``ctx`` if it asks for it (a map's item and reduce calls)."""
     kwargs = dict(args)
     if entry.wants_ctx:
         kwargs["ctx"] = ctx
+    return await call_with(entry, [value], kwargs, ctx)
+
+
+async def call_with(entry: FunctionEntry, args: list[Any], kwargs: dict[str, Any], ctx: NodeContext) -> Any:
+    """Sync functions go to a thread, the non-blocking ones too when a timeout applies (only a
+    thread can be walked away from)."""
     if entry.is_async:
-        return await entry.fn(value, **kwargs)
+        return await entry.fn(*args, **kwargs)
     if entry.blocking or ctx.timeout is not None:
-        return await run_in_thread(lambda: contained(entry.fn, value, kwargs), ctx.thread_abandoned)
-    return entry.fn(value, **kwargs)
+        return await run_in_thread(lambda: contained(entry.fn, args, kwargs), ctx.thread_abandoned)
+    return entry.fn(*args, **kwargs)
 
 
-def contained(fn: Any, value: Any, kwargs: dict[str, Any]) -> Any:
+def contained(fn: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
     """In the worker thread: a BaseException must not cross back into the event loop as it
     is (a GeneratorExit there breaks the awaiting coroutine), so it becomes a failure here."""
     try:
-        return fn(value, **kwargs)
+        return fn(*args, **kwargs)
     except Exception:
         raise
     except BaseException as exc:

@@ -164,3 +164,23 @@ def test_functions_show_signatures_with_port_types(tmp_path: Path) -> None:
     [entry] = [e for e in listed if e["name"] == f"{name}.repeat"]
     assert entry["parameters"] == [{"name": "text", "type": "string"}, {"name": "times", "type": "integer"}]
     assert entry["returns"] == "array"
+
+
+def test_functions_show_each_functions_node_ports_and_kinds_says_where_they_come_from(tmp_path: Path) -> None:
+    name = unique()
+    (tmp_path / f"{name}.py").write_text(
+        "from pydantic import BaseModel\n\n\nclass Order(BaseModel):\n    id: str\n\n\n"
+        "def total(order: Order, rate: float, note: str = '') -> float:\n    return 1.0\n\n\n"
+        "def register(registry):\n"
+        f"    registry.register_function('{name}.total', total)\n")
+    plugin = str(tmp_path / f"{name}.py")
+    line = next(line for line in cli("functions", "--plugin", plugin).stdout.splitlines()
+                if line.startswith(f"{name}.total"))
+    assert "order:Order, rate:number -> out:number" in line
+    [entry] = [e for e in json.loads(cli("functions", "--plugin", plugin, "--json").stdout)
+               if e["name"] == f"{name}.total"]
+    assert [(p["name"], p["type"], p["required"]) for p in entry["inputs"]] == [
+        ("order", "object", True), ("rate", "number", True)]
+    assert entry["inputs"][0]["json_schema"]["title"] == "Order"
+    row = next(line for line in cli("kinds").stdout.splitlines() if line.startswith("function "))
+    assert "per the function's signature" in row

@@ -42,7 +42,7 @@ const STATUS_TEXT = {
 };
 let instances = 0;
 
-// The engine's wiring rule (graphflow/compile.py port_types_compatible).
+// The engine's wiring rule (graphflow/wiring.py port_types_compatible).
 export function portTypesCompatible(source, target) {
   return source === target || source === "any" || target === "any" || (source === "integer" && target === "number");
 }

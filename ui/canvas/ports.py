@@ -1,7 +1,8 @@
 """Ports that depend on a node's config (a router's routes, an input's type), resolved in Python.
 
 The canvas draws a node's handles from its kind's static ports unless it is given these,
-so the kinds' own ``input_ports``/``output_ports`` stay the one definition.
+so the kinds' own ``ports_in`` (a function node's from its function's signature) stays the one
+definition.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def node_ports(kind_name: str, config: Mapping[str, Any], registry: Registry) ->
     except ValidationError:  # an unfinished config: the kind's static ports, the validator reports the rest
         inputs, outputs = kind.inputs, kind.outputs
     else:
-        inputs, outputs = kind.input_ports(parsed), kind.output_ports(parsed)
+        inputs, outputs = kind.ports_in(parsed, registry)
     return {"inputs": [p.model_dump() for p in inputs], "outputs": [p.model_dump() for p in outputs]}
 
 

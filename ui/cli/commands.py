@@ -183,12 +183,15 @@ def kinds(plugin: PluginOpt = [], as_json: AsJson = False) -> None:  # noqa: B00
     for kind in registry.kinds.values():
         d = kind.describe()
         ins, outs = ports_text(d["inputs"]), ports_text(d["outputs"])
+        if kind.ports_from:
+            ins = outs = f"per {kind.ports_from}"
         if type(kind).input_ports is not NodeKind.input_ports:
             ins = "per config" if ins == "-" else f"{ins} (type per config)"
         if type(kind).output_ports is not NodeKind.output_ports:
             outs = "per config" if outs == "-" else f"{outs} (type per config)"
         rows.append([d["kind"], d["title"], ins, outs])
-        described.append({k: d[k] for k in ("kind", "title", "category", "description", "inputs", "outputs")})
+        described.append({k: d[k] for k in ("kind", "title", "category", "description", "inputs", "outputs")}
+                         | ({"ports_from": kind.ports_from} if kind.ports_from else {}))
     if as_json:
         typer.echo(json.dumps(described, indent=2))
         return
@@ -202,26 +205,41 @@ def ports_text(ports: list[dict[str, Any]]) -> str:
     ) or "-"
 
 
+def node_ports_text(inputs: tuple[Any, ...], outputs: tuple[Any, ...]) -> str:
+    """``order:Order, rate:number -> out:Invoice``: a model port shows the model's name."""
+    from graphflow.wiring import schema_name
+
+    def one(p: Any) -> str:
+        return f"{p.name}:{schema_name(p)}{'' if p.required or p in outputs else '?'}"
+
+    return (", ".join(one(p) for p in inputs) or "-") + " -> " + ", ".join(one(p) for p in outputs)
+
+
 @app.command()
 def functions(plugin: PluginOpt = [], as_json: AsJson = False) -> None:  # noqa: B006
     """List the registered Python functions that function nodes may call."""
     with boundary():
         registry = load_registry(plugin)
-    from graphflow.signatures import ports_of, signature_text
+    from graphflow.signatures import function_ports, ports_of, read_signature, signature_text
 
     entries = sorted(registry.functions.values(), key=lambda e: e.name)
+    node_ports = {e.name: function_ports(read_signature(e.fn), ()) for e in entries}
     if as_json:
         typer.echo(json.dumps([{"name": e.name, "async": e.is_async, "blocking": e.blocking,
                                 "wants_ctx": e.wants_ctx, "description": e.description,
                                 "parameters": [{"name": n, "type": t} for n, t in ports_of(e.fn)[0]],
-                                "returns": ports_of(e.fn)[1]} for e in entries], indent=2))
+                                "returns": ports_of(e.fn)[1],
+                                "inputs": [p.model_dump() for p in node_ports[e.name][0]],
+                                "outputs": [p.model_dump() for p in node_ports[e.name][1]]} for e in entries],
+                               indent=2))
         return
     if not entries:
         typer.echo("no functions registered (load a plugin with --plugin MODULE or --plugin FILE.py)", err=True)
         return
-    rows = [["NAME", "SIGNATURE", "CALL", "DESCRIPTION"]]
-    rows += [[e.name, signature_text(e.fn), ("async" if e.is_async else "sync") + (", blocking" if e.blocking else ""),
-              e.description] for e in entries]
+    rows = [["NAME", "SIGNATURE", "NODE PORTS", "CALL", "DESCRIPTION"]]
+    rows += [[e.name, signature_text(e.fn), node_ports_text(*node_ports[e.name]),
+              ("async" if e.is_async else "sync") + (", blocking" if e.blocking else ""), e.description]
+             for e in entries]
     print_columns(rows)
 
 
