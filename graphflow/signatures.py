@@ -208,7 +208,8 @@ def for_pydantic(annotation: Any) -> Any:
     if origin is typing.Union or origin is types.UnionType:
         return typing.Union[tuple(for_pydantic(a) for a in args)]  # noqa: UP007 (built from a tuple)
     if origin in (list, dict, tuple, set) and args:
-        return origin[tuple(for_pydantic(a) for a in args)]
+        generic: Any = origin
+        return generic[tuple(for_pydantic(a) for a in args)]
     return annotation
 
 
