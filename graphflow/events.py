@@ -179,6 +179,10 @@ class NodeWaiting(_EventBase):
     due_at: float | None = None
     """Wall-clock time the timer fires (or the wait times out); None: never."""
     detail: dict[str, Any] = Field(default_factory=dict)
+    woken: bool = False
+    """The node had been woken (``ctx.wake``) and waits again: a new wait, the wake used up.
+    Otherwise the same wait again (its run resumed for another node): a wake claimed for it
+    meanwhile still stands."""
 
 
 class NodeSkipped(_EventBase):

@@ -21,6 +21,7 @@ from graphflow.drafts import decode_draft, encode_draft
 from graphflow.errors import LeaseHeld, LeaseLost
 from graphflow.model import GraphSpec
 from graphflow.ports import Draft, GraphSummary, GraphVersion, Lease, NotFound, RunSummary
+from graphflow.waits import WaitRow, Wake
 
 
 @dataclass
@@ -49,6 +50,7 @@ class MemoryStore:
         self._kv: dict[tuple[str, str], tuple[str, float | None]] = {}
         self._leases: dict[str, Lease] = {}
         self._sessions: dict[str, list[dict[str, Any]]] = {}
+        self._waits: dict[tuple[str, str], WaitRow] = {}
 
     async def session_messages(self, session_id: str, limit: int = 500) -> list[dict[str, Any]]:
         kept = self._sessions.get(session_id, [])
@@ -110,6 +112,8 @@ class MemoryStore:
             raise NotFound(f"no graph {graph_id!r}")
         for run_id in [r for r, run in self._runs.items() if run.summary.graph_id == graph_id]:
             del self._runs[run_id]
+            for key in [k for k in self._waits if k[0] == run_id]:
+                del self._waits[key]
 
     # DraftStore
 
@@ -162,8 +166,55 @@ class MemoryStore:
         elif isinstance(event, ev.RunCancelled):
             s = replace(s, status="cancelled", finished_at=event.at, duration=event.duration, failed_node=None,
                         error=event.reason, outputs={})
+        elif isinstance(event, ev.RunWaiting):
+            s = replace(s, status="waiting")
+        elif isinstance(event, ev.RunResumed) and s.status == "waiting":
+            s = replace(s, status="running")
+        self._derive_waits(event)
         run.log.append(body)
         run.summary = replace(s, last_seq=event.seq)
+
+    def _derive_waits(self, event: ev.Event) -> None:
+        """The wait rows, as ``storage/waits.py`` derives them."""
+        run_id = event.run_id
+        if isinstance(event, ev.NodeWaiting):
+            old = self._waits.get((run_id, event.node_id))
+            keep = old is not None and not event.woken
+            self._waits[(run_id, event.node_id)] = WaitRow(
+                run_id, event.node_id, event.wait_kind, event.key, event.due_at, dict(event.detail),
+                old.since if keep and old else event.at, old.wake if keep and old else None)
+        elif isinstance(event, ev.RunWaiting):
+            waiting = {str(w.get("node_id")) for w in event.waits}
+            for key in [k for k in self._waits if k[0] == run_id and k[1] not in waiting]:
+                del self._waits[key]
+        elif isinstance(event, ev.RunFinished | ev.RunCancelled):
+            for key in [k for k in self._waits if k[0] == run_id]:
+                del self._waits[key]
+
+    # WaitStore
+
+    async def list_waits(self, run_id: str | None = None) -> list[WaitRow]:
+        return sorted((w for w in self._waits.values() if run_id is None or w.run_id == run_id),
+                      key=lambda w: w.since)
+
+    async def claim_wake(self, run_id: str, node_id: str, wake: Wake) -> bool:
+        row = self._waits.get((run_id, node_id))
+        if row is None or row.wake is not None:
+            return False
+        self._waits[(run_id, node_id)] = replace(row, wake=wake)
+        return True
+
+    async def due_waits(self, now: float, limit: int = 100) -> list[WaitRow]:
+        due = [w for w in self._waits.values() if w.wake is None and w.due_at is not None and w.due_at <= now]
+        return sorted(due, key=lambda w: w.due_at or 0.0)[:limit]
+
+    async def next_due(self) -> float | None:
+        return min((w.due_at for w in self._waits.values() if w.wake is None and w.due_at is not None), default=None)
+
+    async def woken_runs(self, limit: int = 100) -> list[str]:
+        woken = {w.run_id for w in self._waits.values() if w.wake is not None
+                 and self._runs[w.run_id].summary.status == "waiting"}
+        return sorted(woken)[:limit]
 
     async def flush(self) -> None:
         return None
@@ -178,7 +229,7 @@ class MemoryStore:
         if lease is not None and lease.owner != owner and lease.expires_at > now:
             raise LeaseHeld(run_id, lease.owner, lease.expires_at, now)
         run = self._runs.get(run_id)
-        if run is not None and run.summary.status != "running":
+        if run is not None and run.summary.status not in ("running", "waiting"):
             raise ValueError(f"run {run_id} already {run.summary.status}; a finished run is never changed "
                              "(use 'resume from failure' to start a new run from it)")
         self._leases[run_id] = Lease(run_id, owner, now + seconds)
@@ -223,7 +274,8 @@ class MemoryStore:
 
     async def runs_for_stats(self, graph_id: str, limit: int = 1000) -> list[Sequence[ev.Event]]:
         """Event logs of the graph's finished runs, newest first."""
-        runs = [r for r in self._newest_first() if r.summary.graph_id == graph_id and r.summary.status != "running"]
+        runs = [r for r in self._newest_first() if r.summary.graph_id == graph_id
+                and r.summary.status not in ("running", "waiting")]
         return [[ev.event_from_json(body) for body in r.log] for r in runs[:limit]]
 
     def _newest_first(self) -> list[_Run]:

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from graphflow.errors import NotFound
 from graphflow.events import Event, NodeText
 from graphflow.model import GraphSpec
+from graphflow.waits import WaitRow, Wake
 
 __all__ = ["CredentialInfo", "CredentialStore", "Draft", "DraftStore", "DurableSink", "EventSink", "GraphStore",
            "GraphSummary",
@@ -248,6 +249,33 @@ class LeaseStore(Protocol):
     async def lease_of(self, run_id: str) -> Lease | None: ...
 
 
-class Store(GraphStore, DraftStore, RunStore, KeyValueStore, LeaseStore, Protocol):
+class WaitStore(Protocol):
+    """Waiting nodes (``graphflow.waits``): a row per waiting node, derived by the store from
+    ``NodeWaiting`` in the event's transaction and gone when the node settles or the run ends.
+    Waking is a claim on the row, decided in one transaction: of racing wakes, one wins."""
+
+    async def list_waits(self, run_id: str | None = None) -> list[WaitRow]:
+        """Oldest first."""
+        ...
+
+    async def claim_wake(self, run_id: str, node_id: str, wake: Wake) -> bool:
+        """Store ``wake`` on the node's wait row unless one is claimed already (or the node no
+        longer waits); True when this call won."""
+        ...
+
+    async def due_waits(self, now: float, limit: int = 100) -> list[WaitRow]:
+        """Unclaimed waits whose time has come (timers, timeouts), soonest first."""
+        ...
+
+    async def next_due(self) -> float | None:
+        """The soonest due time of an unclaimed wait."""
+        ...
+
+    async def woken_runs(self, limit: int = 100) -> list[str]:
+        """Waiting runs with a wake claimed, to continue."""
+        ...
+
+
+class Store(GraphStore, DraftStore, RunStore, KeyValueStore, LeaseStore, WaitStore, Protocol):
     """Everything the application service (``graphflow.service``) needs from persistence:
     ``graphflow.storage.SqliteStore`` and ``graphflow.memory.MemoryStore`` are two."""

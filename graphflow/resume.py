@@ -42,6 +42,8 @@ class Recovery:
     """Nested events (an agent's steps and tool calls) of the nodes not settled, in log order."""
     first_started: dict[str, float] = field(default_factory=dict)
     """Wall-clock time of each node's first start (a waiting node's timer counts from it)."""
+    waited: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The last wait of each node not settled (``NodeWaiting``: kind, key, due_at, detail)."""
 
 
 def recover(events: Sequence[ev.Event]) -> Recovery:
@@ -76,10 +78,14 @@ def recover(events: Sequence[ev.Event]) -> Recovery:
         elif isinstance(event, ev.NodeRetrying):
             rec.attempts[node_id] = event.attempt + 1
             rec.retry_at[node_id] = event.at + event.delay
+        elif isinstance(event, ev.NodeWaiting):
+            rec.waited[node_id] = {"kind": event.wait_kind, "key": event.key, "due_at": event.due_at,
+                                   "detail": dict(event.detail)}
         elif event.kind in ev.NESTED_KINDS:
             rec.nested.setdefault(node_id, []).append(event)
     for node_id in rec.settled:
         rec.nested.pop(node_id, None)
+        rec.waited.pop(node_id, None)
     return rec
 
 

@@ -219,6 +219,12 @@ class _Run:
         self.wakes: dict[str, Wake] = {}
         """What woke this run's waiting nodes (a resumed run), by node."""
 
+    def waited_before(self, node_id: str) -> Wait | None:
+        last = self.recovery.waited.get(node_id) if self.recovery is not None else None
+        if last is None:
+            return None
+        return Wait(kind=last["kind"], key=last["key"], due_at=last["due_at"], detail=last["detail"])
+
     # -- the two ways in ---------------------------------------------------------------
 
     async def start_fresh(self, seed: Seed | None) -> None:
@@ -352,7 +358,7 @@ class _Run:
         ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng,
                           secrets=self.r.secrets, sessions=self.r.sessions,
                           started_at=first if first is not None else self.clock.time(),
-                          wake=self.wakes.get(node.id), can_wait=self.r.suspend)
+                          wake=self.wakes.get(node.id), can_wait=self.r.suspend, waited=self.waited_before(node.id))
         inputs = self.plan.inputs_for(node.id)
         if node.inline:
             self.run_inline(node, inputs, ctx, record)
@@ -451,6 +457,8 @@ class _Run:
             self.workers.cancel(t.node_id)
         failed_with = self.plan.inputs_for(t.node_id) if t.state is NodeState.FAILED else None
         cls, fields = node_event(t, record, now, self.reused_from, failed_with)
+        if t.state is NodeState.WAITING and t.node_id in self.wakes:
+            fields["woken"] = True
         await self.emit(cls, **fields)
 
     def collect_output(self, node_id: str, output: dict[str, Any]) -> None:

@@ -66,6 +66,7 @@ from graphflow.runner import RunControl, Runner, RunResult
 from graphflow.samples import offer_samples
 from graphflow.secrets import EnvSecrets
 from graphflow.stats import GraphStats, NodeStats, graph_stats, node_stats
+from graphflow.waits import WaitRow, Wake, refusal
 
 BREAKERS = "breakers"
 log = logging.getLogger("graphflow.recovery")
@@ -89,6 +90,27 @@ def only_error(exc: BaseException) -> BaseException:
             break
         exc = inner[0]
     return cast(BaseException, exc)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What ``Workspace.send`` did: which node took the event, and the run's result when it
+    continued here (None: another process continues it, or ``go_on`` was off)."""
+
+    run_id: str
+    node_id: str
+    result: RunResult | None
+
+
+def describe_waits(waits: Sequence[WaitRow]) -> str:
+    if not waits:
+        return "no node waits"
+    parts: list[str] = []
+    for w in waits:
+        what = {"event": "event " + " or ".join(repr(a) for a in w.accepts()), "decision": f"decision on {w.key}",
+                "timer": "a timer"}[w.kind]
+        parts.append(f"{w.node_id} waits for {what}" + (" (woken)" if w.wake else ""))
+    return "; ".join(parts)
 
 
 class RunRefused(ValueError):
@@ -263,19 +285,25 @@ class Workspace:
         except (GraphValidationError, RunInputError) as exc:
             return await self._refused(stored, run_id, dict(inputs or {}), exc, sinks)
         self.store.claim_new_run(run_id, self.owner, self.lease, self.clock.time())
-        return await self._execute(compiled, sinks, control, run_id, lambda runner, control: runner.run(
+        result = await self._execute(compiled, sinks, control, run_id, lambda runner, control: runner.run(
             checked, graph_version=stored.version, control=control, run_id=run_id))
+        return await self._woken_meanwhile(result, sinks, control)
 
     async def resume(self, run_id: str, *, sinks: Sequence[EventSink] = (),
                      control: RunControl | None = None) -> RunResult:
-        """Continue a run that stopped before it finished (the process died). ``LeaseHeld`` while
-        another live process executes it; ``RunRefused`` for a finished run."""
+        """Continue a run that stopped before it finished (the process died), or a waiting run
+        one of whose nodes was woken. ``LeaseHeld`` while another live process executes it;
+        ``RunRefused`` for a finished run, or a waiting run nothing woke."""
         summary = await self.store.get_run(run_id)
-        if summary.status != "running":
+        if summary.status not in ("running", "waiting"):
             raise RunRefused(f"run {run_id} already {summary.status}; a finished run is never changed "
                              f"(use 'resume from failure' to start a new run from it)")
         if run_id in self._controls:
             raise RunRefused(f"run {run_id} is running in this process")
+        waits = await self.store.list_waits(run_id)
+        wakes = {w.node_id: w.wake for w in waits if w.wake is not None}
+        if summary.status == "waiting" and not wakes:
+            raise RunRefused(f"run {run_id} is waiting ({describe_waits(waits)}); nothing has woken it yet")
         await self.store.take_over(run_id, self.owner, self.lease, self.clock.time())
         try:
             compiled = await self._compile(await self.store.get_graph(summary.graph_id, summary.graph_version))
@@ -286,8 +314,113 @@ class Workspace:
         except BaseException:
             await self._release(run_id)
             raise
-        return await self._execute(compiled, sinks, control, run_id,
-                                   lambda runner, control: runner.resume(events, control=control))
+        reason = "woken: " + ", ".join(f"{n} by {w.kind}" for n, w in wakes.items()) if summary.status == "waiting" \
+            else ""
+        result = await self._execute(compiled, sinks, control, run_id, lambda runner, control: runner.resume(
+            events, control=control, wakes=wakes, reason=reason))
+        return await self._woken_meanwhile(result, sinks, control)
+
+    async def _woken_meanwhile(self, result: RunResult, sinks: Sequence[EventSink],
+                               control: RunControl | None) -> RunResult:
+        """A run that ended waiting while another of its nodes was woken goes on at once (that
+        wake was claimed while this process held the run, so nobody else could continue it)."""
+        if result.status != "waiting" or not any(w.wake for w in await self.store.list_waits(result.run_id)):
+            return result
+        return await self.resume(result.run_id, sinks=sinks, control=control)
+
+    # -- waiting runs ---------------------------------------------------------------------
+
+    async def waits(self, run_id: str | None = None) -> list[WaitRow]:
+        """Waiting nodes (of one run, or of all), oldest first."""
+        return await self.store.list_waits(run_id)
+
+    async def send(self, run_id: str, event: str, data: Any = None, *, by: str = "",
+                   go_on: bool = True, sinks: Sequence[EventSink] = ()) -> Sent:
+        """Send ``event`` (with JSON ``data``) to a waiting run: the node waiting for it is woken
+        (exactly once: of racing wakes one wins) and, with ``go_on``, the run continues here
+        unless another process holds it. ``RunRefused``, with nothing changed, when no node of
+        the run takes that event now."""
+        summary = await self.store.get_run(run_id)
+        if summary.status not in ("running", "waiting"):
+            raise RunRefused(f"run {run_id} is {summary.status}: it takes no more events")
+        waits = [w for w in await self.store.list_waits(run_id) if w.kind == "event" and w.wake is None]
+        if not waits:
+            raise RunRefused(f"run {run_id} is not waiting for an event ({describe_waits(await self.waits(run_id))})")
+        reasons = [refusal(w, event, data) for w in waits]
+        takers = [w for w, reason in zip(waits, reasons, strict=True) if reason is None]
+        if not takers:
+            raise RunRefused(f"run {run_id} refused event {event!r}: " + "; ".join(r for r in reasons if r))
+        node_id = takers[0].node_id
+        wake = Wake(kind="event", at=self.clock.time(), data={"event": event, "data": data}, by=by)
+        if not await self.store.claim_wake(run_id, node_id, wake):
+            raise RunRefused(f"node {node_id!r} of run {run_id} was woken by something else first")
+        return Sent(run_id, node_id, await self.continue_run(run_id, sinks=sinks) if go_on else None)
+
+    async def continue_run(self, run_id: str, *, sinks: Sequence[EventSink] = ()) -> RunResult | None:
+        """Continue a woken waiting run here; None when another live process holds it, it is
+        running here already, or it is no longer waiting (someone continued it first)."""
+        if run_id in self._controls:
+            return None
+        try:
+            return await self.resume(run_id, sinks=sinks)
+        except (LeaseHeld, RunRefused) as exc:
+            log.info("run %s not continued here: %s", run_id, exc)
+            return None
+        except ValueError as exc:  # finished meanwhile, by whoever continued it
+            log.info("run %s not continued here: %s", run_id, exc)
+            return None
+
+    async def fire_timers(self) -> list[WaitRow]:
+        """Claim a ``timer`` wake for every wait whose time has come (a timer, or an event or
+        decision timing out); returns those this call won."""
+        fired: list[WaitRow] = []
+        now = self.clock.time()
+        for row in await self.store.due_waits(now):
+            if await self.store.claim_wake(row.run_id, row.node_id, Wake(kind="timer", at=now, by="timer")):
+                fired.append(row)
+        return fired
+
+    async def wake_due(self) -> list[RunResult]:
+        """Fire the due timers, then continue every woken run no other process holds, one after
+        another; what a cron job or ``graphflow waits --fire`` does once."""
+        await self.fire_timers()
+        results: list[RunResult] = []
+        for run_id in await self.store.woken_runs():
+            result = await self.continue_run(run_id)
+            if result is not None:
+                results.append(result)
+        return results
+
+    async def watch_waits(self, *, poll: float = 2.0, max_runs: int = 16) -> None:
+        """Forever: fire timers as they fall due and continue woken runs (up to ``max_runs`` at
+        once), checking the store at least every ``poll`` seconds for wakes claimed by other
+        processes. ``graphflow serve`` runs it beside the app; cancel it to stop."""
+        limiter = anyio.CapacityLimiter(max_runs)
+        going: set[str] = set()
+
+        async def go_on(run_id: str) -> None:
+            async with limiter:
+                try:
+                    await self.continue_run(run_id)
+                except Exception:  # a broken run must not stop the watcher
+                    log.exception("run %s could not be continued", run_id)
+                finally:
+                    going.discard(run_id)
+
+        async with anyio.create_task_group() as tg:
+            while True:
+                try:
+                    await self.fire_timers()
+                    for run_id in await self.store.woken_runs(limit=max_runs * 4):
+                        if run_id not in going and run_id not in self._controls:
+                            going.add(run_id)
+                            tg.start_soon(go_on, run_id)
+                    due = await self.store.next_due()
+                except StoreError as exc:  # the file is busy or broken: try again later
+                    log.error("waits: %s", exc)
+                    due = None
+                now = self.clock.time()
+                await self.clock.sleep(poll if due is None else min(poll, max(0.0, due - now)))
 
     async def resume_from_failure(self, run_id: str, *, version: int | None = None,
                                   sinks: Sequence[EventSink] = (), control: RunControl | None = None,
@@ -399,7 +532,7 @@ class Workspace:
         control = control or RunControl()
         self._controls[run_id] = control
         runner = Runner(compiled, sinks=[self.store, *sinks], clock=self.clock, max_concurrency=self.max_concurrency,
-                        breakers=self.breakers, cache=self.store, secrets=await self._secrets(),
+                        breakers=self.breakers, suspend=True, cache=self.store, secrets=await self._secrets(),
                         sessions=cast(SessionStore, self.store) if hasattr(self.store, "session_messages") else None)
         try:
             return await self._owned(run_id, lambda: go(runner, control))

@@ -77,3 +77,39 @@ class Wake:
 def review_item_id(run_id: str, node_id: str) -> str:
     """A review node's item id: one item per waiting node of a run, the same across resumes."""
     return f"{run_id}.{node_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitRow:
+    """A waiting node as the store keeps it (``WaitStore``): what it waits for, and the wake
+    claimed for it, if any (the run has not used it yet)."""
+
+    run_id: str
+    node_id: str
+    kind: WaitKind
+    key: str
+    due_at: float | None
+    detail: dict[str, Any]
+    since: float
+    wake: Wake | None = None
+
+    def accepts(self) -> list[str]:
+        """The event names this node takes: its key, or (key empty) ``detail["accepts"]``."""
+        if self.kind != "event":
+            return []
+        if self.key:
+            return [self.key]
+        names: Any = self.detail.get("accepts", [])
+        return [str(name) for name in names] if isinstance(names, list) else []
+
+
+def refusal(row: WaitRow, event: str, data: Any) -> str | None:
+    """Why ``event`` (with ``data``) cannot wake this waiting node, or None when it can. Pure:
+    checked before a wake is claimed, so a refused event changes nothing."""
+    if row.kind != "event":
+        return f"node {row.node_id!r} waits for a {row.kind}, not an event"
+    accepted = row.accepts()
+    if event not in accepted:
+        return (f"node {row.node_id!r} does not take event {event!r} now; it takes: "
+                f"{', '.join(repr(name) for name in accepted) or 'nothing'}")
+    return None

@@ -41,7 +41,7 @@ class LeaseRepository:
             if row is not None and row[0] != owner and row[1] > now:
                 raise LeaseHeld(run_id, row[0], row[1], now)
             status = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            if status is not None and status[0] != "running":
+            if status is not None and status[0] not in ("running", "waiting"):
                 raise ValueError(f"run {run_id} already {status[0]}; a finished run is never changed "
                                  "(use 'resume from failure' to start a new run from it)")
             _upsert(conn, run_id, owner, now + seconds)

@@ -27,6 +27,7 @@ from graphflow.ports import NotFound, RunSummary
 from .blobs import REF_FIELDS, Blob, may_hold_refs, put_back, refs, stored_body
 from .db import Database
 from .errors import StorageError
+from .waits import record_run_end, record_run_waiting, record_waiting
 
 _RUN_COLUMNS = ("run_id, graph_id, graph_version, status, started_at, finished_at, duration, cost, "
                 "failed_node, error, inputs_json, outputs_json, last_seq")
@@ -62,6 +63,7 @@ def _json(value: Any) -> str:
 def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> None:
     """Store a batch of events and what derives from them (runs inside the writer's transaction)."""
     graphs, runs, rows, outputs, ends = [], [], [], [], []
+    waits: list[ev.NodeWaiting | ev.RunWaiting | ev.RunResumed] = []
     blobs: list[tuple[str, str, str]] = []
     cost: dict[str, float] = {}
     last_seq: dict[str, int] = {}
@@ -78,6 +80,10 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> No
                 outputs.append((e.run_id, e.node_id, _json(record.values), e.attempt))
             if e.cost:
                 cost[e.run_id] = cost.get(e.run_id, 0.0) + e.cost
+        elif isinstance(e, ev.NodeWaiting):
+            waits.append(e)
+        elif isinstance(e, ev.RunWaiting | ev.RunResumed):
+            waits.append(e)
         elif isinstance(e, ev.RunFinished):
             ends.append((e.status, e.at, e.duration, e.cost, e.cost, e.failed_node, e.error, _json(record.values),
                          e.run_id))
@@ -100,7 +106,16 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> No
     if cost:
         conn.executemany("UPDATE runs SET cost = cost + ? WHERE run_id = ?",
                                [(amount, run_id) for run_id, amount in cost.items()])
+    for e in waits:  # in log order, after the event rows (a wait's run row exists)
+        if isinstance(e, ev.NodeWaiting):
+            record_waiting(conn, e)
+        elif isinstance(e, ev.RunWaiting):
+            record_run_waiting(conn, e)
+            conn.execute("UPDATE runs SET status = 'waiting' WHERE run_id = ?", (e.run_id,))
+        else:
+            conn.execute("UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'waiting'", (e.run_id,))
     if ends:
+        record_run_end(conn, [end[-1] for end in ends])
         # RunFinished carries the run's cost when the runner totals it; otherwise the nodes' sum stands.
         conn.executemany(
             "UPDATE runs SET status = ?, finished_at = ?, duration = ?, "
@@ -198,7 +213,7 @@ class RunRepository:
         rows = await self._db.fetchall(
             "SELECT e.run_id, e.body_json FROM events AS e JOIN ("
             "  SELECT run_id, started_at, rowid AS n FROM runs"
-            "  WHERE graph_id = ? AND status != 'running' ORDER BY started_at DESC, rowid DESC LIMIT ?"
+            "  WHERE graph_id = ? AND status NOT IN ('running', 'waiting') ORDER BY started_at DESC, rowid DESC LIMIT ?"
             ") AS r ON e.run_id = r.run_id ORDER BY r.started_at DESC, r.n DESC, e.seq", (graph_id, limit))
         bodies: dict[str, list[str]] = {}
         for run_id, body in rows:

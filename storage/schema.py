@@ -158,7 +158,25 @@ CREATE TABLE graph_drafts (
 """The editor's autosaved draft, one per graph (``storage/drafts.py``): not a version, and it may
 not validate, so it is kept as the JSON the editor sent. Deleted with its graph."""
 
-MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS, _DRAFTS]
+_WAITS = """
+CREATE TABLE waits (
+    run_id      TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    node_id     TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    key         TEXT NOT NULL DEFAULT '',
+    due_at      REAL,
+    detail_json TEXT NOT NULL DEFAULT '{}',
+    since       REAL NOT NULL,
+    wake_json   TEXT,
+    PRIMARY KEY (run_id, node_id)
+);
+CREATE INDEX waits_due ON waits (due_at) WHERE wake_json IS NULL AND due_at IS NOT NULL;
+CREATE INDEX waits_woken ON waits (run_id) WHERE wake_json IS NOT NULL;
+CREATE INDEX runs_waiting ON runs (started_at) WHERE status = 'waiting';
+"""
+"""Waiting nodes and the wake claimed for each (``storage/waits.py``)."""
+
+MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS, _DRAFTS, _WAITS]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
 

@@ -30,11 +30,13 @@ from .leases import LeaseRepository
 from .reviews import ReviewRepository
 from .runs import RunRepository, describe, run_of, write_events
 from .sessions import SessionRepository
+from .waits import WaitRepository
 from .writer import Writer
 
 
 class SqliteStore(GraphRepository, DraftRepository, RunRepository, KeyValueRepository, ReviewRepository,
-                  LeaseRepository, CredentialRepository, SessionRepository):
+                  LeaseRepository, CredentialRepository, SessionRepository,
+                  WaitRepository):
     """Built by ``open_store``; one repository per aggregate, sharing one ``Database``."""
 
     def __init__(self, db: Database, clock: Clock) -> None:

@@ -18,6 +18,7 @@ from graphflow.nodes.routing import ConditionNode, RouterNode
 from graphflow.nodes.state_machine import StateMachineNode
 from graphflow.nodes.stop import StopNode
 from graphflow.nodes.transform import TransformNode
+from graphflow.nodes.wait_event import WaitEventNode
 
 BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     InputNode,
@@ -38,6 +39,7 @@ BUILTIN_KINDS: tuple[type[NodeKind], ...] = (
     AgentNode,
     ReviewNode,
     StateMachineNode,
+    WaitEventNode,
 )
 
 __all__ = ["BUILTIN_KINDS", "NodeConfig", "NodeContext", "NodeKind", "port"]

@@ -81,6 +81,9 @@ class NodeContext:
     time computed from it stays put (``graphflow.waits``)."""
     wake: Wake | None = None
     """Set when the node waited and was woken: what woke it (an event, a decision, a timer)."""
+    waited: Wait | None = None
+    """The node's last ``Wait`` in this run (from the log), when it waited before: a node that
+    waits again and again (a state machine) keeps its state in the wait's ``detail``."""
     can_wait: bool = False
     """Whether returning a ``Wait`` suspends the run (a workspace with a store) or fails the node."""
 
