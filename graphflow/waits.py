@@ -108,6 +108,11 @@ def refusal(row: WaitRow, event: str, data: Any) -> str | None:
     checked before a wake is claimed, so a refused event changes nothing."""
     if row.kind != "event":
         return f"node {row.node_id!r} waits for a {row.kind}, not an event"
+    if "guards" in row.detail:  # a state machine: transitions and their guards decide
+        from graphflow.machine import refusal as machine_refusal
+
+        why = machine_refusal(row.detail, event, data)
+        return None if why is None else f"node {row.node_id!r}: {why}"
     accepted = row.accepts()
     if event not in accepted:
         return (f"node {row.node_id!r} does not take event {event!r} now; it takes: "
