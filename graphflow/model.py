@@ -66,6 +66,9 @@ class NodeSpec(_Frozen):
     """When it fails for good, the run goes on with ``default_output`` (graceful degradation)."""
     default_output: Any = None
     """Sent on port ``out`` when an optional node fails; the run reports it as degraded."""
+    disabled: bool = False
+    """Switched off (the canvas' right-click menu): the node is skipped without running, and what
+    depends only on it is skipped as an untaken branch would be. Saved with the graph."""
     position: Position = Field(default_factory=Position)
     metadata: dict[str, Any] = Field(default_factory=dict)
 

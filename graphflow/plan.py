@@ -9,7 +9,8 @@ decided here.
 Edge resolution: once its source is settled, each edge is LIVE (carries a value),
 DEAD (branch not taken, source skipped) or ERROR (source failed and a tolerant join
 downstream absorbs it). A node runs once all its incoming edges are resolved, at least
-one is live and every required input is live; otherwise it is skipped.
+one is live and every required input is live; otherwise it is skipped. A disabled node
+(``NodeSpec.disabled``) is skipped once its inputs are resolved, its out-edges DEAD.
 """
 
 from __future__ import annotations
@@ -366,6 +367,9 @@ class Plan:
     def _settle(self, node_id: str) -> None:
         """All incoming edges are resolved: run the node, or skip it."""
         node = self._graph.nodes[node_id]
+        if node.spec.disabled:
+            self._skip(node_id, "disabled")
+            return
         statuses = [self._edges[e.id] for e in node.in_edges]
         errors = [v for s, v in statuses if s == ERROR]
         if errors:
@@ -394,7 +398,9 @@ class Plan:
                 self._open_gate(join_id, tracker.cursor)
             return
         node = self._graph.nodes[join_id]
-        if verdict.kind == "ok":
+        if node.spec.disabled:
+            self._skip(join_id, "disabled")
+        elif verdict.kind == "ok":
             # A join that succeeded sends its verdict down every out-edge but its error edges.
             output = {"out": verdict.payload}
             values = {e.source_port: verdict.payload for e in node.out_edges if e.source_port != ERROR_PORT}

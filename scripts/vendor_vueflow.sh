@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-vendor Vue Flow into ui/canvas/vendor/ (see ui/canvas/vendor/VENDORED.md).
+# Re-vendor Vue Flow and dagre into ui/canvas/vendor/ (see ui/canvas/vendor/VENDORED.md).
 #
 # Fetches the npm tarballs with `npm pack` into a temporary directory, copies only each
 # package's ESM build (renamed index.js: NiceGUI's `esm=` maps a bare name to <dir>/index.js),
@@ -15,6 +15,7 @@ CORE_VERSION=1.48.2
 BACKGROUND_VERSION=1.3.2
 CONTROLS_VERSION=1.1.3
 MINIMAP_VERSION=1.5.4
+DAGRE_VERSION=3.1.3  # @dagrejs/dagre: the canvas' automatic layout (graphlib 4 bundled in)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENDOR="$ROOT/ui/canvas/vendor"
@@ -46,6 +47,14 @@ cp "$WORK/vue-flow-controls/package/dist/style.css" "$VENDOR/vue-flow-controls/v
 
 fetch @vue-flow/minimap "$MINIMAP_VERSION" vue-flow-minimap
 cp "$WORK/vue-flow-minimap/package/dist/style.css" "$VENDOR/vue-flow-minimap/vue-flow-minimap.css"
+
+# dagre: its ESM build has no imports at all; its source map is not vendored, so its comment goes
+mkdir -p "$WORK/dagre"
+(cd "$WORK/dagre" && npm pack --silent "@dagrejs/dagre@$DAGRE_VERSION" >/dev/null && tar xzf ./*.tgz)
+rm -rf "${VENDOR:?}/dagre"
+mkdir -p "$VENDOR/dagre"
+cp "$WORK/dagre/package/LICENSE" "$VENDOR/dagre/LICENSE"
+grep -v '^//# sourceMappingURL=' "$WORK/dagre/package/dist/dagre.esm.js" > "$VENDOR/dagre/index.js"
 
 # The only bare imports left must be "vue" (NiceGUI's import map) and "@vue-flow/core" (ours).
 if grep -ho 'from "[^".][^"]*"' "$VENDOR"/*/index.js | sort -u | grep -v -e 'from "vue"' -e 'from "@vue-flow/core"'; then

@@ -243,3 +243,23 @@ def test_cancel_marks_every_open_node(registry):
     assert plan.status == "cancelled"
     plan.cancel("again")  # no-op once finished
     assert plan.cancel_reason == "stop"
+
+
+def test_a_disabled_node_is_skipped_and_what_depends_on_it_too(registry):
+    off = node("b", "function", function="f", _node={"disabled": True})
+    plan = plan_of(registry, fn("a", "f"), off, fn("c", "f"), fn("d", "f"),
+                   edge("a", "b"), edge("b", "c"), edge("a", "d"))
+    assert plan.take_ready() == ["a"]
+    plan.mark_succeeded("a", {"out": 1})
+    assert plan.take_ready() == ["d"]
+    assert states(plan)["b"] == "skipped" and states(plan)["c"] == "skipped"
+    assert [t.reason for t in plan.take_transitions() if t.node_id == "b"] == ["disabled"]
+
+
+def test_a_disabled_root_and_a_disabled_join_are_skipped(registry):
+    plan = plan_of(registry, node("a", "function", function="f", _node={"disabled": True}), fn("b", "f"),
+                   node("j", "join", _node={"disabled": True}), edge("b", "j"), fn("after", "f"), edge("j", "after"))
+    assert plan.take_ready() == ["b"]
+    plan.mark_succeeded("b", {"out": 2})
+    assert states(plan) == {"a": "skipped", "b": "succeeded", "j": "skipped", "after": "skipped"}
+    assert plan.finished and plan.status == "succeeded"

@@ -10,9 +10,11 @@
 import { h, markRaw, shallowRef, defineComponent, inject, provide, nextTick } from "vue";
 import { VueFlow, Handle, Position, ConnectionMode, MarkerType, useVueFlow } from "@vue-flow/core";
 import { Background } from "@vue-flow/background";
-import { Controls } from "@vue-flow/controls";
+import { ControlButton, Controls } from "@vue-flow/controls";
 import { MiniMap } from "@vue-flow/minimap";
 import { loadResource } from "../../static/utils/resources.js";
+import { layeredLayout, needsLayout } from "graphflow-canvas/layout.js";
+import { contextMenu, quickAddView, shortcutSheet, toolbarView } from "graphflow-canvas/overlays.js";
 
 const CANVAS = Symbol("graphflow-canvas");
 const KIND_MIME = "application/x-graphflow-kind";
@@ -28,12 +30,27 @@ const LOAD_CHUNK = 150;
 const PATCH_LIMIT = 50; // nodes added or removed by one undo/redo that are patched in place
 // Card geometry (canvas.css), to estimate a node's size and handle positions before it is measured.
 // Every card has the same width (a label, error or problem wraps and is clamped instead of widening it).
-const CARD = { width: 150, base: 44, row: 20.2, firstHandle: 44.3, labelLine: 16, statusRow: 17, handle: 10 };
+const CARD = { width: 150, base: 46, row: 20.2, firstHandle: 46.3, labelLine: 16, statusRow: 17, handle: 10 };
 const LABEL_LINE_CHARS = 23; // characters of a bold label that fit on one line of a card, roughly
 const ERROR_CHARS = 400; // an error's text on the card (two lines show; the tooltip has it all)
-const MINIMAP_ABOVE = 40; // nodes: the minimap is shown for larger graphs only (a small one fits in view)
-const FIT_PADDING = "32px";
+const MINIMAP_ABOVE = 40; // nodes: the minimap is shown for larger graphs only (a small one fits in view)...
+const PREFS = "graphflow-canvas"; // ...unless toggled (M): that choice and the theme are kept in localStorage
+const FIT_PADDING = 32; // px
 const FIT_MAX_ZOOM = 1; // a small graph is shown at its natural size, not blown up
+// ...and a large one no smaller than this, where a card's 12 px text is still about 9 px: one that does
+// not fit then opens at its start (inputs on the left), the minimap showing the rest.
+const FIT_MIN_ZOOM = 0.75;
+const EDGE_LABEL_CHARS = 40;
+// A colour and a Material icon (NiceGUI ships the font) per kind category; plugins' own categories get "other".
+const CATEGORY_LOOK = {
+  io: { icon: "swap_horiz", colour: "#0284c7" },
+  core: { icon: "functions", colour: "#475569" },
+  routing: { icon: "call_split", colour: "#d97706" },
+  patterns: { icon: "account_tree", colour: "#0d9488" },
+  model: { icon: "psychology", colour: "#7c3aed" },
+  integration: { icon: "cloud", colour: "#2563eb" },
+  other: { icon: "extension", colour: "#64748b" },
+};
 const ID_BAD_CHARS = /[^A-Za-z0-9_.-]/g;
 // graphflow.events.NodeStatus, plus "degraded" (tests/ui/test_node_status.py keeps them the same)
 const STATUS_TEXT = {
@@ -57,6 +74,22 @@ function freshId(prefix, taken) {
 
 function isEditable(target) {
   return !!target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.nodeName));
+}
+
+function loadPrefs() {
+  try {
+    return JSON.parse(window.localStorage.getItem(PREFS) || "{}") || {};
+  } catch {
+    return {};
+  }
+}
+
+function savePrefs(changes) {
+  try {
+    window.localStorage.setItem(PREFS, JSON.stringify({ ...loadPrefs(), ...changes }));
+  } catch {
+    // storage refused (private mode, quota): the choice lasts for this page only
+  }
 }
 
 function clone(value) {
@@ -96,9 +129,15 @@ function percentOk(rate) {
   return x < 100 ? Math.min(99, Math.round(x)) : 100; // never "100% ok" for a node that failed at all
 }
 
-function heatColour(heat) {
+// Slow is not failed: heat runs from pale blue (fast) to deep violet (the slowest node), never to red,
+// which means failure everywhere on the canvas (a failing node gets a red ring and chip instead).
+export function heatColour(heat) {
   const x = Math.max(0, Math.min(1, Number(heat) || 0));
-  return `hsl(${Math.round(120 * (1 - x))}, 70%, 45%)`;
+  return `hsl(${Math.round(210 + 55 * x)}, 75%, ${Math.round(78 - 38 * x)}%)`;
+}
+
+export function categoryLook(category) {
+  return CATEGORY_LOOK[category] || CATEGORY_LOOK.other;
 }
 
 // A node's size and handle positions before the browser has measured it. Vue Flow culls nodes by
@@ -235,21 +274,29 @@ const GraphflowNode = markRaw(defineComponent({
       const shown = shownStatus(status);
       const failing = hasFailures(data.heat);
       const attrs = {
-        class: ["gf-node", status && `gf-status-${shown}`, data.problems && "gf-has-problems", failing && "gf-heat-problem"],
+        style: { "--gf-category": data.look.colour },
+        "data-category": data.category,
+        class: ["gf-node", status && `gf-status-${shown}`, data.problems && "gf-has-problems", failing && "gf-heat-problem",
+          data.spec.disabled && "gf-disabled"],
         "data-node-id": id,
         "data-kind": data.spec.kind,
       };
       if (status) attrs["data-status"] = status.status;
+      if (data.spec.disabled) attrs["data-disabled"] = "true";
       if (shown === "degraded") attrs["data-degraded"] = "true";
       if (failing) attrs["data-failing"] = "true";
       if (status && status.breaker) attrs["data-breaker"] = status.breaker;
       if (status && status.attempts) attrs["data-attempts"] = String(status.attempts);
-      if (data.heat) attrs.style = { "--gf-heat": heatColour(data.heat.heat) };
+      if (data.heat) attrs.style["--gf-heat"] = heatColour(data.heat.heat);
       const error = status && status.error ? String(status.error) : null;
       // red: the node failed or is failing; amber: degraded; grey: a retry's error, then it succeeded
       const errorClass = shown === "degraded" ? "gf-error-degraded" : shown === "succeeded" ? "gf-error-past" : null;
       return h("div", attrs, [
-        h("div", { class: "gf-node-head" }, [labelView(editor, id, data), h("span", { class: "gf-kind" }, data.kindTitle)]),
+        h("div", { class: "gf-node-head" }, [
+          h("span", { class: "gf-icon material-icons", "aria-hidden": "true", "data-testid": "kind-icon" }, data.look.icon),
+          h("div", { class: "gf-head-text" }, [labelView(editor, id, data),
+            h("span", { class: "gf-kind" }, data.spec.disabled ? `${data.kindTitle} · disabled` : data.kindTitle)]),
+        ]),
         statusRow(status),
         h("div", { class: "gf-ports" }, [
           h("div", { class: "gf-inputs" }, data.ports.inputs.map((p) => portRow(editor, p, "in"))),
@@ -280,6 +327,12 @@ class Editor {
     this.lazyOption = props.lazy; // true | false | null (automatic)
     this.lazy = shallowRef(props.lazy === true);
     this.minimap = shallowRef(false);
+    const prefs = loadPrefs();
+    this.minimapChoice = prefs.minimap ?? null; // true | false | null (by graph size)
+    this.theme = shallowRef(prefs.theme === "dark" ? "dark" : "light");
+    this.sheet = shallowRef(false); // the shortcut sheet
+    this.menu = shallowRef(null); // {nodeId, x, y}: a node's right-click menu
+    this.quick = shallowRef(null); // {x, y, at, from, query, active}: the quick-add list
     this.toast = shallowRef(null);
     this.paletteQuery = shallowRef("");
     this.empty = shallowRef(false);
@@ -344,6 +397,8 @@ class Editor {
       data: {
         spec: markRaw(rest),
         kindTitle: kind ? kind.title : spec.kind,
+        category: kind?.category || "other",
+        look: categoryLook(kind?.category),
         ports: markRaw(ports),
         status: this.statuses.get(spec.id) || null,
         problems: this.problems.get(spec.id) || null,
@@ -353,20 +408,28 @@ class Editor {
     };
   }
 
-  flowEdge(spec) {
+  // sourceKind: the kind of the edge's source node, when it is not on the canvas yet
+  flowEdge(spec, sourceKind) {
     const { id, source, target, source_port: sourcePort = "out", target_port: targetPort = "in", ...rest } = spec;
     const edge = {
       id, source, target, sourceHandle: sourcePort, targetHandle: targetPort,
       markerEnd: MarkerType.ArrowClosed,
       data: { spec: markRaw(rest) },
     };
-    if (rest.condition) edge.label = String(rest.condition);
+    const label = edgeLabel(rest, sourcePort, sourceKind ?? this.flow.findNode(source)?.data.spec.kind);
+    if (label) {
+      // an SVG text node (Vue Flow's EdgeText): escaped like every other label
+      edge.label = truncate(label, EDGE_LABEL_CHARS);
+      edge.labelBgPadding = [4, 2];
+      edge.labelBgBorderRadius = 3;
+      edge.class = "gf-edge-labelled";
+    }
     this.styleEdge(edge, this.edgeStates.get(id));
     return edge;
   }
 
   styleEdge(edge, state) {
-    edge.class = state ? `gf-edge-${state}` : "";
+    edge.class = [state ? `gf-edge-${state}` : "", edge.label ? "gf-edge-labelled" : ""].filter(Boolean).join(" ");
     edge.animated = state === "taken";
   }
 
@@ -414,7 +477,9 @@ class Editor {
     const chunk = this.lazy.value ? fresh.length : LOAD_CHUNK;
     const now = [...kept, ...fresh.slice(0, chunk)];
     const present = new Set(now.map((n) => n.id));
-    const edgeNow = live.filter((e) => present.has(e.source) && present.has(e.target)).map((e) => this.flowEdge(e));
+    const kindOf = new Map(nodes.map((n) => [n.id, n.kind]));
+    const edgeNow = live.filter((e) => present.has(e.source) && present.has(e.target))
+      .map((e) => this.flowEdge(e, kindOf.get(e.source)));
     for (const edge of edgeNow) {
       const existing = this.flow.findEdge(edge.id);
       if (existing && JSON.stringify(existing.data.spec) === JSON.stringify(edge.data.spec)) edge.data = existing.data;
@@ -423,7 +488,8 @@ class Editor {
     this.loading = {
       token,
       nodes: fresh.slice(chunk),
-      edges: live.filter((e) => !(present.has(e.source) && present.has(e.target))).map((e) => this.flowEdge(e)),
+      edges: live.filter((e) => !(present.has(e.source) && present.has(e.target)))
+        .map((e) => this.flowEdge(e, kindOf.get(e.source))),
       done: false,
     };
     const order = nodes.map((n) => n.id).filter((id) => present.has(id));
@@ -508,26 +574,80 @@ class Editor {
     this.statuses.clear();
     this.pendingStatuses.clear();
     this.edgeStates.clear();
-    this.applyGraph(graph);
+    const placed = this.placed(graph);
+    this.applyGraph(placed);
     this.undoStack = [JSON.stringify(this.exportGraph())];
+    if (placed !== graph) this.emit("graphChange", { graph: this.exportGraph(), reason: "layout" });
     this.redoStack = [];
     this.needsFit = this.flow.nodes.value.length > 0;
     this.emitSelection();
   }
 
+  // The whole graph when it fits at a readable zoom (FIT_MIN_ZOOM, LAZY_FIT_ZOOM for a lazy one, where
+  // fitting a thousand nodes on screen would render every one of them); else its start at that zoom:
+  // the left edge (where a left-to-right graph begins), centred vertically if it fits, else its top.
   fitView() {
-    this.flow.fitView(this.fitParams());
+    const box = this.bounds();
+    const view = this.flow.dimensions.value;
+    if (!box || !(view.width > 0)) return;
+    const minZoom = this.lazy.value ? LAZY_FIT_ZOOM : FIT_MIN_ZOOM;
+    const pad = FIT_PADDING;
+    const fits = Math.min((view.width - 2 * pad) / box.width, (view.height - 2 * pad) / box.height);
+    const zoom = Math.max(minZoom, Math.min(FIT_MAX_ZOOM, fits));
+    const x = box.width * zoom <= view.width - 2 * pad
+      ? (view.width - box.width * zoom) / 2 - box.x * zoom : pad - box.x * zoom;
+    const y = box.height * zoom <= view.height - 2 * pad
+      ? (view.height - box.height * zoom) / 2 - box.y * zoom : pad - box.y * zoom;
+    this.flow.setViewport({ x, y, zoom });
   }
 
-  fitParams() {
-    // A lazy canvas opens at a readable zoom on the middle of the graph (the minimap shows the
-    // rest): fitting a thousand nodes on screen would render every one of them, unreadably small.
-    // A fixed margin rather than a share of the view: a wide graph gets all the zoom there is.
-    return { padding: FIT_PADDING, maxZoom: FIT_MAX_ZOOM, minZoom: this.lazy.value ? LAZY_FIT_ZOOM : 0.05 };
+  bounds() {
+    const nodes = this.flow.nodes.value;
+    if (!nodes.length) return null;
+    let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const n of nodes) {
+      const { x, y } = n.computedPosition || n.position;
+      left = Math.min(left, x);
+      top = Math.min(top, y);
+      right = Math.max(right, x + (n.dimensions.width || CARD.width));
+      bottom = Math.max(bottom, y + (n.dimensions.height || CARD.base));
+    }
+    return { x: left, y: top, width: Math.max(1, right - left), height: Math.max(1, bottom - top) };
   }
+
+  // --- automatic layout (js/layout.js)
+
+  // The graph with every node placed by the layered layout: measured sizes where the card is rendered, else estimated.
+  laidOut(graph) {
+    const sizes = (spec) => {
+      const shown = this.flow.findNode(spec.id);
+      if (shown && shown.dimensions.width > 0) return shown.dimensions;
+      return estimatedGeometry(spec.id, spec.label || spec.id, this.portsFor(spec), this.statuses.has(spec.id)).dimensions;
+    };
+    const nodes = graph.nodes || [];
+    const positions = layeredLayout(nodes.map((n) => ({ id: n.id, ...sizes(n) })), graph.edges || []);
+    return { ...graph, nodes: nodes.map((n) => ({ ...n, position: positions.get(n.id) })) };
+  }
+
+  // On demand (the toolbar's Layout button, "L", or Python's auto_layout()): one undoable edit.
+  autoLayout() {
+    if (this.loading && !this.loading.done) return; // the rest of a large graph is still being added
+    const graph = this.exportGraph();
+    if (!graph.nodes.length) return;
+    this.applyGraph(this.laidOut(graph));
+    this.commit("layout");
+    this.needsFit = true;
+    nextTick(() => this.fitIfNeeded());
+  }
+
+  // A graph that arrives without positions (every node on one point) is laid out before it is shown.
+  placed(graph) {
+    return needsLayout(graph?.nodes || []) ? this.laidOut(graph) : graph;
+  }
+
 
   showMiniMap(count) {
-    const show = this.lazy.value || count > MINIMAP_ABOVE;
+    const show = this.minimapChoice ?? (this.lazy.value || count > MINIMAP_ABOVE);
     if (this.minimap.value !== show) this.minimap.value = show;
     if (this.empty.value !== (count === 0)) this.empty.value = count === 0;
   }
@@ -600,6 +720,14 @@ class Editor {
         else if (change.type === "remove") this.scheduleCommit("disconnect");
       }
     });
+    flow.onNodeContextMenu(({ event, node }) => {
+      event.preventDefault();
+      const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
+      if (!rect) return;
+      this.quick.value = null;
+      this.menu.value = { nodeId: node.id, x: event.clientX - rect.left, y: event.clientY - rect.top };
+    });
+    flow.onNodeDragStart(() => { this.menu.value = null; });
     flow.onConnectStart(() => { this.connected = false; });
     flow.onConnect((connection) => this.connect(connection));
     flow.onConnectEnd((event) => this.connectEnded(event));
@@ -611,7 +739,9 @@ class Editor {
     for (let waited = 0; window.did_handshake === false && waited < 5000; waited += 20) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    this.applyGraph(this.initialGraph);
+    const placed = this.placed(this.initialGraph);
+    this.applyGraph(placed);
+    if (placed !== this.initialGraph) this.emit("graphChange", { graph: this.exportGraph(), reason: "layout" });
     this.initialGraph = null;
     this.needsFit = this.flow.nodes.value.length > 0;
     this.undoStack = [JSON.stringify(this.exportGraph())];
@@ -711,6 +841,10 @@ class Editor {
     } else if (this.flow.connectionEndHandle.value) {
       end = this.flow.connectionEndHandle.value;
     }
+    if (start && !end && point && this.onEmptySpace(point)) {
+      this.openQuick(point.clientX, point.clientY, { nodeId: start.nodeId, id: start.id, type: start.type });
+      return;
+    }
     if (!start || !end || !end.nodeId) return;
     if (end.nodeId === start.nodeId && end.id === start.id && end.type === start.type) return; // a click on a handle
     if (end.type === start.type) {
@@ -722,6 +856,11 @@ class Editor {
       : { source: end.nodeId, sourceHandle: end.id, target: start.nodeId, targetHandle: start.id };
     const reason = this.refusal(connection);
     if (reason) this.refuse(reason, connection);
+  }
+
+  onEmptySpace(point) {
+    const el = document.elementFromPoint(point.clientX, point.clientY);
+    return !!el && !el.closest(".vue-flow__node") && !!el.closest(".vue-flow");
   }
 
   refuse(reason, connection) {
@@ -747,9 +886,10 @@ class Editor {
 
   addNode(kindName, position) {
     const kind = this.kinds.get(kindName);
-    if (!kind) return;
+    if (!kind) return null;
     const spec = { id: freshId(kind.kind, this.takenIds()), kind: kind.kind, label: "", config: clone(kind.default_config) ?? {} };
     this.flow.addNodes([this.flowNode({ ...spec, position }, this.portsFor(spec))]);
+    return spec.id;
   }
 
   drop(event) {
@@ -796,6 +936,98 @@ class Editor {
     else this.updateNode(id, { label });
   }
 
+  // --- the right-click menu (js/overlays.js contextMenu)
+
+  duplicate(id) {
+    const node = this.flow.findNode(id);
+    if (!node) return;
+    const spec = { ...clone(node.data.spec), id: freshId(node.data.spec.kind, this.takenIds()) };
+    const ports = this.portOverrides.get(id);
+    if (ports) this.portOverrides.set(spec.id, ports);
+    spec.position = { x: node.position.x + 40, y: node.position.y + 40 };
+    this.flow.removeSelectedElements();
+    this.flow.addNodes([{ ...this.flowNode(spec, this.portsFor(spec)), selected: true }]);
+  }
+
+  deleteNode(id) {
+    if (this.flow.findNode(id)) this.flow.removeNodes([id], true);
+  }
+
+  toggleDisabled(id) {
+    const node = this.flow.findNode(id);
+    if (node) this.updateNode(id, { fields: { disabled: node.data.spec.disabled ? null : true } });
+  }
+
+  // --- quick add (js/overlays.js quickAddView)
+
+  // at: the point in the flow where the node goes; from: the handle an edge was dragged from, if any
+  openQuick(clientX, clientY, from) {
+    const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
+    if (!rect) return;
+    const at = this.flow.screenToFlowCoordinate({ x: clientX, y: clientY });
+    const x = Math.min(Math.max(0, clientX - rect.left), Math.max(0, rect.width - 240));
+    const y = Math.min(Math.max(0, clientY - rect.top), Math.max(0, rect.height - 280));
+    this.menu.value = null;
+    this.quick.value = { x, y, at, from: from || null, query: "", active: 0 };
+  }
+
+  // The kinds to offer: every kind, or (an edge dropped) those with a port the edge can connect to,
+  // one entry per fitting port; filtered by the words typed, as the palette is.
+  quickChoices() {
+    const quick = this.quick.value;
+    if (!quick) return [];
+    const kinds = [...this.kinds.values()].filter((k) => paletteMatches(k, quick.query));
+    if (!quick.from) return kinds.map((kind) => ({ kind, port: null }));
+    const node = this.flow.findNode(quick.from.nodeId);
+    const fromSource = quick.from.type === "source";
+    const list = node ? node.data.ports[fromSource ? "outputs" : "inputs"] : [];
+    const port = list.find((p) => p.name === quick.from.id);
+    if (!port) return [];
+    const choices = [];
+    for (const kind of kinds) {
+      const candidates = fromSource ? kind.inputs || [] : kind.outputs || [];
+      for (const p of candidates) {
+        const fits = fromSource ? portTypesCompatible(port.type, p.type) : portTypesCompatible(p.type, port.type);
+        if (fits) choices.push({ kind, port: p.name, portLabel: `${fromSource ? "→" : "←"} ${p.name}: ${p.type}` });
+      }
+    }
+    return choices;
+  }
+
+  quickPick(choice) {
+    const quick = this.quick.value;
+    this.quick.value = null;
+    if (!quick || !choice) return;
+    const fromSource = quick.from?.type === "source";
+    // the new card's input edge (or output edge, dragged from an input) sits at the point
+    const x = quick.from && !fromSource ? quick.at.x - CARD.width : quick.at.x;
+    const id = this.addNode(choice.kind.kind, { x: Math.round(x), y: Math.round(quick.at.y - CARD.firstHandle) });
+    if (!id || !quick.from) return;
+    const connection = fromSource
+      ? { source: quick.from.nodeId, sourceHandle: quick.from.id, target: id, targetHandle: choice.port }
+      : { source: id, sourceHandle: choice.port, target: quick.from.nodeId, targetHandle: quick.from.id };
+    this.connect(connection);
+  }
+
+  closeOverlays() {
+    const open = !!(this.menu.value || this.quick.value || this.sheet.value);
+    this.menu.value = null;
+    this.quick.value = null;
+    this.sheet.value = false;
+    return open;
+  }
+
+  toggleMinimap() {
+    this.minimapChoice = !this.minimap.value;
+    this.minimap.value = this.minimapChoice;
+    savePrefs({ minimap: this.minimapChoice });
+  }
+
+  toggleTheme() {
+    this.theme.value = this.theme.value === "dark" ? "light" : "dark";
+    savePrefs({ theme: this.theme.value });
+  }
+
   copy() {
     const nodes = this.flow.getSelectedNodes.value;
     if (!nodes.length) return;
@@ -837,7 +1069,19 @@ class Editor {
   keydown(event) {
     if (!this.active || isEditable(event.target)) return;
     const mod = event.ctrlKey || event.metaKey;
-    if (!mod) return;
+    if (!mod) {
+      if (event.altKey) return;
+      const plain = {
+        "?": () => { this.sheet.value = !this.sheet.value; },
+        escape: () => this.closeOverlays(),
+        l: () => this.autoLayout(),
+        f: () => this.fitView(),
+        m: () => this.toggleMinimap(),
+        t: () => this.toggleTheme(),
+      }[event.key.toLowerCase()];
+      if (plain) { event.preventDefault(); plain(); }
+      return;
+    }
     const key = event.key.toLowerCase();
     const actions = {
       z: () => (event.shiftKey ? this.redo() : this.undo()),
@@ -923,6 +1167,13 @@ function injectStyles(css) {
   document.head.appendChild(style);
 }
 
+// What an edge says on the canvas: its condition expression, else the route it leaves a router by.
+function edgeLabel(spec, sourcePort, sourceKind) {
+  if (spec.condition) return `if ${spec.condition}`;
+  if (sourceKind === "router") return String(sourcePort);
+  return null;
+}
+
 function paletteMatches(kind, query) {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   const text = [kind.kind, kind.title, kind.description, kind.category].filter(Boolean).join(" ").toLowerCase();
@@ -995,7 +1246,11 @@ function decorations(editor) {
   // The minimap only for a large graph: a small one is in view whole, and the map would cover part of it.
   return () => [
     h(Background, { gap: 16 }),
-    h(Controls, { showInteractive: false, fitViewParams: editor.fitParams() }),
+    h(Controls, { showInteractive: false }, {
+      "control-fit-view": () => h(ControlButton, { class: "vue-flow__controls-fitview", title: "Fit view (F)",
+        "aria-label": "fit view", onClick: () => editor.fitView() },
+      () => h("span", { class: "material-icons gf-control-icon", "aria-hidden": "true" }, "fit_screen")),
+    }),
     editor.minimap.value ? h(MiniMap, { pannable: true, zoomable: true }) : null,
   ];
 }
@@ -1024,7 +1279,12 @@ export default {
   async mounted() {
     injectStyles(this.styles);
     this.onKeydown = (event) => this.editor.keydown(event);
-    this.onPointerdown = (event) => { this.editor.active = this.$el.contains(event.target); };
+    this.onPointerdown = (event) => {
+      this.editor.active = this.$el.contains(event.target);
+      // a press anywhere but on the menu or the quick-add list closes them (a click would also
+      // come at the end of the edge drag that opened the list)
+      if (!event.target.closest?.(".gf-menu, .gf-quick")) { this.editor.menu.value = null; this.editor.quick.value = null; }
+    };
     window.addEventListener("keydown", this.onKeydown);
     window.addEventListener("pointerdown", this.onPointerdown, true);
     this.resizeObserver = new ResizeObserver(() => this.editor.fitIfNeeded());
@@ -1049,6 +1309,7 @@ export default {
     set_problems(problems) { this.editor.call("setOverlay", [this.editor.problems, "problems", problems]); },
     set_heat(heat) { this.editor.call("setOverlay", [this.editor.heat, "heat", heat]); },
     fit_view() { this.editor.call("fitView", []); },
+    auto_layout() { this.editor.call("autoLayout", []); },
     undo() { this.editor.call("undo", []); },
     redo() { this.editor.call("redo", []); },
   },
@@ -1067,14 +1328,24 @@ export default {
     }
     if (editor.empty.value) {
       flowChildren.push(h("div", { class: "gf-empty-hint", "data-testid": "empty-hint" },
-        "Drag a node kind from the palette onto the canvas, then connect an output port to an input port."));
+        "Drag a node kind from the palette onto the canvas, or double-click the canvas to add one; "
+        + "then connect an output port to an input port. Press ? for shortcuts."));
     }
-    return h("div", { class: "gf-canvas-root", "data-ready": String(editor.ready.value) }, [
+    if (this.stylesLoaded) {
+      flowChildren.push(toolbarView(editor), shortcutSheet(editor), contextMenu(editor), quickAddView(editor));
+    }
+    return h("div", {
+      class: ["gf-canvas-root", editor.theme.value === "dark" ? "gf-dark" : "gf-light"],
+      "data-ready": String(editor.ready.value), "data-theme": editor.theme.value,
+    }, [
       paletteView(editor, this.kinds),
       h("div", {
         class: "gf-flow",
         onDragover: (ev) => { ev.preventDefault(); if (ev.dataTransfer) ev.dataTransfer.dropEffect = "copy"; },
         onDrop: (ev) => editor.drop(ev),
+        onDblclick: (ev) => {
+          if (ev.target.classList?.contains("vue-flow__pane")) editor.openQuick(ev.clientX, ev.clientY, null);
+        },
       }, flowChildren),
     ]);
   },

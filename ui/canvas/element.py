@@ -36,6 +36,8 @@ VENDOR = {
     "@vue-flow/background": "vendor/vue-flow-background",
     "@vue-flow/controls": "vendor/vue-flow-controls",
     "@vue-flow/minimap": "vendor/vue-flow-minimap",
+    "@dagrejs/dagre": "vendor/dagre",
+    "graphflow-canvas": "js",  # the canvas' own modules (layout, overlays), imported as graphflow-canvas/<file>
 }
 
 
@@ -181,7 +183,13 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         self.run_method("set_heat", dict(heat))
 
     def fit_view(self) -> None:
+        """The whole graph, or its start when it does not fit at a readable zoom (cards stay legible)."""
         self.run_method("fit_view")
+
+    def auto_layout(self) -> None:
+        """Lay the graph out in layers, left to right (dagre): one undoable edit, answered by ``on_change``
+        with reason "layout". A graph whose nodes have no positions (all on one point) is laid out on its own."""
+        self.run_method("auto_layout")
 
     def undo(self) -> None:
         self.run_method("undo")

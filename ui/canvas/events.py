@@ -95,7 +95,7 @@ class GraphChangeEvent(UiEventArguments):
     graph: dict[str, Any]
     """The whole graph (a GraphSpec JSON dict, positions included) after the edit."""
     reason: str
-    """add | remove | move | connect | disconnect | edit | undo | redo"""
+    """add | remove | move | connect | disconnect | edit | layout | undo | redo"""
 
 
 @dataclass(kw_only=True, slots=True)
