@@ -64,6 +64,42 @@ export function portTypesCompatible(source, target) {
   return source === target || source === "any" || target === "any" || (source === "integer" && target === "number");
 }
 
+const JSON_TYPES = new Set(["string", "number", "integer", "boolean", "object", "array"]);
+
+function fieldType(schema) {
+  const kind = schema && typeof schema === "object" ? schema.type : null;
+  return typeof kind === "string" && JSON_TYPES.has(kind) ? kind : "any";
+}
+
+// graphflow/wiring.py schema_mismatch: two object ports' JSON schemas, one level deep.
+export function schemaMismatch(source, target) {
+  const given = source.properties || {};
+  const wanted = target.properties || {};
+  for (const name of target.required || []) {
+    if (!Object.hasOwn(given, name)) return `field '${name}' is missing`;
+  }
+  for (const [name, prop] of Object.entries(wanted)) {
+    if (Object.hasOwn(given, name) && !portTypesCompatible(fieldType(given[name]), fieldType(prop))) {
+      return `field '${name}' is ${fieldType(given[name])}, not ${fieldType(prop)}`;
+    }
+  }
+  return null;
+}
+
+function schemaName(port) {
+  const title = port.json_schema && port.json_schema.title;
+  return typeof title === "string" && title ? title : port.type;
+}
+
+const SCHEMA_TIP_CHARS = 2000;
+
+// A port's tooltip: its name and type; a model port adds its JSON schema.
+function portTitle(port) {
+  const head = `${port.name}: ${schemaName(port)}${port.multi ? " (many)" : ""}`;
+  if (!port.json_schema) return head;
+  return `${head}\n${truncate(JSON.stringify(port.json_schema, null, 2), SCHEMA_TIP_CHARS)}`;
+}
+
 function freshId(prefix, taken) {
   let base = String(prefix || "node").replace(ID_BAD_CHARS, "_");
   if (!/^[A-Za-z_]/.test(base)) base = `n_${base}`;
@@ -175,7 +211,7 @@ function portRow(editor, port, direction) {
       "data-port-type": port.type,
       "data-port-dir": direction,
     }),
-    h("span", { class: "gf-port-name", title: `${port.name}: ${port.type}${port.multi ? " (many)" : ""}` },
+    h("span", { class: "gf-port-name", title: portTitle(port), "data-port-schema": schemaName(port) },
       port.multi ? `${port.name} ⋯` : port.name),
   ]);
 }
@@ -791,6 +827,10 @@ class Editor {
     if (!inp) return `${target} has no input '${targetHandle}'`;
     if (!portTypesCompatible(out.type, inp.type)) {
       return `type mismatch: ${source}.${out.name} gives ${out.type}, ${target}.${inp.name} takes ${inp.type}`;
+    }
+    const why = out.json_schema && inp.json_schema ? schemaMismatch(out.json_schema, inp.json_schema) : null;
+    if (why) {
+      return `type mismatch: ${source}.${out.name} gives ${schemaName(out)}, ${target}.${inp.name} takes ${schemaName(inp)}: ${why}`;
     }
     const edges = this.flow.edges.value;
     const into = edges.filter((e) => e.target === target && e.targetHandle === targetHandle);
