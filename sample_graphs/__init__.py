@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 def register(registry: Registry) -> None:
     """Register every sample's handlers (each module has its own ``register``)."""
-    from graphflow.sample_graphs import chain, enrichment, resilient, support, support_agent, triage
+    from graphflow.sample_graphs import chain, enrichment, loan, resilient, support, support_agent, triage
 
     chain.register(registry)
     enrichment.register(registry)
@@ -18,3 +18,4 @@ def register(registry: Registry) -> None:
     support_agent.register(registry)
     triage.register(registry)
     resilient.register(registry)
+    loan.register(registry)
