@@ -100,7 +100,7 @@ class StateMachineNode(NodeKind):
 
     async def run(self, machine: BoundMachine, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any] | Wait:
         value = inputs.get("in")
-        waited: Wait | None = getattr(ctx, "waited", None)  # the node's last wait in this run, if any
+        waited = ctx.waited  # the node's last wait in this run, if any
         progress = Progress.from_detail(waited.detail) if waited is not None else None
         if progress is None:
             progress = Progress(machine.config.initial, [], ctx.clock.time())
