@@ -27,7 +27,8 @@
         │   ├── ModelRateLimited     HTTP 429: retried, no sooner than its Retry-After
         │   ├── ModelUnavailable     5xx, connection error, client timeout: retried
         │   ├── ModelRejected        other 4xx (bad request, bad key, unknown model): never retried
-        │   └── ModelOutputInvalid   the reply does not fit the structured-output schema: retried
+        │   ├── ModelOutputInvalid   the reply does not fit the structured-output schema: retried
+        │   └── ModelUnsure          a classifier's confidence is below its min_confidence: never retried
         └── HttpRequestFailed    an HTTP request node's call failed (``retryable``, ``retry_after``, ``status``)
             ├── HttpRefused          the SSRF guard refused the address, or a bad URL/redirect: never retried
             ├── HttpUnavailable      connection error, 429 or 5xx: retried (429/5xx no sooner than Retry-After)
@@ -233,6 +234,13 @@ class ModelRejected(ModelCallFailed):
 
 class ModelOutputInvalid(ModelCallFailed):
     """The reply is not JSON fitting the node's schema; ``detail`` holds the validation error."""
+
+
+class ModelUnsure(ModelCallFailed):
+    """A classifier's confidence is below its ``min_confidence``: not retried (the same question
+    gets the same doubt), so an error edge or a tolerant join can take another way."""
+
+    retryable = False
 
 
 class HttpRequestFailed(NodeError):

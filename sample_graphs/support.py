@@ -13,6 +13,7 @@ run's decisions never depend on the real date.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -90,6 +91,47 @@ def classify_intent(inquiry: dict[str, Any]) -> dict[str, Any]:
     return {**inquiry, "intent": best, "matched_keywords": best_hits}
 
 
+def choose_intent(joined: dict[str, Any]) -> dict[str, Any]:
+    """The inquiry plus ``intent``: the classifier model's label when it gave one, else the
+    keyword rules' (``classify_intent``), with ``intent_by`` saying which and, for the rules,
+    why the model did not decide (unreachable, unsure). ``joined`` is the best-effort join of
+    the inquiry and the model's label."""
+    results, errors = joined.get("results", {}), joined.get("errors", {})
+    inquiry = results["inquiry"]
+    label = results.get("model")
+    if isinstance(label, str) and label:
+        return {**inquiry, "intent": label, "intent_by": "model"}
+    why = errors.get("model") or "the model gave no label"
+    return {**classify_intent(inquiry), "intent_by": "rules", "model_error": why}
+
+
+MODEL_LEXICON: dict[str, tuple[str, ...]] = {
+    "refund": ("refund", "money back", "return", "reimburse", "send it back", "cancel my order", "broke", "damaged"),
+    "technical": ("error", "crash", "bug", "not working", "broken", "login", "log in", "password", "install",
+                  "sync", "freezes", "reset", "app", "button", "upload"),
+    "billing": ("invoice", "billing", "billed", "charge", "charged", "payment", "subscription", "receipt",
+                "price", "twice"),
+}
+"""The scripted stand-in model's vocabulary: wider than the keyword rules, and it says how sure it is."""
+
+
+def model_intent_reply(body: dict[str, Any]) -> dict[str, Any]:
+    """The scripted model's answer to a classifier's JSON request (``{label, confidence}``):
+    the label with the most phrases of its vocabulary, sure when one label clearly leads,
+    unsure (0.3) when nothing matched. What a real model does better, this only imitates."""
+    schema = body["response_format"]["json_schema"]["schema"]
+    labels: list[str] = schema["properties"]["label"]["enum"]
+    text = next((str(m.get("content")) for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+    words = _words(text)
+    hits = {label: sum(_count_phrase(words, p) for p in MODEL_LEXICON.get(label, ())) for label in labels}
+    total = sum(hits.values())
+    fallback = "other" if "other" in labels else labels[-1]
+    if not total:
+        return {"text": json.dumps({"label": fallback, "confidence": 0.3})}
+    best = max(labels, key=lambda label: hits[label])  # ties go to the earlier label
+    return {"text": json.dumps({"label": best, "confidence": round(0.5 + 0.45 * hits[best] / total, 2)})}
+
+
 def lookup_order(inquiry: dict[str, Any]) -> dict[str, Any]:
     """Add the order and how many days ago it was bought (as of the inquiry's ``today``)."""
     order_id = inquiry.get("order_id")
@@ -165,6 +207,6 @@ def reply(inquiry: dict[str, Any], team: str, text: str) -> dict[str, Any]:
 
 
 def register(registry: Registry) -> None:
-    for fn in (classify_intent, lookup_order, count_prior_refunds, approve_refund, escalate, manual_review,
-               search_knowledge_base, answer_from_article, create_ticket, reply):
+    for fn in (classify_intent, choose_intent, lookup_order, count_prior_refunds, approve_refund, escalate,
+               manual_review, search_knowledge_base, answer_from_article, create_ticket, reply):
         registry.register_function(f"{PREFIX}.{fn.__name__}", fn, non_blocking=True)

@@ -100,7 +100,12 @@ def _results(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def script(body: dict[str, Any]) -> dict[str, Any]:
-    """The scripted support model (see the module docstring)."""
+    """The scripted support model (see the module docstring); a classifier's request (the
+    decision tree's) goes to the decision tree's scripted classifier."""
+    if (body.get("response_format") or {}).get("json_schema", {}).get("name") == "classification":
+        from graphflow.sample_graphs.support import model_intent_reply
+
+        return model_intent_reply(body)
     messages: list[dict[str, Any]] = body.get("messages", [])
     question = next((str(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
     done = _results(messages)

@@ -5,6 +5,7 @@ reply's tokens where the server sends them; a server that sends none is asked ag
 reply ``{label, confidence}`` (method ``auto``), or only that way (method ``json``). An answer
 outside the label set is a retryable ``ModelOutputInvalid``. With a ``cascade`` a larger model
 is asked when the cheap one's confidence is below the threshold or its answer is not a label.
+With ``min_confidence`` an answer still below it fails the node (``ModelUnsure``), for a fallback.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator
 
 from graphflow.cascade import Cascade, cascade_usage
-from graphflow.errors import ModelOutputInvalid
+from graphflow.errors import ModelOutputInvalid, ModelUnsure
 from graphflow.model import PortSpec, PortType
 from graphflow.nodes.base import NodeConfig, NodeContext, NodeKind, port
 from graphflow.nodes.llm import (
@@ -56,6 +57,10 @@ class ClassifyConfig(NodeConfig):
     """Extra guidance for the model (added to the system prompt)."""
     method: Literal["auto", "logprobs", "json"] = "auto"
     """auto: log-probabilities, and a JSON reply from servers that send none; or only one of them."""
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    """Below this confidence (of the answer given, a cascade's larger model's included) the node
+    fails with ``ModelUnsure``, not retried: wire its ``error`` port, or a tolerant join, to a
+    fallback (a rule-based route)."""
     cascade: Cascade | None = None
     """Ask ``model`` first and this larger model only when its confidence is below
     ``min_confidence`` or its answer is not one of the labels."""
@@ -148,6 +153,14 @@ class ClassifyNode(NodeKind):
         return ChatRequest(model, messages, 0.0, max(4, longest // 2 + 4), logprobs=5)
 
     async def run(self, config: ClassifyConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        result = await self.answer(config, inputs, ctx)
+        if config.min_confidence is not None and result["confidence"] < config.min_confidence:
+            raise ModelUnsure(f"the model's answer {result['label']!r} has confidence {result['confidence']:g}, "
+                              f"below min_confidence {config.min_confidence:g}",
+                              detail={"label": result["label"], "confidence": result["confidence"]})
+        return result
+
+    async def answer(self, config: ClassifyConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         provider = get_provider(config.provider)
         model = config.model or provider.default_model
         spent: list[Usage] = []

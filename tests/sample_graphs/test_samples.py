@@ -263,7 +263,9 @@ async def test_enrichment_fetches_run_concurrently() -> None:
 
 # -- 3. decision tree ----------------------------------------------------------------------
 
-ENTRY = {"inquiry", "classify", "route_intent"}
+ENTRY = {"inquiry", "model", "pair", "classify", "route_intent"}
+"""The classifier model (the scripted stand-in of provider ``sample``), its label joined with the
+inquiry, the choice between the model's label and the keyword rules, the intent router."""
 REFUND = ENTRY | {"lookup_order", "prior_refunds", "refund_policy"}
 TECHNICAL = ENTRY | {"search_kb", "kb_found"}
 
@@ -312,7 +314,7 @@ LEAVES: dict[str, tuple[dict[str, Any], set[str], dict[str, Any]]] = {
     ),
     "other": (
         {"customer_id": "C002", "message": "Do you ship to Canada?"},
-        ENTRY | {"general_reply", "decision_general"},
+        ENTRY - {"model"} | {"general_reply", "decision_general"},  # the model is unsure: the rules decide
         {"action": "reply", "team": "general", "customer_id": "C002", "intent": "other"},
     ),
 }
@@ -331,11 +333,15 @@ def test_decision_tree_leaf(leaf: str) -> None:
         assert re.fullmatch(r"TCK-[0-9A-F]{8}", decision["ticket_id"])
     if leaf in ("billing", "other"):
         assert decision["message"]
-    # Exactly the path taken ran; every node of the branches not taken was skipped.
+    # Exactly the path taken ran; every node of the branches not taken was skipped. Where the
+    # model was unsure it failed (ModelUnsure, absorbed by the join) and the rules decided.
+    unsure = leaf == "other"
     assert {n for n, s in result.node_states.items() if s == "succeeded"} == path
     assert {n for n, s in result.node_states.items() if s != "succeeded"} == set(result.node_states) - path
-    assert all(s == "skipped" for n, s in result.node_states.items() if n not in path)
-    assert not events(result, "node_failed")
+    assert all(s == "skipped" for n, s in result.node_states.items() if n not in path | {"model"})
+    assert [(e.node_id, e.error_type) for e in events(result, "node_failed")] == (
+        [("model", "ModelUnsure")] if unsure else [])
+    assert node_output(result, "classify")["intent_by"] == ("rules" if unsure else "model")
     assert len([e for e in events(result, "node_succeeded") if e.node_id.startswith("decision_")]) == 1
 
 
