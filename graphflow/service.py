@@ -43,6 +43,7 @@ from graphflow.errors import (
     StoreError,
     VersionConflict,
 )
+from graphflow.formatting import when
 from graphflow.inputs import check_run_inputs
 from graphflow.leases import lease_seconds, new_owner
 from graphflow.model import GraphSpec
@@ -350,8 +351,14 @@ class Workspace:
         takers = [w for w, reason in zip(waits, reasons, strict=True) if reason is None]
         if not takers:
             raise RunRefused(f"run {run_id} refused event {event!r}: " + "; ".join(r for r in reasons if r))
-        node_id = takers[0].node_id
-        wake = Wake(kind="event", at=self.clock.time(), data={"event": event, "data": data}, by=by)
+        node_id, due, now = takers[0].node_id, takers[0].due_at, self.clock.time()
+        if due is not None and due <= now:  # too late: the timeout stands, whether or not its timer has fired
+            await self.fire_timers()
+            if go_on:
+                await self.continue_run(run_id, sinks=sinks)
+            raise RunRefused(f"node {node_id!r} of run {run_id} timed out at {when(due)}, before {event!r} came; "
+                             "its timeout was taken")
+        wake = Wake(kind="event", at=now, data={"event": event, "data": data}, by=by)
         if not await self.store.claim_wake(run_id, node_id, wake):
             raise RunRefused(f"node {node_id!r} of run {run_id} was woken by something else first")
         return Sent(run_id, node_id, await self.continue_run(run_id, sinks=sinks) if go_on else None)
@@ -391,10 +398,12 @@ class Workspace:
                 results.append(result)
         return results
 
-    async def watch_waits(self, *, poll: float = 2.0, max_runs: int = 16) -> None:
-        """Forever: fire timers as they fall due and continue woken runs (up to ``max_runs`` at
-        once), checking the store at least every ``poll`` seconds for wakes claimed by other
-        processes. ``graphflow serve`` runs it beside the app; cancel it to stop."""
+    async def watch_waits(self, *, poll: float = 2.0, max_runs: int = 16,
+                          start: Callable[[str], bool] | None = None) -> None:
+        """Forever: fire timers as they fall due and continue woken runs, checking the store at
+        least every ``poll`` seconds for wakes claimed by other processes. ``start(run_id)``
+        continues a run the caller's way (the canvas: as a live run) and says whether it did;
+        by default up to ``max_runs`` continue here at once. Cancel it to stop."""
         limiter = anyio.CapacityLimiter(max_runs)
         going: set[str] = set()
 
@@ -412,7 +421,11 @@ class Workspace:
                 try:
                     await self.fire_timers()
                     for run_id in await self.store.woken_runs(limit=max_runs * 4):
-                        if run_id not in going and run_id not in self._controls:
+                        if run_id in going or run_id in self._controls:
+                            continue
+                        if start is not None:
+                            start(run_id)
+                        else:
                             going.add(run_id)
                             tg.start_soon(go_on, run_id)
                     due = await self.store.next_due()

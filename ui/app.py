@@ -100,6 +100,12 @@ async def _recover(live: LiveRuns) -> None:
         await workspace.clock.sleep(workspace.lease)
 
 
+async def _watch_waits(live: LiveRuns) -> None:
+    """Fire durable timers as they fall due (also those that fell due while the server was
+    down) and continue woken waiting runs, as live runs."""
+    await live.workspace.watch_waits(start=live.continue_woken)
+
+
 class Server:
     """The app's lifetime: one task holds the store and the runs' task group open.
 
@@ -126,6 +132,7 @@ class Server:
                 runs = Supervised(task_group)
                 live = LiveRuns(workspace, runs)  # type: ignore[arg-type]  # start_soon is all it uses
                 runs.start_soon(_recover, live, name="recover unfinished runs")
+                runs.start_soon(_watch_waits, live, name="timers and woken runs")
                 register_pages(AppContext(workspace, self.registry, live, self.token))
                 self.ready.set()
                 await self.stopping.wait()

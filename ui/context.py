@@ -95,6 +95,36 @@ class LiveRuns:
         if not live.log.closed:  # followers stop waiting; the page shows live.error
             live.log.close()
 
+    def continue_woken(self, run_id: str, graph_id: str = "") -> bool:
+        """Continue a woken waiting run as a live one (followed on the canvas like a run started
+        here); False when it is going on here already."""
+        going = self.runs.get(run_id)
+        if going is not None and going.result is None and going.error is None:
+            return False
+        live = self.runs[run_id] = LiveRun(run_id, graph_id)
+        self.task_group.start_soon(self._continue, live)
+        return True
+
+    async def _continue(self, live: LiveRun) -> None:
+        try:
+            if not live.graph_id:
+                live.graph_id = (await self.workspace.run_summary(live.run_id)).graph_id
+            live.result = await self.workspace.continue_run(live.run_id, sinks=[live.log])
+        except Exception as exc:  # a storage error, a graph gone: the run stays waiting, woken
+            log.exception("continuing run %s failed", live.run_id)
+            live.error = str(exc)
+        if live.result is None and live.error is None:  # another process continues it
+            self.runs.pop(live.run_id, None)
+        if not live.log.closed:
+            live.log.close()
+
+    async def send(self, run_id: str, event: str, data: Any = None, *, by: str = "") -> str:
+        """Send an event to a waiting run and continue it as a live run; the node it woke.
+        ``RunRefused`` (nothing changed) when the run does not take it."""
+        sent = await self.workspace.send(run_id, event, data, by=by, go_on=False)
+        self.continue_woken(run_id)
+        return sent.node_id
+
     def get(self, run_id: str) -> LiveRun | None:
         return self.runs.get(run_id)
 

@@ -102,6 +102,16 @@ async def test_a_timeout_wakes_the_wait_once_and_a_late_event_is_refused(workspa
         await workspace.send(first.run_id, "approved")
 
 
+async def test_an_event_after_the_deadline_takes_the_timeout_even_before_its_timer_fired(
+        workspace: Workspace, clock: FakeClock) -> None:
+    first = await workspace.run(await saved(workspace, APPROVAL), {"x": 1})
+    clock.advance(HOUR + 5)  # nobody fired the timer yet
+    with pytest.raises(RunRefused, match="timed out at .* its timeout was taken"):
+        await workspace.send(first.run_id, "approved", "too late")
+    summary = await workspace.run_summary(first.run_id)
+    assert summary.status == "succeeded" and summary.outputs == {"y": "timed out"}
+
+
 async def test_a_long_delay_is_a_durable_timer(workspace: Workspace, clock: FakeClock) -> None:
     first = await workspace.run(await saved(workspace, TIMER), {"x": 5})
     assert first.status == "waiting"
@@ -175,12 +185,15 @@ async def test_a_timer_that_fell_due_while_down_fires_once_after_restart(tmp_pat
 
 async def test_a_hundred_event_and_timeout_races_each_take_effect_once(tmp_path: Path, clock: FakeClock) -> None:
     registry = graphflow.default_registry(installed=False)
+    late = FakeClock(start=clock.monotonic(), wall_start=clock.time())
     async with open_store(tmp_path / "race.db", clock=clock) as one, \
-            open_store(tmp_path / "race.db", clock=clock) as two:
-        sender, timer = Workspace(one, registry, clock=clock), Workspace(two, registry, clock=clock)
+            open_store(tmp_path / "race.db", clock=late) as two:
+        sender, timer = Workspace(one, registry, clock=clock), Workspace(two, registry, clock=late)
         graph_id = await saved(sender, APPROVAL)
         runs = [(await sender.run(graph_id, {"x": i})).run_id for i in range(100)]
-        clock.advance(HOUR)  # every wait is due: each event races its timeout
+        # each event comes just in time by its sender's clock, as the timer process's clock says it is due
+        clock.advance(HOUR - 0.001)
+        late.advance(HOUR)
         sent: list[str] = []
 
         async def send(run_id: str) -> None:
@@ -192,7 +205,7 @@ async def test_a_hundred_event_and_timeout_races_each_take_effect_once(tmp_path:
 
         async def time_out(run_id: str, head_start: float) -> None:
             await anyio.sleep(head_start)  # spreads the winners; what is checked holds for any order
-            await timer.store.claim_wake(run_id, "wait", Wake("timer", clock.time(), by="timer"))
+            await timer.store.claim_wake(run_id, "wait", Wake("timer", late.time(), by="timer"))
 
         for i, run_id in enumerate(runs):  # each race between two processes (stores)
             async with anyio.create_task_group() as tg:

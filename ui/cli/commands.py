@@ -345,6 +345,62 @@ def resume(
 
 
 @app.command()
+def send(
+    run_id: str,
+    event: Annotated[str, typer.Argument(help="The event's name, e.g. approved.")],
+    data: Annotated[str | None, typer.Option("--data", metavar="JSON|@FILE", help="The event's data.")] = None,
+    by: Annotated[str, typer.Option(help="Who sends it (kept in the run's history).")] = "cli",
+    no_continue: Annotated[bool, typer.Option(
+        "--no-continue", help="Only wake the node; a running graphflow serve continues the run.")] = False,
+    plugin: PluginOpt = [],  # noqa: B006
+    db: DbOpt = None,
+) -> None:
+    """Send an event to a waiting run: the node waiting for it is woken and the run continues
+    here (until it ends or waits again). Refused, with nothing changed, when no node takes it."""
+    from .running import read_json, report
+
+    async def work(ws: Workspace) -> Any:
+        return await ws.send(run_id, event, value, by=by, go_on=not no_continue)
+
+    with boundary():
+        value = None if data is None else read_json(data, "--data")
+        sent = with_workspace(db, load_registry(plugin), work)
+    typer.echo(printable(f"{event!r} woke node {sent.node_id!r} of run {run_id}"), err=True)
+    if sent.result is not None:
+        report(sent.result)
+    elif not no_continue:
+        typer.echo("another process holds the run; it continues there", err=True)
+
+
+@app.command()
+def waits(
+    run_id: Annotated[str | None, typer.Argument(help="Only this run's waiting nodes.")] = None,
+    fire: Annotated[bool, typer.Option(
+        "--fire", help="Fire the timers that are due and continue every woken run, then list.")] = False,
+    plugin: PluginOpt = [],  # noqa: B006
+    db: DbOpt = None,
+) -> None:
+    """Waiting nodes: what each waits for, since when, and its timeout."""
+    async def work(ws: Workspace) -> tuple[list[Any], list[Any]]:
+        continued = await ws.wake_due() if fire else []
+        return continued, await ws.waits(run_id)
+
+    with boundary():
+        continued, rows = with_workspace(db, load_registry(plugin) if fire else None, work)
+    for result in continued:
+        typer.echo(printable(f"continued run {result.run_id}: {result.status}"), err=True)
+    table = [["RUN", "NODE", "WAITS FOR", "SINCE", "DUE", "WOKEN"]]
+    for w in rows:
+        what = {"event": " | ".join(w.accepts()) or "event", "decision": f"decision {w.key}", "timer": "timer"}[w.kind]
+        table.append([w.run_id, w.node_id, what, when(w.since), when(w.due_at) if w.due_at else "-",
+                      f"{w.wake.kind} by {w.wake.by}" if w.wake else "-"])
+    if len(table) == 1:
+        typer.echo("no run is waiting" if run_id is None else f"run {run_id} has no waiting node")
+        return
+    print_columns(table)
+
+
+@app.command()
 def stats(graph: str, limit: Annotated[int, typer.Option(min=1, help="Newest runs to include.")] = 1000,
           db: DbOpt = None) -> None:
     """Latency p50/p95, success rate, retries and cost per 1,000 runs, per graph and node."""

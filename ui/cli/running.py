@@ -33,20 +33,24 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed (JSON has no NaN or Infinity)")
 
 
+def read_json(option: str, name: str) -> Any:
+    """An option's JSON value, given inline or as ``@FILE``."""
+    text = Path(option[1:]).read_text(encoding="utf-8") if option.startswith("@") else option
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{name} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # NaN/Infinity, or an integer past the 4,300-digit limit
+        raise CliError(f"{name}: {str(exc).split(';')[0]}") from None
+
+
 def collect_inputs(graph: CompiledGraph, pairs: Sequence[str], input_json: str | None,
                    example: bool = False) -> dict[str, Any]:
     """``--input-json`` first, then each ``--input name=value`` (converted to the input's type);
     with ``example``, every input still missing takes its node's ``example``."""
     values: dict[str, Any] = {}
     if input_json is not None:
-        text = Path(input_json[1:]).read_text(encoding="utf-8") if input_json.startswith("@") else input_json
-        try:
-            data = json.loads(text, parse_constant=_no_constant)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno} column {exc.colno}"
-            raise CliError(f"--input-json is not valid JSON: {exc.msg} at {where}") from None
-        except ValueError as exc:  # NaN/Infinity, or an integer past the 4,300-digit limit
-            raise CliError(f"--input-json: {str(exc).split(';')[0]}") from None
+        data = read_json(input_json, "--input-json")
         if not isinstance(data, dict):
             raise CliError(f"--input-json must be a JSON object, not {type(data).__name__}")
         values.update(data)
@@ -101,7 +105,7 @@ def report(result: RunResult, *, quiet: bool = False) -> None:
     if not quiet or not result.ok:
         line = cli_progress.summary(result)
         typer.echo(typer.style(printable(line), fg=cli_progress.STATUS_COLORS.get(result.status)), err=True)
-    raise typer.Exit({"succeeded": 0, "failed": EXIT_FAILED}.get(result.status, EXIT_CANCELLED))
+    raise typer.Exit({"succeeded": 0, "waiting": 0, "failed": EXIT_FAILED}.get(result.status, EXIT_CANCELLED))
 
 
 async def run_interruptible(graph: CompiledGraph, inputs: dict[str, Any], sinks: list[EventSink],
