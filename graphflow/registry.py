@@ -48,6 +48,13 @@ class Registry:
         """Graphs an agent may call as tools, by id (``GraphSpec``s: a plugin's, or saved ones
         a workspace loaded)."""
         self.plugins: list[str] = []
+        self.generation = 0
+        """Counts ``reload_plugins``: what was compiled against an older generation may name old code."""
+        self.plugin_files: dict[str, str] = {}
+        """Each loaded plugin's source file, by its key in ``plugins`` (what a reload watches)."""
+        self._from_plugins: set[tuple[str, str]] = set()
+        """("kind" | "function" | "graph", name) of what the plugins registered: a reload
+        replaces exactly these, keeping what code registered directly."""
 
     def register_kind(self, kind: type[NodeKind] | NodeKind, *, replace: bool = False) -> NodeKind:
         instance = kind() if isinstance(kind, type) else kind
@@ -111,24 +118,56 @@ class Registry:
         except KeyError:
             raise RegistryError(f"unknown node kind {name!r}") from None
 
-    def load_plugin(self, name: str) -> None:
+    def load_plugin(self, name: str, *, fresh: bool = False) -> None:
         """Load a plugin by module name (``package.module``; the current folder is importable)
         or by file path (``path/to/file.py``), and call its ``register(registry)``. Every
-        failure, the plugin's own code raising included, is one ``RegistryError`` line."""
+        failure, the plugin's own code raising included, is one ``RegistryError`` line.
+        ``fresh``: import the module again even if it was imported (a reload)."""
         key = str(Path(name).resolve()) if is_plugin_path(name) else name
         if key in self.plugins:
             return
-        module = import_plugin_file(name) if is_plugin_path(name) else import_plugin_module(name)
+        if is_plugin_path(name):
+            module = import_plugin_file(name, fresh=fresh)
+        else:
+            module = import_plugin_module(name, fresh=fresh)
         register = getattr(module, "register", None)
         if not callable(register):
             raise RegistryError(f"plugin {name!r} has no register(registry) function")
+        before = self._names()
         try:
             register(self)
         except RegistryError as exc:
             raise RegistryError(f"plugin {name!r}: {exc}") from None
         except Exception as exc:
             raise RegistryError(f"plugin {name!r}: register(registry) raised {one_line(exc)}") from None
+        self._from_plugins |= self._names() - before
         self.plugins.append(key)
+        source = getattr(module, "__file__", None)
+        if isinstance(source, str):
+            self.plugin_files[key] = source
+
+    def _names(self) -> set[tuple[str, str]]:
+        return ({("kind", n) for n in self.kinds} | {("function", n) for n in self.functions}
+                | {("graph", n) for n in self.graphs})
+
+    def reload_plugins(self) -> list[str]:
+        """Import every loaded plugin again and replace what they registered, in one step: a
+        plugin that fails now (a syntax error just saved) raises ``RegistryError`` and changes
+        nothing. Graphs compiled before keep the function objects and kinds they were compiled
+        with, so runs in flight finish on the old code; what compiles after gets the new. Only
+        the plugin modules themselves are imported again, not the modules they import.
+        Returns the plugins reloaded."""
+        fresh = Registry()
+        fresh.kinds = {n: k for n, k in self.kinds.items() if ("kind", n) not in self._from_plugins}
+        fresh.functions = {n: f for n, f in self.functions.items() if ("function", n) not in self._from_plugins}
+        fresh.graphs = {n: g for n, g in self.graphs.items() if ("graph", n) not in self._from_plugins}
+        for key in self.plugins:
+            fresh.load_plugin(key, fresh=True)
+        # swap whole dicts: a compile running meanwhile sees the old registry or the new one
+        self.kinds, self.functions, self.graphs = fresh.kinds, fresh.functions, fresh.graphs
+        self._from_plugins, self.plugin_files = fresh._from_plugins, fresh.plugin_files
+        self.generation += 1
+        return list(self.plugins)
 
     def load_entry_points(self) -> None:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -140,7 +179,14 @@ def is_plugin_path(name: str) -> bool:
     return name.endswith(".py") or "/" in name or os.sep in name
 
 
-def import_plugin_module(name: str) -> ModuleType:
+def import_plugin_module(name: str, *, fresh: bool = False) -> ModuleType:
+    if fresh and name in sys.modules:
+        old = sys.modules.pop(name)
+        try:
+            return import_plugin_module(name)
+        except RegistryError:
+            sys.modules[name] = old  # the failed import leaves the working module in place
+            raise
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -155,9 +201,9 @@ def import_plugin_module(name: str) -> ModuleType:
         raise RegistryError(f"cannot import plugin module {name!r}: {one_line(exc)}") from None
 
 
-def import_plugin_file(name: str) -> ModuleType:
+def import_plugin_file(name: str, *, fresh: bool = False) -> ModuleType:
     """Import a ``.py`` file as the module named by its stem (its folder goes on sys.path, so it
-    can import the modules next to it)."""
+    can import the modules next to it). ``fresh``: run the file again as a new module."""
     path = Path(name).resolve()
     if not path.is_file():
         raise RegistryError(f"plugin file {name!r} not found" + ("" if path.suffix == ".py" else " (a .py file)"))
@@ -166,9 +212,11 @@ def import_plugin_file(name: str) -> ModuleType:
         raise RegistryError(f"plugin file {name!r}: {stem!r} is not a module name (use letters, digits, _)")
     loaded = sys.modules.get(stem)
     if loaded is not None:
-        if Path(getattr(loaded, "__file__", "") or "").resolve() == path:
+        if Path(getattr(loaded, "__file__", "") or "").resolve() != path:
+            raise RegistryError(f"plugin file {name!r}: a module named {stem!r} is already imported; "
+                                "rename the file")
+        if not fresh:
             return loaded
-        raise RegistryError(f"plugin file {name!r}: a module named {stem!r} is already imported; rename the file")
     spec = importlib.util.spec_from_file_location(stem, path)
     if spec is None or spec.loader is None:
         raise RegistryError(f"plugin file {name!r} cannot be imported")
@@ -179,7 +227,10 @@ def import_plugin_file(name: str) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        del sys.modules[stem]
+        if loaded is not None:
+            sys.modules[stem] = loaded  # a failed reload leaves the working module in place
+        else:
+            del sys.modules[stem]
         raise RegistryError(f"cannot import plugin file {name!r}: {one_line(exc)}") from None
     return module
 

@@ -129,7 +129,7 @@ class Workspace:
         self.lease = lease if lease is not None else lease_seconds()
         """Seconds a run's lease lasts unless renewed (``$GRAPHFLOW_LEASE_SECONDS``, else 30)."""
         self.owner = owner or new_owner()
-        self._compiled: OrderedDict[tuple[str, int], CompiledGraph] = OrderedDict()
+        self._compiled: OrderedDict[tuple[str, int, int], CompiledGraph] = OrderedDict()
         self._controls: dict[str, RunControl] = {}
 
     # -- graphs -------------------------------------------------------------------------
@@ -254,7 +254,7 @@ class Workspace:
         return [g.graph_id for g in await self.store.list_graphs()]
 
     async def _compile(self, stored: GraphVersion) -> CompiledGraph:
-        key = (stored.graph_id, stored.version)
+        key = (stored.graph_id, stored.version, self.registry.generation)  # a plugin reload compiles again
         kept = self._compiled.get(key)
         if kept is not None and kept.spec == stored.spec:
             self._compiled.move_to_end(key)
@@ -265,8 +265,9 @@ class Workspace:
         return compiled
 
     def _keep(self, stored: GraphVersion, compiled: CompiledGraph) -> None:
-        self._compiled[(stored.graph_id, stored.version)] = compiled
-        self._compiled.move_to_end((stored.graph_id, stored.version))
+        key = (stored.graph_id, stored.version, self.registry.generation)
+        self._compiled[key] = compiled
+        self._compiled.move_to_end(key)
         while len(self._compiled) > COMPILED_KEPT:
             self._compiled.popitem(last=False)
 

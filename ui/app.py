@@ -33,6 +33,7 @@ from graphflow.validate import MAX_BYTES
 from .auth import TokenGuard, check_bind
 from .context import AppContext, LiveRuns
 from .pages import credentials, editor, graphs, history, replay, stats
+from .plugin_watch import PluginWatcher
 from .security import SecurityGuard, allowed_hosts
 
 __all__ = ["StartFailed", "check_bind", "create_app", "import_samples", "register_pages", "start"]
@@ -114,8 +115,10 @@ class Server:
     (asyncio events: they are created before NiceGUI's loop runs, which anyio's cannot be.)
     """
 
-    def __init__(self, db: Path, registry: graphflow.Registry, token: str | None) -> None:
+    def __init__(self, db: Path, registry: graphflow.Registry, token: str | None, *,
+                 reload_plugins: bool = False) -> None:
         self.db, self.registry, self.token = db, registry, token
+        self.reload_plugins = reload_plugins
         self.ready, self.stopping, self.stopped = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self.error: BaseException | None = None
 
@@ -133,6 +136,8 @@ class Server:
                 live = LiveRuns(workspace, runs)  # type: ignore[arg-type]  # start_soon is all it uses
                 runs.start_soon(_recover, live, name="recover unfinished runs")
                 runs.start_soon(_watch_waits, live, name="timers and woken runs")
+                if self.reload_plugins:
+                    runs.start_soon(PluginWatcher(self.registry).run, name="plugin watcher")
                 register_pages(AppContext(workspace, self.registry, live, self.token))
                 self.ready.set()
                 await self.stopping.wait()
@@ -164,15 +169,16 @@ class ReadyGate:
 
 
 def start(host: str, port: int, db: Path, token: str | None, plugins: list[str],
-          allowed: list[str] | None = None) -> None:
-    """Serve the canvas until interrupted (blocking). ``allowed``: more Host names to answer to."""
+          allowed: list[str] | None = None, reload_plugins: bool = False) -> None:
+    """Serve the canvas until interrupted (blocking). ``allowed``: more Host names to answer to;
+    ``reload_plugins``: import the plugins again whenever one of their files changes."""
     check_bind(host, token)
     registry = graphflow.default_registry(plugins)
     try:
         anyio.run(_check_store, db)  # a bad path or a newer database fails here, with one line
     except BaseExceptionGroup as group:  # open_store's task group: the error inside, as itself
         raise group.exceptions[0] if len(group.exceptions) == 1 else group from None
-    server = Server(db, registry, token)
+    server = Server(db, registry, token, reload_plugins=reload_plugins)
     app.add_middleware(ReadyGate, server=server)
     if token:
         app.add_middleware(TokenGuard, token=token)

@@ -496,6 +496,9 @@ def serve(
     generate_token: Annotated[bool, typer.Option(
         "--generate-token", help="Print a new access token and exit.")] = False,
     plugin: PluginOpt = [],  # noqa: B006
+    reload_plugins: Annotated[bool, typer.Option(
+        "--reload-plugins", help="Import the plugins again whenever one of their files changes (no restart; "
+                                 "runs in flight keep their code).")] = False,
 ) -> None:
     """Start the canvas in the browser (with the sample graphs)."""
     from graphflow.storage import StorageError, default_db_path
@@ -514,6 +517,6 @@ def serve(
 
         try:
             start(host=host, port=port, db=db or default_db_path(), token=token, plugins=plugin,
-                  allowed=allowed_host)
+                  allowed=allowed_host, reload_plugins=reload_plugins)
         except StorageError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
