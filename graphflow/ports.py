@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from graphflow.errors import NotFound
 from graphflow.events import Event, NodeText
@@ -16,9 +16,8 @@ from graphflow.model import GraphSpec
 from graphflow.waits import WaitRow, Wake
 
 __all__ = ["CredentialInfo", "CredentialStore", "Draft", "DraftStore", "DurableSink", "EventSink", "GraphStore",
-           "GraphSummary",
-           "GraphVersion", "KeyValueStore", "Lease", "LeaseStore", "LiveSink", "NotFound", "RunStore", "RunSummary",
-           "SecretSource", "Store"]
+           "GraphSummary", "GraphVersion", "KeyValueStore", "Lease", "LeaseStore", "LiveSink", "NotFound",
+           "ReviewItem", "ReviewStore", "RunStore", "RunSummary", "SecretSource", "Store"]
 
 
 @runtime_checkable
@@ -279,3 +278,72 @@ class WaitStore(Protocol):
 class Store(GraphStore, DraftStore, RunStore, KeyValueStore, LeaseStore, WaitStore, Protocol):
     """Everything the application service (``graphflow.service``) needs from persistence:
     ``graphflow.storage.SqliteStore`` and ``graphflow.memory.MemoryStore`` are two."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    """Work a run hands to a person (a review node's wait; ``graphflow.review``), and its decision."""
+
+    id: str
+    run_id: str
+    node_id: str
+    status: str
+    """pending, then approved, edited, rejected, labelled, answered; timed_out when the timeout
+    won; closed when the run ended without a decision."""
+    payload: Any
+    """What the reviewer sees: ``proposal``, ``context``, ``reason``, ``confidence``, ``variant``, ``labels``."""
+    created_at: float
+    decided_at: float | None = None
+    decision: Any = None
+    """The decision as given (``{"decision", "value", "reason", "label"}``)."""
+    graph_id: str = ""
+    reason: str = ""
+    """Why it was queued: low_confidence, model_uncertainty, high_value, escalation, review, or the node's own."""
+    confidence: float | None = None
+    due_at: float | None = None
+    """When the review times out (its node takes the timeout path); None: never."""
+    decided_by: str = ""
+    verdict: str = ""
+    """The decision's kind: approve, edit, reject, label, answer (``timeout`` when the timer won)."""
+    edited_value: Any = None
+    """The edited value or the escalation's answer."""
+    label: str | None = None
+    """The correct label (a label review's decision, or the approved proposal's label)."""
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """The payload as an object (empty for an item made by hand with another payload)."""
+        payload: Any = self.payload
+        return cast("dict[str, Any]", payload) if isinstance(payload, dict) else {}
+
+    def _detail(self, name: str) -> Any:
+        return self.detail.get(name)
+
+    @property
+    def variant(self) -> str:
+        return str(self._detail("variant") or "review")
+
+    @property
+    def labels(self) -> list[str]:
+        found = self._detail("labels")
+        return [str(x) for x in cast("list[Any]", found)] if isinstance(found, list) else []
+
+
+@runtime_checkable
+class ReviewStore(Protocol):
+    """Review items, made by the store from review nodes' waits; decided here."""
+
+    async def review_items(self, *, status: str | None = "pending", graph_id: str | None = None,
+                           reason: str | None = None, limit: int = 500) -> list[ReviewItem]:
+        """Oldest first; None: any."""
+        ...
+
+    async def get_review_item(self, item_id: str) -> ReviewItem:
+        """``NotFound`` when missing."""
+        ...
+
+    async def decide_review(self, item_id: str, data: dict[str, Any], by: str) -> ReviewItem:
+        """Decide a pending item and claim its node's wake, in one transaction: exactly one of a
+        decision and its timeout takes effect. ``NotFound``; ``ValueError`` for a decision that does
+        not fit the item; ``WakeRefused`` when it was decided (or timed out) already."""
+        ...

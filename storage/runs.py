@@ -27,6 +27,7 @@ from graphflow.ports import NotFound, RunSummary
 from .blobs import REF_FIELDS, Blob, may_hold_refs, put_back, refs, stored_body
 from .db import Database
 from .errors import StorageError
+from .reviews import close_reviews, record_review
 from .waits import record_run_end, record_run_waiting, record_waiting
 
 _RUN_COLUMNS = ("run_id, graph_id, graph_version, status, started_at, finished_at, duration, cost, "
@@ -109,6 +110,8 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> No
     for e in waits:  # in log order, after the event rows (a wait's run row exists)
         if isinstance(e, ev.NodeWaiting):
             record_waiting(conn, e)
+            if e.wait_kind == "decision":
+                record_review(conn, e)
         elif isinstance(e, ev.RunWaiting):
             record_run_waiting(conn, e)
             conn.execute("UPDATE runs SET status = 'waiting' WHERE run_id = ?", (e.run_id,))
@@ -116,6 +119,7 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> No
             conn.execute("UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'waiting'", (e.run_id,))
     if ends:
         record_run_end(conn, [end[-1] for end in ends])
+        close_reviews(conn, [(end[1], end[-1]) for end in ends])
         # RunFinished carries the run's cost when the runner totals it; otherwise the nodes' sum stands.
         conn.executemany(
             "UPDATE runs SET status = ?, finished_at = ?, duration = ?, "

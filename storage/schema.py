@@ -176,7 +176,23 @@ CREATE INDEX runs_waiting ON runs (started_at) WHERE status = 'waiting';
 """
 """Waiting nodes and the wake claimed for each (``storage/waits.py``)."""
 
-MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS, _DRAFTS, _WAITS]
+_REVIEWS = """
+ALTER TABLE review_items ADD COLUMN graph_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE review_items ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE review_items ADD COLUMN confidence REAL;
+ALTER TABLE review_items ADD COLUMN due_at REAL;
+ALTER TABLE review_items ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE review_items ADD COLUMN decision TEXT NOT NULL DEFAULT '';
+ALTER TABLE review_items ADD COLUMN edited_value_json TEXT;
+ALTER TABLE review_items ADD COLUMN label TEXT;
+CREATE INDEX review_items_by_graph ON review_items (graph_id, status, created_at);
+CREATE INDEX review_items_labelled ON review_items (decided_at) WHERE label IS NOT NULL;
+"""
+"""Review items of review nodes (``storage/reviews.py``): what the inbox filters on (graph, reason),
+the confidence and due time, and each decision's kind, who made it, the edited value or answer
+and the label (active learning; exported as JSONL). ``decision_json`` keeps the decision as given."""
+
+MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS, _DRAFTS, _WAITS, _REVIEWS]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
 

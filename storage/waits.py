@@ -18,6 +18,7 @@ from graphflow import events as ev
 from graphflow.waits import WAIT_KINDS, WaitKind, WaitRow, Wake
 
 from .db import Database
+from .reviews import timed_out
 
 _COLUMNS = "run_id, node_id, kind, key, due_at, detail_json, since, wake_json"
 
@@ -54,6 +55,14 @@ def claim(conn: sqlite3.Connection, run_id: str, node_id: str, wake: Wake) -> bo
         (json.dumps(wake.to_json()), run_id, node_id)).rowcount == 1
 
 
+def claim_and_time_out(conn: sqlite3.Connection, run_id: str, node_id: str, wake: Wake) -> bool:
+    """``claim``; a timer that wins also times out the node's review item, in the same transaction."""
+    won = claim(conn, run_id, node_id, wake)
+    if won and wake.kind == "timer":
+        timed_out(conn, run_id, node_id, wake.at)
+    return won
+
+
 def _row(row: Any) -> WaitRow:
     wake = row["wake_json"]
     kind = row["kind"]
@@ -76,7 +85,7 @@ class WaitRepository:
 
     async def claim_wake(self, run_id: str, node_id: str, wake: Wake) -> bool:
         await self._db.writer.sync()
-        return await self._db.write(lambda conn: claim(conn, run_id, node_id, wake))
+        return await self._db.write(lambda conn: claim_and_time_out(conn, run_id, node_id, wake))
 
     async def due_waits(self, now: float, limit: int = 100) -> list[WaitRow]:
         await self._db.writer.sync()
