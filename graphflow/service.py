@@ -55,6 +55,8 @@ from graphflow.ports import (
     EventSink,
     GraphSummary,
     GraphVersion,
+    ReviewItem,
+    ReviewStore,
     RunSummary,
     SecretSource,
     SessionStore,
@@ -91,6 +93,15 @@ def only_error(exc: BaseException) -> BaseException:
             break
         exc = inner[0]
     return cast(BaseException, exc)
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What ``Workspace.decide`` did: the decided item, and the run's result when it continued
+    here (None: another process continues it, or ``go_on`` was off)."""
+
+    item: ReviewItem
+    result: RunResult | None
 
 
 @dataclass(frozen=True)
@@ -363,6 +374,31 @@ class Workspace:
         if not await self.store.claim_wake(run_id, node_id, wake):
             raise RunRefused(f"node {node_id!r} of run {run_id} was woken by something else first")
         return Sent(run_id, node_id, await self.continue_run(run_id, sinks=sinks) if go_on else None)
+
+    # -- human review (graphflow.review) -------------------------------------------------
+
+    def _review_store(self) -> ReviewStore:
+        if not isinstance(self.store, ReviewStore):
+            raise RunRefused("this workspace's store keeps no review items")
+        return self.store
+
+    async def reviews(self, *, status: str | None = "pending", graph_id: str | None = None,
+                      reason: str | None = None, limit: int = 500) -> list[ReviewItem]:
+        """Review items (pending ones by default), oldest first, by graph and reason."""
+        return await self._review_store().review_items(status=status, graph_id=graph_id, reason=reason, limit=limit)
+
+    async def review_item(self, item_id: str) -> ReviewItem:
+        return await self._review_store().get_review_item(item_id)
+
+    async def decide(self, item_id: str, decision: Mapping[str, Any], *, by: str = "", go_on: bool = True,
+                     sinks: Sequence[EventSink] = ()) -> Decided:
+        """Decide a review item (``{"decision": approve|edit|reject|label|answer, "value", "reason",
+        "label"}``): the item and its node's wake in one transaction, so of a decision and its
+        timeout exactly one takes effect; then, with ``go_on``, the run continues here unless
+        another process holds it. ``ValueError`` for a decision that does not fit (nothing changed),
+        ``WakeRefused`` when it was decided or timed out already, ``NotFound``."""
+        item = await self._review_store().decide_review(item_id, dict(decision), by)
+        return Decided(item, await self.continue_run(item.run_id, sinks=sinks) if go_on else None)
 
     async def continue_run(self, run_id: str, *, sinks: Sequence[EventSink] = ()) -> RunResult | None:
         """Continue a woken waiting run here; None when another live process holds it, it is
