@@ -77,6 +77,8 @@ class NodeRecord:
     """Agent nodes: each step so far (its model turn and tool calls)."""
     waiting_for: str | None = None
     """While (or after) it waited: event, decision or timer."""
+    started_at: float | None = None
+    """When its latest attempt started (the event's ``at``, wall clock)."""
 
 
 @dataclass
@@ -136,7 +138,7 @@ class RunState:
     @staticmethod
     def _apply_node(node: NodeRecord, event: ev.NodeEvent) -> None:
         if isinstance(event, ev.NodeStarted):
-            node.status, node.attempts = NodeStatus.RUNNING, event.attempt
+            node.status, node.attempts, node.started_at = NodeStatus.RUNNING, event.attempt, event.at
         elif isinstance(event, ev.NodeSucceeded):
             node.status, node.duration, node.output = NodeStatus.SUCCEEDED, event.duration, event.output
             node.attempts = max(node.attempts, event.attempt)

@@ -14,7 +14,7 @@ import { ControlButton, Controls } from "@vue-flow/controls";
 import { MiniMap } from "@vue-flow/minimap";
 import { loadResource } from "../../static/utils/resources.js";
 import { layeredLayout, needsLayout } from "graphflow-canvas/layout.js";
-import { contextMenu, quickAddView, shortcutSheet, toolbarView } from "graphflow-canvas/overlays.js";
+import { contextMenu, outputView, quickAddView, shortcutSheet, toolbarView } from "graphflow-canvas/overlays.js";
 
 const CANVAS = Symbol("graphflow-canvas");
 const KIND_MIME = "application/x-graphflow-kind";
@@ -140,6 +140,27 @@ function formatDuration(seconds) {
   return Math.abs(ms) < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
 }
 
+const PREVIEW_LINES = 3;
+const PREVIEW_CHARS = 200;
+// The card's preview of an output (Python sends it whole, as text): JSON compacted onto as few lines as
+// it takes, so that a small object costs one line; then its first lines.
+function outputPreview(text) {
+  if (/^[[{]/.test(text)) {
+    try {
+      return firstLines(JSON.stringify(JSON.parse(text)).replace(/,"/g, ', "').replace(/":/g, '": '));
+    } catch {
+      // cut (too large) or not JSON: its first lines as they are
+    }
+  }
+  return firstLines(text);
+}
+
+function firstLines(text) {
+  const lines = text.split("\n");
+  const shown = truncate(lines.slice(0, PREVIEW_LINES).join("\n"), PREVIEW_CHARS);
+  return lines.length > PREVIEW_LINES && !shown.endsWith("…") ? `${shown}\n…` : shown;
+}
+
 function truncate(text, limit) {
   return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
 }
@@ -216,7 +237,7 @@ function portRow(editor, port, direction) {
   ]);
 }
 
-function statusRow(status) {
+function statusRow(editor, status) {
   if (!status) return null;
   const shown = shownStatus(status);
   const items = [h("span", { class: ["gf-badge", `gf-badge-${shown}`], "data-testid": "status" },
@@ -232,6 +253,12 @@ function statusRow(status) {
   }
   const duration = formatDuration(status.duration);
   if (duration) items.push(h("span", { class: "gf-duration" }, duration));
+  else if (status.tickFrom !== undefined && status.status === "running") {
+    // live: counted on from the elapsed time Python sent (editor.now ticks while any node runs)
+    const seconds = Math.max(0, (editor.now.value - status.tickFrom) / 1000);
+    items.push(h("span", { class: "gf-elapsed", "data-testid": "elapsed" }, seconds < 60 ? `${seconds.toFixed(1)} s`
+      : `${Math.floor(seconds / 60)} min ${String(Math.floor(seconds % 60)).padStart(2, "0")} s`));
+  }
   if (status.tokens) {
     const spent = status.cost ? ` · $${Number(status.cost).toFixed(4)}` : "";
     items.push(h("span", { class: "gf-usage", "data-testid": "usage" }, `${status.tokens} tok${spent}`));
@@ -333,14 +360,21 @@ const GraphflowNode = markRaw(defineComponent({
           h("div", { class: "gf-head-text" }, [labelView(editor, id, data),
             h("span", { class: "gf-kind" }, data.spec.disabled ? `${data.kindTitle} · disabled` : data.kindTitle)]),
         ]),
-        statusRow(status),
+        statusRow(editor, status),
         h("div", { class: "gf-ports" }, [
           h("div", { class: "gf-inputs" }, data.ports.inputs.map((p) => portRow(editor, p, "in"))),
           h("div", { class: "gf-outputs" }, data.ports.outputs.map((p) => portRow(editor, p, "out"))),
         ]),
         stepsView(status),
-        status && status.text && h("div", { class: "gf-node-text", "data-testid": "node-text" }, String(status.text)),
+        status && status.text && h("div", {
+          class: ["gf-node-text", status.output !== undefined && "gf-clickable"], "data-testid": "node-text",
+          onClick: status.output !== undefined ? () => editor.showOutput(id) : undefined,
+        }, String(status.text)),
         error && h("div", { class: ["gf-error", errorClass], title: error, "data-testid": "error" }, truncate(error, ERROR_CHARS)),
+        status && !status.text && status.preview !== undefined && h("div", {
+          class: "gf-output nodrag gf-clickable", "data-testid": "output-preview", title: "click for the whole value",
+          onClick: () => editor.showOutput(id),
+        }, status.preview),
         data.problems && h("ul", { class: "gf-problems", "data-testid": "problems" },
           data.problems.map((message, i) => h("li", { key: i, title: String(message) },
             [h("span", { class: "gf-problem-text" }, String(message))]))),
@@ -369,6 +403,9 @@ class Editor {
     this.sheet = shallowRef(false); // the shortcut sheet
     this.menu = shallowRef(null); // {nodeId, x, y}: a node's right-click menu
     this.quick = shallowRef(null); // {x, y, at, from, query, active}: the quick-add list
+    this.output = shallowRef(null); // {nodeId, text}: a node's whole output, opened from its card
+    this.now = shallowRef(performance.now()); // ticks while a node runs (its elapsed timer)
+    this.ticker = 0;
     this.toast = shallowRef(null);
     this.paletteQuery = shallowRef("");
     this.empty = shallowRef(false);
@@ -1050,7 +1087,8 @@ class Editor {
   }
 
   closeOverlays() {
-    const open = !!(this.menu.value || this.quick.value || this.sheet.value);
+    const open = !!(this.menu.value || this.quick.value || this.sheet.value || this.output.value);
+    this.output.value = null;
     this.menu.value = null;
     this.quick.value = null;
     this.sheet.value = false;
@@ -1140,7 +1178,10 @@ class Editor {
   // --- run overlays (never part of the graph or its history)
 
   queueStatuses(entries) {
+    const received = performance.now();
     for (const [id, status] of entries) {
+      if (status && typeof status.elapsed === "number") status.tickFrom = received - status.elapsed * 1000;
+      if (status && status.output !== undefined) status.preview = outputPreview(String(status.output));
       if (status) this.statuses.set(id, markRaw(status));
       else this.statuses.delete(id);
       this.pendingStatuses.set(id, status ? this.statuses.get(id) : null);
@@ -1155,6 +1196,23 @@ class Editor {
       if (node && node.data.status !== status) node.data = { ...node.data, status };
     }
     this.pendingStatuses.clear();
+    this.tick();
+  }
+
+  // One timer for every running node's elapsed time, stopped when none runs.
+  tick() {
+    const running = [...this.statuses.values()].some((s) => s.tickFrom !== undefined && s.status === "running");
+    if (running && !this.ticker) {
+      this.ticker = setInterval(() => { this.now.value = performance.now(); this.tick(); }, 100);
+    } else if (!running && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = 0;
+    }
+  }
+
+  showOutput(id) {
+    const status = this.statuses.get(id);
+    if (status && status.output !== undefined) this.output.value = { nodeId: id, text: String(status.output) };
   }
 
   resetStatuses() {
@@ -1165,6 +1223,8 @@ class Editor {
       if (node.data.status) node.data = { ...node.data, status: null };
     }
     for (const edge of this.flow.edges.value) this.styleEdge(edge, null);
+    this.output.value = null;
+    this.tick();
   }
 
   setEdgeStates(states) {
@@ -1337,6 +1397,7 @@ export default {
     window.removeEventListener("pointerdown", this.onPointerdown, true);
     this.resizeObserver?.disconnect();
     cancelAnimationFrame(this.editor.frame);
+    clearInterval(this.editor.ticker);
     clearTimeout(this.editor.toastTimer);
   },
   methods: {
@@ -1372,7 +1433,8 @@ export default {
         + "then connect an output port to an input port. Press ? for shortcuts."));
     }
     if (this.stylesLoaded) {
-      flowChildren.push(toolbarView(editor), shortcutSheet(editor), contextMenu(editor), quickAddView(editor));
+      flowChildren.push(toolbarView(editor), shortcutSheet(editor), contextMenu(editor), quickAddView(editor),
+        outputView(editor));
     }
     return h("div", {
       class: ["gf-canvas-root", editor.theme.value === "dark" ? "gf-dark" : "gf-light"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
@@ -34,6 +35,11 @@ class NodeView(TypedDict, total=False):
     cost: float
     text: str | None
     """A model node's reply: the text so far while it streams, then the final text (its tail)."""
+    output: str
+    """After it succeeded: its output as text (``output_text``); the card shows the first lines, a click all of it."""
+    elapsed: float
+    """While it runs, seconds since its attempt started when this view was made (live only): the card's timer
+    counts on from there in the browser, so the two machines' clocks need not agree."""
 
 
 TEXT_CHARS = 240
@@ -42,6 +48,20 @@ TEXT_CHARS = 240
 
 def text_tail(text: str) -> str:
     return text if len(text) <= TEXT_CHARS else "…" + text[-TEXT_CHARS:]
+
+
+OUTPUT_CHARS = 100_000
+"""The most of a node's output a card holds (its whole value, unless it is larger)."""
+
+
+def output_text(output: Mapping[str, Any]) -> str:
+    """A node's output as the card shows it: the value alone when the node has one port ``out``, else
+    the ports' values by name; strings as they are, anything else as indented JSON; cut past ``OUTPUT_CHARS``."""
+    value: Any = output["out"] if set(output) == {"out"} else dict(output)
+    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    if len(text) > OUTPUT_CHARS:
+        text = f"{text[:OUTPUT_CHARS]}\n… cut: {len(text):,} characters in all"
+    return text
 
 
 class NodeHeat(TypedDict, total=False):
@@ -56,8 +76,9 @@ class NodeHeat(TypedDict, total=False):
     """0 (cool) .. 1 (hot): the colour of the node's left edge."""
 
 
-def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> NodeView:
-    """The canvas view of a node's run state (``RunState.nodes[node_id]``); ``degraded`` only when it is."""
+def node_status(record: NodeRecord, *, breaker: BreakerState | None = None, now: float | None = None) -> NodeView:
+    """The canvas view of a node's run state (``RunState.nodes[node_id]``); ``degraded`` only when it is.
+    ``now`` (wall clock, live views only): a running node gets ``elapsed``."""
     status = NodeView(
         status=record.status,
         attempts=record.attempts,
@@ -71,6 +92,10 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> N
     text = record.output.get("text") if record.output else None
     if isinstance(text, str):
         status["text"] = text_tail(text)
+    if record.output and record.status == NodeStatus.SUCCEEDED:
+        status["output"] = output_text(record.output)
+    if now is not None and record.status == NodeStatus.RUNNING and record.started_at is not None:
+        status["elapsed"] = max(0.0, now - record.started_at)
     if record.degraded:
         status["degraded"] = True
     if record.steps:
@@ -79,14 +104,16 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None) -> N
 
 
 def node_views(state: RunState, breaker_of: Mapping[str, str], known: Mapping[str, str] | None = None,
-               only: Iterable[str] | None = None) -> dict[str, NodeView]:
+               only: Iterable[str] | None = None, now: float | None = None) -> dict[str, NodeView]:
     """The canvas view of the nodes in ``state`` (or of ``only`` those); ``breaker_of``: breaker
-    name by node id, ``known``: breaker states known from outside the events seen so far."""
+    name by node id, ``known``: breaker states known from outside the events seen so far; ``now``: see
+    ``node_status``."""
     views = {}
     for node_id in state.nodes if only is None else only:
         name = breaker_of.get(node_id)
         breaker = state.breaker_state(name, dict(known or {})) if name else None
-        views[node_id] = node_status(state.nodes.get(node_id) or NodeRecord(), breaker=breaker)  # type: ignore[arg-type]
+        views[node_id] = node_status(state.nodes.get(node_id) or NodeRecord(), breaker=breaker,  # type: ignore[arg-type]
+                                     now=now)
     return views
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -110,7 +111,8 @@ class RunView:
         """Send what changed since the last flush: one message per kind of overlay."""
         if self.changed:
             changed, self.changed = self.changed, set()
-            if statuses := node_views(self.state, self.breaker_of, self.known_breakers, only=changed):
+            statuses = node_views(self.state, self.breaker_of, self.known_breakers, only=changed, now=time.time())
+            if statuses:
                 for node_id, text in self.texts.items():
                     if node_id in statuses:
                         statuses[node_id]["text"] = text_tail(text)

@@ -21,6 +21,7 @@ export const SHORTCUTS = [
   ["F", "fit the graph in view"],
   ["M", "show or hide the minimap"],
   ["T", "light or dark theme"],
+  ["Click a run's output on a card", "the whole value"],
   ["?", "this sheet (Escape closes it)"],
 ];
 
@@ -118,5 +119,19 @@ export function quickAddView(editor) {
       ])))
       : h("div", { class: "gf-quick-none", "data-testid": "quick-none" },
         quick.from ? "No kind takes this port's type" : `No kind matches "${quick.query}"`),
+  ]);
+}
+
+// A node's whole output after a run (its card shows the first lines): text in a <pre>, never HTML.
+export function outputView(editor) {
+  const shown = editor.output.value;
+  if (!shown) return null;
+  return h("div", { class: "gf-sheet gf-output-sheet nodrag nopan nowheel", role: "dialog",
+    "aria-label": `output of ${shown.nodeId}`, "data-testid": "output-sheet" }, [
+    h("div", { class: "gf-sheet-head" }, [
+      h("span", {}, `Output of ${shown.nodeId}`),
+      button("output-close", "close", "Close (Escape)", () => { editor.output.value = null; }),
+    ]),
+    h("pre", { class: "gf-output-full", "data-testid": "output-full" }, shown.text),
   ]);
 }
