@@ -81,8 +81,22 @@ GEOMETRY = """() => {
 }"""
 
 
+ALL_IN_VIEW = """() => {
+  const pane = document.querySelector('.vue-flow__pane').getBoundingClientRect();
+  return [...document.querySelectorAll('.gf-node')].every((el) => {
+    const r = el.getBoundingClientRect();
+    return r.left >= pane.left && r.right <= pane.right && r.top >= pane.top && r.bottom <= pane.bottom;
+  });
+}"""
+
+
 def geometry(page: Page) -> dict[str, Any]:
     page.wait_for_timeout(100)  # statuses are applied on the next animation frame
+    # A graph larger than the view opens at a readable zoom on its start: fit it whole (the canvas' fit
+    # button), so that every port can be checked
+    if not page.evaluate(ALL_IN_VIEW):
+        page.locator(".vue-flow__controls-fitview").click()
+        page.wait_for_function(ALL_IN_VIEW)
     return page.evaluate(GEOMETRY)
 
 

@@ -656,14 +656,17 @@ class Editor {
     this.emitSelection();
   }
 
-  // The whole graph when it fits at a readable zoom (FIT_MIN_ZOOM, LAZY_FIT_ZOOM for a lazy one, where
-  // fitting a thousand nodes on screen would render every one of them); else its start at that zoom:
-  // the left edge (where a left-to-right graph begins), centred vertically if it fits, else its top.
-  fitView() {
+  // readable (a graph opening, after a layout): the whole graph when it fits at a readable zoom
+  // (FIT_MIN_ZOOM, LAZY_FIT_ZOOM for a lazy one, where fitting a thousand nodes on screen would render
+  // every one of them); else its start at that zoom: the left edge (where a left-to-right graph begins),
+  // centred vertically if it fits, else its top. Not readable (the fit buttons, F, fit_view()): the
+  // whole graph however small (a lazy one no smaller than LAZY_MIN_ZOOM).
+  fitView({ readable = false } = {}) {
     const box = this.bounds();
     const view = this.flow.dimensions.value;
     if (!box || !(view.width > 0)) return;
-    const minZoom = this.lazy.value ? LAZY_FIT_ZOOM : FIT_MIN_ZOOM;
+    const minZoom = readable ? (this.lazy.value ? LAZY_FIT_ZOOM : FIT_MIN_ZOOM)
+      : (this.lazy.value ? LAZY_MIN_ZOOM : FLOW_OPTIONS.minZoom);
     const pad = FIT_PADDING;
     const fits = Math.min((view.width - 2 * pad) / box.width, (view.height - 2 * pad) / box.height);
     const zoom = Math.max(minZoom, Math.min(FIT_MAX_ZOOM, fits));
@@ -838,7 +841,7 @@ class Editor {
     if (this.loading && !this.loading.done) return;
     if (!this.flow.nodes.value.every((n) => n.dimensions.width > 0)) return;
     this.needsFit = false;
-    this.fitView();
+    this.fitView({ readable: true });
   }
 
   emitSelection() {

@@ -183,7 +183,8 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         self.run_method("set_heat", dict(heat))
 
     def fit_view(self) -> None:
-        """The whole graph, or its start when it does not fit at a readable zoom (cards stay legible)."""
+        """The whole graph in view, however small (a graph opens at a readable zoom instead: whole when it fits
+        at 75 % or more, else its start at 75 %)."""
         self.run_method("fit_view")
 
     def auto_layout(self) -> None:
