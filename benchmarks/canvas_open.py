@@ -9,6 +9,8 @@ drives Debian's chromium with Playwright. Reported:
   the DOM measured, -> painted. Above 200 nodes the canvas renders only what is in view (``--lazy``);
 - interactive: a click on a node -> the node shows as selected; a wheel zoom and a 600 px pan -> painted;
 - editing: a node dragged -> Python holds the new graph; Ctrl+Z -> the node is back;
+- layout: the toolbar's Layout button -> Python holds the laid-out graph -> painted; and dagre alone
+  (js/layout.js ``layeredLayout`` on the same nodes and edges, in the page);
 - statuses: N updates pushed from Python with ``set_statuses`` in batches -> the last one visible
   in the DOM, as updates per second (the browser applies them at most once per animation frame).
 """
@@ -45,6 +47,31 @@ CENTRE_NODE = """() => {
     if (d < distance) { distance = d; best = el.dataset.nodeId; }
   }
   return best;
+}"""
+# From the button's pointerdown to the frame after the cards moved (a MutationObserver on node transforms).
+LAYOUT_PAINTED = """() => {
+  window.__layoutPainted = null;
+  const button = document.querySelector('[data-testid=layout]');
+  button.addEventListener('pointerdown', () => {
+    const t0 = performance.now();
+    const observer = new MutationObserver(() => {
+      observer.disconnect();
+      requestAnimationFrame(() => requestAnimationFrame(() => { window.__layoutPainted = performance.now() - t0; }));
+    });
+    observer.observe(document.querySelector('.vue-flow__nodes'), { attributes: true, subtree: true,
+                                                                    attributeFilter: ['style'] });
+  }, { once: true });
+}"""
+LAYOUT_ALONE = """async (graph) => {
+  const { layeredLayout } = await import("graphflow-canvas/layout.js");
+  const nodes = graph.nodes.map((n) => ({ id: n.id, width: 150, height: 90 }));
+  const times = [];
+  for (let i = 0; i < 2; i += 1) {
+    const t0 = performance.now();
+    layeredLayout(nodes, graph.edges);
+    times.push(performance.now() - t0);
+  }
+  return { first: times[0], again: times[1] };
 }"""
 FRAMES_IN_ONE_SECOND = """() => new Promise(resolve => {
   let frames = 0; const t0 = performance.now();
@@ -86,12 +113,13 @@ def serve(graph: dict[str, Any], lazy: bool | None) -> tuple[str, dict[str, Any]
 
     registry = graphflow.default_registry(installed=False)
     kinds = [kind.describe() for kind in registry.kinds.values()]
-    holder: dict[str, Any] = {"changes": []}
+    holder: dict[str, Any] = {"changes": [], "reasons": []}
 
     @ui.page("/")
     def page() -> None:
         canvas = GraphCanvas(kinds, graph, registry=registry, lazy=lazy).style("height: 760px")
         canvas.on_change(lambda e: holder["changes"].append(len(json.dumps(e.graph))))
+        canvas.on_change(lambda e: holder["reasons"].append(e.reason))
         holder["canvas"] = canvas
 
     with socket.socket() as sock:
@@ -191,6 +219,20 @@ def main() -> int:
         undo = time.perf_counter() - t0
         report(f"editing: drag a node -> whole graph received by Python {drag * 1000:.0f} ms "
               f"({holder['changes'][-1]} bytes of JSON), Ctrl+Z -> node back {undo * 1000:.0f} ms")
+
+        button = page.get_by_test_id("layout")
+        button.hover()  # Playwright's actionability checks are not part of the figure
+        page.evaluate(LAYOUT_PAINTED)
+        t0 = time.perf_counter()
+        button.click()
+        while "layout" not in holder["reasons"]:
+            time.sleep(0.005)
+        received = time.perf_counter() - t0
+        painted = page.wait_for_function("() => window.__layoutPainted", timeout=30_000).json_value()
+        alone = page.evaluate(LAYOUT_ALONE, graph)
+        report(f"layout: button press -> laid out and painted {painted:.0f} ms (in the page), laid-out graph "
+               f"received by Python {received * 1000:.0f} ms; dagre alone {alone['first']:.0f} ms, "
+               f"again {alone['again']:.0f} ms")
 
         page.mouse.move(x, y)
         page.mouse.wheel(0, 300)

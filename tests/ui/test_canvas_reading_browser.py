@@ -192,3 +192,22 @@ def test_minimap_toggle_and_dark_theme_are_kept(page: Page, canvas_app):
     expect(page.locator(".vue-flow__minimap")).to_have_count(0)
     expect(root).to_have_attribute("data-theme", "light")
     page.evaluate("localStorage.removeItem('graphflow-canvas')")  # other tests start from the defaults
+
+
+@pytest.mark.browser
+def test_a_large_lazy_graph_is_laid_out_whole(page: Page, canvas_app):
+    big = chain(300)  # above 200 nodes only the cards in view are rendered: the others are laid out on estimates
+    scene = open_scene_lazy(page, canvas_app, big)
+    page.keyboard.press("l")
+    change = scene.wait_for(lambda: [c for c in scene.received("change") if c.reason == "layout"], timeout=15)[-1]
+    xs = [n["position"]["x"] for n in change.graph["nodes"]]
+    assert len(xs) == 300 and xs == sorted(xs) and len(set(xs)) == 300
+
+
+def open_scene_lazy(page: Page, canvas_app, graph_dict: dict[str, Any]):
+    url, scene = canvas_app.add(KINDS, graph_dict, registry=REGISTRY)
+    page.goto(url)
+    expect(page.locator(".gf-canvas-root[data-ready=true]")).to_be_visible()
+    page.wait_for_function("() => document.querySelectorAll('.vue-flow__node[style*=visible]').length > 0")
+    page.locator(".vue-flow__pane").click(position={"x": 10, "y": 10})  # the canvas has the keyboard
+    return scene
