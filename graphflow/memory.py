@@ -64,6 +64,9 @@ class MemoryStore:
             {"role": str(m["role"]), "content": str(m["content"]), "run_id": run_id, "node_id": node_id}
             for m in messages)
 
+    async def run_sessions(self, run_id: str) -> list[str]:
+        return [sid for sid, kept in self._sessions.items() if any(m["run_id"] == run_id for m in kept)]
+
     async def __aenter__(self) -> MemoryStore:
         return self
 

@@ -96,6 +96,10 @@ class SessionStore(Protocol):
         (a resumed or retried agent stores its turn once)."""
         ...
 
+    async def run_sessions(self, run_id: str) -> list[str]:
+        """The sessions a run stored turns in (usually one), in the order first stored."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class GraphVersion:

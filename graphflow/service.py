@@ -572,6 +572,20 @@ class Workspace:
     async def run_summary(self, run_id: str) -> RunSummary:
         return await self.store.get_run(run_id)
 
+    async def session_messages(self, session_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        """A conversation's messages (``{"role", "content", "run_id"}``), oldest first; [] when
+        the store keeps no sessions."""
+        sessions = self._sessions()
+        return [] if sessions is None else await sessions.session_messages(session_id, limit)
+
+    async def run_sessions(self, run_id: str) -> list[str]:
+        """The sessions a run stored turns in."""
+        sessions = self._sessions()
+        return [] if sessions is None else await sessions.run_sessions(run_id)
+
+    def _sessions(self) -> SessionStore | None:
+        return cast(SessionStore, self.store) if hasattr(self.store, "session_messages") else None
+
     async def events(self, run_id: str) -> list[ev.Event]:
         """A run's stored events in order (empty for an unknown run)."""
         return list(await self.store.load_events(run_id))
@@ -583,7 +597,7 @@ class Workspace:
         self._controls[run_id] = control
         runner = Runner(compiled, sinks=[self.store, *sinks], clock=self.clock, max_concurrency=self.max_concurrency,
                         breakers=self.breakers, suspend=True, cache=self.store, secrets=await self._secrets(),
-                        sessions=cast(SessionStore, self.store) if hasattr(self.store, "session_messages") else None)
+                        sessions=self._sessions())
         try:
             return await self._owned(run_id, lambda: go(runner, control))
         finally:

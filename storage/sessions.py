@@ -39,3 +39,9 @@ class SessionRepository:
                  for i, m in enumerate(messages)])
 
         await self._db.write(add)
+
+    async def run_sessions(self, run_id: str) -> list[str]:
+        rows = await self._db.fetchall(  # (run_id, node_id, idx) is unique: its index answers this
+            "SELECT session_id FROM session_messages WHERE run_id = ? GROUP BY session_id ORDER BY min(at), "
+            "session_id", (run_id,))
+        return [r[0] for r in rows]

@@ -387,3 +387,5 @@ async def test_session_messages_are_kept_per_session_once_per_turn(store):
         ("user", "hi", "r1"), ("assistant", "hello", "r1"), ("user", "2", "r2"), ("assistant", "two", "r2")]
     assert [m["content"] for m in await store.session_messages("s1", limit=3)] == ["hello", "2", "two"]
     assert await store.session_messages("nobody") == []
+    assert await store.run_sessions("r2") == ["s1"] and await store.run_sessions("r3") == ["s2"]
+    assert await store.run_sessions("nothing") == []

@@ -19,6 +19,7 @@ from graphflow.validate import spec_from_data
 from ..canvas import GraphCanvas
 from ..canvas.events import GraphChangeEvent, SaveEvent, SelectEvent
 from ..context import AppContext, LiveRun
+from .chat import ChatPanel
 from .frame import frame, tag
 from .history import nav_links
 from .live import RunView, ask_inputs
@@ -85,6 +86,7 @@ class Editor:
                         self.tab_settings = ui.tab("Settings")
                         self.tab_problems = tag(ui.tab("Problems"), "problems-tab")
                         self.tab_run = ui.tab("Run")
+                        self.tab_chat = tag(ui.tab("Chat"), "chat-tab")
                     self.tabs = tabs
                     with ui.tab_panels(tabs, value=self.tab_settings).classes("full-width"):
                         with ui.tab_panel(self.tab_settings):
@@ -94,6 +96,9 @@ class Editor:
                         with ui.tab_panel(self.tab_run):
                             with tag(ui.column().classes("full-width"), "run-panel") as self.run_panel:
                                 ui.label("No run yet: press Run (Ctrl+Enter on the canvas).").classes("gf-muted")
+                        with ui.tab_panel(self.tab_chat):
+                            self.chat = ChatPanel(self.ctx, self.graph_id, self.prepare_chat,
+                                                  lambda live, spec: self.watch(live, spec, switch=False))
         self.show_settings()
         self.validate()
 
@@ -221,9 +226,15 @@ class Editor:
             return
         self.watch(self.ctx.runs.start(self.graph_id, inputs, version=stored.version), stored.spec)
 
-    def watch(self, live: LiveRun, spec: GraphSpec) -> None:
+    async def prepare_chat(self) -> tuple[GraphVersion, CompiledGraph] | None:
+        """For the chat panel: the saved version to run (saving first), None when invalid."""
+        stored = await self.save(announce=False)
+        return None if stored is None or self.compiled is None else (stored, self.compiled)
+
+    def watch(self, live: LiveRun, spec: GraphSpec, switch: bool = True) -> None:
         self.run_panel.clear()
-        self.tabs.set_value(self.tab_run)
+        if switch:
+            self.tabs.set_value(self.tab_run)
         with self.run_panel:
             tag(ui.label(f"run {live.run_id}").classes("gf-muted"), "run-id")
         self.run_view = RunView(self.canvas, spec, self.run_panel, self.ctx.workspace.breaker_states())

@@ -288,6 +288,9 @@ def register(ctx: AppContext) -> None:
                 if run.status in ("failed", "cancelled") and used is not None:
                     tag(ui.button("Resume from here", icon="replay", on_click=lambda: resume(run, used)), "resume") \
                         .props("color=primary").tooltip("A new run from this one's failure, reusing what succeeded")
+                for session_id in await workspace.run_sessions(run_id):
+                    tag(ui.link(f"session {session_id}", f"/session/{session_id}"), "session-link",
+                        session=session_id)
             if notice := version_notice(run, latest):
                 tag(ui.label(notice).classes("gf-notice"), "version-notice")
             if status == "running":
