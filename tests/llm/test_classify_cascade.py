@@ -87,3 +87,22 @@ async def test_stats_count_the_answers_per_model(llm_server):
 def test_a_cascade_needs_a_model():
     with pytest.raises(GraphValidationError, match="cascade"):
         graphflow.validate_graph(classify_graph(cascade={"min_confidence": 0.5}))
+
+
+async def test_below_min_confidence_the_node_fails_unsure_and_is_not_retried(llm_server):
+    graph = classify_graph(model="small", min_confidence=0.7)
+    graph["nodes"][1]["retry"] = {"max_attempts": 3, "base_delay": 0}
+    llm_server.push(sure("refund", 0.5))
+    result = await graphflow.run(graph, {"text": "hmm"})
+    assert not result.ok and result.failed_node == "cls"
+    assert (result.error or "").startswith("ModelUnsure: the model's answer 'refund' has confidence 0.5")
+    assert len(llm_server.requests) == 1
+    (failed,) = [e for e in result.events if e.kind == "node_failed"]
+    assert failed.cost > 0  # the call it made is still counted
+
+
+async def test_min_confidence_applies_to_the_larger_models_answer(llm_server):
+    llm_server.push(sure("other", 0.3), sure("refund", 0.75))
+    result = await graphflow.run(classify_graph(min_confidence=0.7, **CASCADE), {"text": "money"})
+    assert result.ok, result.error
+    assert result.outputs["label"] == "refund"  # 0.75: below the cascade's 0.8, above the node's 0.7
