@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graphflow.policies import BreakerPolicy, CachePolicy, RetryPolicy
 
@@ -89,6 +89,17 @@ class EdgeSpec(_Frozen):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+NOTE_CHARS = 10_000
+
+
+class NoteSpec(_Frozen):
+    """A sticky note on the canvas: text for the people who read the graph; runs ignore it."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    text: str = Field(default="", max_length=NOTE_CHARS)
+    position: Position = Field(default_factory=Position)
+
+
 class GraphSpec(_Frozen):
     schema_version: Literal[1]
     id: str = Field(pattern=ID_PATTERN)
@@ -96,7 +107,19 @@ class GraphSpec(_Frozen):
     description: str = ""
     nodes: tuple[NodeSpec, ...] = ()
     edges: tuple[EdgeSpec, ...] = ()
+    notes: tuple[NoteSpec, ...] = ()
+    """Sticky notes (ids of their own, apart from the nodes')."""
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("notes")
+    @classmethod
+    def _distinct_note_ids(cls, notes: tuple[NoteSpec, ...]) -> tuple[NoteSpec, ...]:
+        seen: set[str] = set()
+        for note in notes:
+            if note.id in seen:
+                raise ValueError(f"note id {note.id!r} is used twice")
+            seen.add(note.id)
+        return notes
 
     def node(self, node_id: str) -> NodeSpec:
         for node in self.nodes:

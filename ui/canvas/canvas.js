@@ -384,7 +384,41 @@ const GraphflowNode = markRaw(defineComponent({
   },
 }));
 
-const NODE_TYPES = markRaw({ graphflow: GraphflowNode });
+// A sticky note (GraphSpec.notes): its flow id is NOTE_PREFIX + its id, which no node id can be (":" is
+// not allowed in one). Its text is a text node; a double click edits it in a textarea.
+const NOTE_PREFIX = "note:";
+const NOTE_KIND = "\u0000note"; // the kind of a note's entry among the node specs inside applyGraph
+const NOTE_SIZE = { width: 180, height: 90 };
+const isNote = (flowNode) => flowNode.type === "note";
+
+const NoteNode = markRaw(defineComponent({
+  name: "GraphflowNote",
+  inheritAttrs: false,
+  props: { id: { type: String, required: true }, data: { type: Object, required: true } },
+  setup(props) {
+    const editor = inject(CANVAS);
+    return () => {
+      const { id, data } = props;
+      const attrs = { class: "gf-note", "data-note-id": data.spec.id, "data-testid": "note" };
+      if (!data.editing) {
+        return h("div", { ...attrs, onDblclick: (ev) => { ev.stopPropagation(); editor.startEditing(id); } },
+          data.spec.text || h("span", { class: "gf-note-empty" }, "Double-click to write"));
+      }
+      return h("div", attrs, [h("textarea", {
+        class: "gf-note-input nodrag nopan nowheel", value: data.spec.text, "aria-label": "note text",
+        onVnodeMounted: ({ el }) => { el.focus(); el.select(); },
+        onKeydown: (ev) => {
+          ev.stopPropagation();
+          if (ev.key === "Escape") editor.finishNote(id, null);
+          else if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) editor.finishNote(id, ev.target.value);
+        },
+        onBlur: (ev) => editor.finishNote(id, ev.target.value),
+      })]);
+    };
+  },
+}));
+
+const NODE_TYPES = markRaw({ graphflow: GraphflowNode, note: NoteNode });
 
 // ---------------------------------------------------------------- editor logic
 
@@ -460,6 +494,14 @@ class Editor {
   }
 
   flowNode(spec, ports) {
+    if (spec.kind === NOTE_KIND) {
+      const { position, kind: _kind, ...note } = spec;
+      return {
+        id: spec.id, type: "note", position: { x: Number(position?.x) || 0, y: Number(position?.y) || 0 },
+        dimensions: { width: NOTE_SIZE.width + 0.5, height: NOTE_SIZE.height + 0.5 }, handleBounds: { source: [], target: [] },
+        data: { spec: markRaw({ ...note, id: spec.id.slice(NOTE_PREFIX.length) }), editing: false },
+      };
+    }
     const kind = this.kinds.get(spec.kind);
     const { position, ...rest } = spec;
     return {
@@ -507,8 +549,11 @@ class Editor {
   }
 
   applyGraph(graph) {
-    const { nodes = [], edges = [], ...meta } = graph || {};
+    const { nodes: graphNodes = [], edges = [], notes = [], ...meta } = graph || {};
     this.meta = meta;
+    this.hasNotes = "notes" in (graph || {}); // exported again only when the graph had them (or gets one)
+    // notes go through the same path as nodes (kept, patched, ordered), as specs of their own kind
+    const nodes = [...graphNodes, ...notes.map((n) => ({ ...n, id: NOTE_PREFIX + n.id, kind: NOTE_KIND }))];
     const ports = new Map(nodes.map((n) => [n.id, this.portsFor(n)]));
     const live = [];
     this.orphanEdges = [];
@@ -632,14 +677,17 @@ class Editor {
   exportGraph() {
     const round = (v) => Math.round(v * 100) / 100;
     const pending = this.loading && !this.loading.done ? this.loading : { nodes: [], edges: [] };
-    const nodes = [...this.flow.nodes.value, ...pending.nodes].map((n) => ({
-      ...n.data.spec, position: { x: round(n.position.x), y: round(n.position.y) },
-    }));
+    const all = [...this.flow.nodes.value, ...pending.nodes];
+    const placed = (n) => ({ ...n.data.spec, position: { x: round(n.position.x), y: round(n.position.y) } });
+    const nodes = all.filter((n) => !isNote(n)).map(placed);
+    const notes = all.filter(isNote).map(placed);
     const edges = [...this.flow.edges.value, ...pending.edges].map((e) => ({
       id: e.id, source: e.source, source_port: e.sourceHandle, target: e.target, target_port: e.targetHandle,
       ...e.data.spec,
     }));
-    return { ...this.meta, nodes, edges: [...edges, ...this.orphanEdges] };
+    const graph = { ...this.meta, nodes, edges: [...edges, ...this.orphanEdges] };
+    if (notes.length || this.hasNotes) graph.notes = notes;
+    return graph;
   }
 
   setGraph(graph, ports) {
@@ -798,6 +846,7 @@ class Editor {
     });
     flow.onNodeContextMenu(({ event, node }) => {
       event.preventDefault();
+      if (isNote(node)) return; // a note is deleted with Delete, edited with a double click
       const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
       if (!rect) return;
       this.quick.value = null;
@@ -845,7 +894,7 @@ class Editor {
   }
 
   emitSelection() {
-    const ids = this.flow.getSelectedNodes.value.map((n) => n.id);
+    const ids = this.flow.getSelectedNodes.value.filter((n) => !isNote(n)).map((n) => n.id);
     const key = ids.join("\n");
     if (key === this.selection) return;
     this.selection = key;
@@ -1016,6 +1065,31 @@ class Editor {
     else this.updateNode(id, { label });
   }
 
+  // --- sticky notes
+
+  addNote() {
+    const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
+    if (!rect) return;
+    const p = this.flow.screenToFlowCoordinate({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 });
+    const taken = new Set((this.exportGraph().notes || []).map((n) => n.id));
+    const id = freshId("note", taken);
+    const position = { x: Math.round(p.x - NOTE_SIZE.width / 2), y: Math.round(p.y - NOTE_SIZE.height / 2) };
+    this.hasNotes = true;
+    const node = this.flowNode({ id: NOTE_PREFIX + id, kind: NOTE_KIND, text: "", position });
+    this.flow.addNodes([{ ...node, data: { ...node.data, editing: true } }]);
+  }
+
+  finishNote(flowId, text) {
+    const node = this.flow.findNode(flowId);
+    if (!node || !node.data.editing) return;
+    if (text === null || text === node.data.spec.text) {
+      node.data = { ...node.data, editing: false };
+      return;
+    }
+    node.data = { ...node.data, spec: markRaw({ ...node.data.spec, text: String(text).slice(0, 10000) }), editing: false };
+    this.scheduleCommit("edit");
+  }
+
   // --- the right-click menu (js/overlays.js contextMenu)
 
   duplicate(id) {
@@ -1110,7 +1184,7 @@ class Editor {
   }
 
   copy() {
-    const nodes = this.flow.getSelectedNodes.value;
+    const nodes = this.flow.getSelectedNodes.value.filter((n) => !isNote(n));
     if (!nodes.length) return;
     const ids = new Set(nodes.map((n) => n.id));
     this.clipboard = {
@@ -1159,6 +1233,7 @@ class Editor {
         f: () => this.fitView(),
         m: () => this.toggleMinimap(),
         t: () => this.toggleTheme(),
+        n: () => this.addNote(),
       }[event.key.toLowerCase()];
       if (plain) { event.preventDefault(); plain(); }
       return;

@@ -17,7 +17,8 @@ export const SHORTCUTS = [
   ["Ctrl+Z / Ctrl+Y (Ctrl+Shift+Z)", "undo / redo"],
   ["Ctrl+S", "save"],
   ["Ctrl+Enter", "run"],
-  ["L", "lay the graph out, left to right"],
+  ["L", "lay the graph out, left to right (notes stay where they are)"],
+  ["N", "add a sticky note (double click it to write; Ctrl+Enter or a click outside keeps the text)"],
   ["F", "fit the graph in view"],
   ["M", "show or hide the minimap"],
   ["T", "light or dark theme"],
@@ -37,6 +38,7 @@ export function toolbarView(editor) {
   const dark = editor.theme.value === "dark";
   return h("div", { class: "gf-toolbar nodrag nopan", "data-testid": "canvas-toolbar" }, [
     button("layout", "account_tree", "Lay out left to right (L)", () => editor.autoLayout()),
+    button("add-note", "sticky_note_2", "Add a sticky note (N)", () => editor.addNote()),
     button("minimap-toggle", "map", "Minimap (M)", () => editor.toggleMinimap(), editor.minimap.value),
     button("theme-toggle", dark ? "light_mode" : "dark_mode", dark ? "Light theme (T)" : "Dark theme (T)",
       () => editor.toggleTheme()),
