@@ -48,6 +48,9 @@ class RunStarted(_EventBase):
     node_ids: list[str] = Field(default_factory=list)
     resumed_from: str | None = None
     """A new run that continues a failed one reuses that run's outputs."""
+    parent_run_id: str | None = None
+    """Set on a run made by another run's node (an agent's graph tool; its run id is the call's
+    idempotency key): the run it belongs to."""
 
 
 class RunResumed(_EventBase):

@@ -14,6 +14,7 @@ goes through the same loop.
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +28,7 @@ from graphflow import events as ev
 from graphflow.attempts import Attempts, error_info, is_cancellation, jsonable
 from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
+from graphflow.errors import NotFound
 from graphflow.inputs import check_run_inputs
 from graphflow.mailbox import Mailbox, Workers
 from graphflow.messages import (
@@ -48,6 +50,8 @@ from graphflow.resume import Recovery, Seed, recover
 from graphflow.shared_clients import shared_clients
 from graphflow.transitions import NodeRun, node_event, published
 from graphflow.waits import Wait, Wake
+
+log = logging.getLogger("graphflow.runner")
 
 
 @dataclass
@@ -156,10 +160,13 @@ class Runner:
         control: RunControl | None = None,
         graph_version: int | None = None,
         seed: Seed | None = None,
+        parent_run_id: str | None = None,
     ) -> RunResult:
-        """Run the graph. With ``seed``, outputs of an earlier failed run are reused."""
+        """Run the graph. With ``seed``, outputs of an earlier failed run are reused;
+        ``parent_run_id``: the run this one is part of (on its ``RunStarted``)."""
         inputs = check_run_inputs(self.graph, inputs or {})
         run = _Run(self, dict(inputs), run_id or uuid.uuid4().hex, control or RunControl(), graph_version)
+        run.parent_run_id = parent_run_id
         await run.start_fresh(seed)
         async with shared_clients():
             return await run.drive()
@@ -218,6 +225,7 @@ class _Run:
         self.alone_count = 0
         self.wakes: dict[str, Wake] = {}
         """What woke this run's waiting nodes (a resumed run), by node."""
+        self.parent_run_id: str | None = None
 
     def waited_before(self, node_id: str) -> Wait | None:
         last = self.recovery.waited.get(node_id) if self.recovery is not None else None
@@ -230,7 +238,7 @@ class _Run:
     async def start_fresh(self, seed: Seed | None) -> None:
         await self.emit(ev.RunStarted, graph_id=self.graph.spec.id, graph_version=self.graph_version,
                         inputs=self.inputs, node_ids=list(self.graph.order),
-                        resumed_from=seed.from_run if seed else None)
+                        resumed_from=seed.from_run if seed else None, parent_run_id=self.parent_run_id)
         await self.checkpoint()  # a durable run exists before any of its nodes runs
         if seed is not None:
             self.reused_from = seed.from_run
@@ -440,11 +448,39 @@ class _Run:
         return report
 
     async def run_subgraph(self, graph: CompiledGraph, inputs: Mapping[str, Any],
-                           run_id: str | None = None) -> RunResult:
+                           run_id: str | None = None, record: bool = False) -> RunResult:
         """A sub-graph (a map's items, an agent's graph tool) on this run's clock and secrets;
-        it shares no other state with the run."""
+        it shares no other state with the run. ``record``: once it ended, store it as a run of
+        its own, part of this one (``record_subrun``)."""
         runner = Runner(graph, clock=self.clock, rng=self.r.rng, secrets=self.r.secrets, sessions=self.r.sessions)
-        return await runner.run(inputs, run_id=run_id)
+        result = await runner.run(inputs, run_id=run_id, parent_run_id=self.run_id if record else None)
+        if record:
+            await self.record_subrun(result)
+        return result
+
+    async def record_subrun(self, result: RunResult) -> None:
+        """Store an ended sub-run's events in the durable sinks that keep runs, as a run of its
+        own. Written after it ended, never while it runs, so an interrupted sub-run leaves no
+        unfinished run to continue on its own; a sub-run stored already (the same call made
+        again after a crash) is kept as first stored. Best effort: the call's result stands
+        whether or not its run could be stored."""
+        if result.status == "waiting":
+            return
+        for sink in self.r.durable:
+            get_run = getattr(sink, "get_run", None)
+            if get_run is None:
+                continue  # it keeps events, not runs
+            try:
+                try:
+                    await get_run(result.run_id)
+                    continue
+                except NotFound:
+                    pass
+                for event in result.events:
+                    await sink.publish(event)
+                await sink.flush()
+            except Exception:
+                log.warning("sub-run %s of run %s could not be stored", result.run_id, self.run_id, exc_info=True)
 
     async def publish(self, t: Transition) -> None:
         record = self.nodes.get(t.node_id)

@@ -195,7 +195,7 @@ def tool_from_graph(graph_id: str, compiled: CompiledGraph, name: str = "", desc
 
     async def invoke(kwargs: dict[str, Any], ctx: NodeContext) -> Any:
         given = {k: v for k, v in kwargs.items() if v is not None}
-        result = await ctx.run_subgraph(compiled, given, run_id=ctx.idempotency_key)
+        result = await ctx.run_subgraph(compiled, given, run_id=ctx.idempotency_key, record=True)
         ctx.report_usage(cost=result.cost, tokens=result.tokens)
         if not result.ok:
             where = f" at node {result.failed_node!r}" if result.failed_node else ""

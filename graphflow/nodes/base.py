@@ -125,12 +125,13 @@ class NodeContext:
                            item=index, subgraph_runner=self.subgraph_runner, timeout=self.timeout,
                            secrets=self.secrets)
 
-    async def run_subgraph(self, graph: Any, inputs: Mapping[str, Any], run_id: str | None = None) -> Any:
+    async def run_subgraph(self, graph: Any, inputs: Mapping[str, Any], run_id: str | None = None,
+                           record: bool = False) -> Any:
         """Run a compiled sub-graph on this run's clock; returns its ``RunResult``. ``run_id``:
         a stable one (an agent's tool call's key), so the sub-run's own keys are stable too."""
         if self.subgraph_runner is None:
             raise RuntimeError("this context cannot run sub-graphs (no runner attached)")
-        return await self.subgraph_runner(graph, inputs, run_id)
+        return await self.subgraph_runner(graph, inputs, run_id, record)
 
     def thread_abandoned(self, count: int) -> None:
         self.abandoned = count

@@ -84,3 +84,30 @@ def test_graphflow_run_example_works_with_no_server(tmp_path):
     assert "agent (agent):" in shown.stdout
     assert "step 1: calls lookup_order, refund_eligibility" in shown.stdout
     assert '#1 refund_eligibility("order_id": "A-100") -> {"eligibility": {"eligible": true' in shown.stdout
+
+
+async def test_a_graph_tools_call_is_stored_as_a_run_of_its_own(tmp_path):
+    """Through a workspace (a store), the refund_eligibility call is a run of that graph, its id
+    the call's idempotency key, its run_started naming the agent's run; without a store the
+    same run stores nothing and works the same."""
+    from graphflow.service import Workspace
+    from graphflow.storage import open_store
+
+    graph = graphflow.load_graph(SAMPLES / "support_agent.json")
+    example = {"message": graph.nodes[0].config["example"]}
+    async with open_store(tmp_path / "g.db") as store:
+        ws = Workspace(store, registry())
+        await ws.save(graph)
+        result = await ws.run("support_agent", example)
+        assert result.ok, result.error
+        call = next(e for e in result.events if e.kind == "tool_call" and e.name == "refund_eligibility")
+        sub_id = f"{result.run_id}:agent:{call.step}:{call.index}"
+        (sub,) = await ws.runs("refund_eligibility")
+        assert (sub.run_id, sub.status, sub.outputs) == (sub_id, "succeeded", call.result)
+        events = await ws.events(sub_id)
+        assert events[0].kind == "run_started" and events[0].parent_run_id == result.run_id
+        assert events[-1].kind == "run_finished" and [e.seq for e in events] == list(range(len(events)))
+        assert (await ws.events(result.run_id))[0].parent_run_id is None
+        assert [r.run_id for r in await ws.runs("support_agent")] == [result.run_id]
+    bare = await graphflow.run(graph, example, registry=registry())
+    assert bare.ok, bare.error

@@ -15,6 +15,7 @@ from typing import Any
 from nicegui import ui
 
 from graphflow.describe import describe
+from graphflow.events import ToolCalled
 from graphflow.formatting import duration, when
 from graphflow.ports import GraphVersion, NotFound, RunSummary
 from graphflow.resume import changed_nodes
@@ -288,6 +289,7 @@ def register(ctx: AppContext) -> None:
                 if run.status in ("failed", "cancelled") and used is not None:
                     tag(ui.button("Resume from here", icon="replay", on_click=lambda: resume(run, used)), "resume") \
                         .props("color=primary").tooltip("A new run from this one's failure, reusing what succeeded")
+                await related_runs(run_id, events)
                 for session_id in await workspace.run_sessions(run_id):
                     tag(ui.link(f"session {session_id}", f"/session/{session_id}"), "session-link",
                         session=session_id)
@@ -301,6 +303,19 @@ def register(ctx: AppContext) -> None:
                 ui.label("This run did not finish (its process stopped); it is continued at the next start.") \
                     .classes("gf-notice")
             Replay(ctx, run, events, used, latest)
+
+    async def related_runs(run_id: str, events: list[Any]) -> None:
+        """Links to the run this one is part of, and to the stored runs of its graph-tool calls."""
+        parent = getattr(events[0], "parent_run_id", None) if events else None
+        if parent:
+            tag(ui.link(f"part of run {parent[:12]}", f"/run/{parent}"), "parent-run-link", run_id=parent)
+        for call in (e for e in events if isinstance(e, ToolCalled)):
+            key = f"{run_id}:{call.node_id}:{call.step}:{call.index}"  # the call's idempotency key
+            try:
+                await ctx.workspace.run_summary(key)
+            except NotFound:
+                continue  # not a graph tool, or its run was not stored
+            tag(ui.link(f"{call.name} (step {call.step}) run", f"/run/{key}"), "sub-run-link", run_id=key)
 
     async def resume(run: RunSummary, used: GraphVersion) -> None:
         latest = await ctx.workspace.graph(run.graph_id)

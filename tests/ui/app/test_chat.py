@@ -105,3 +105,14 @@ async def test_chat_inputs_and_answers(ctx):
     assert answer_text({"usage": {}, "text": "yo"}) == "yo"
     assert answer_text({"n": 3}) == '{"n": 3}'
     assert [run for run, _ in turns([{"run_id": "r1"}, {"run_id": "r1"}, {"run_id": "r2"}])] == ["r1", "r2"]
+
+
+async def test_a_graph_tools_run_is_linked_from_its_parents_replay_and_back(user, ctx):
+    graph = await ctx.workspace.graph("support_agent")
+    result = await ctx.workspace.run("support_agent", {"message": graph.spec.nodes[0].config["example"]})
+    assert result.ok, result.error
+    (sub,) = await ctx.workspace.runs("refund_eligibility")
+    await user.open(f"/run/{result.run_id}")
+    await user.should_see("refund_eligibility (step 1) run", marker="sub-run-link")
+    await user.open(f"/run/{sub.run_id}")
+    await user.should_see(f"part of run {result.run_id[:12]}", marker="parent-run-link")
