@@ -100,6 +100,16 @@ class NoteSpec(_Frozen):
     position: Position = Field(default_factory=Position)
 
 
+class GroupSpec(_Frozen):
+    """A labelled frame on the canvas around related nodes (dragging it moves what lies inside); runs ignore it."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    label: str = Field(default="", max_length=200)
+    position: Position = Field(default_factory=Position)
+    width: float = Field(default=300, gt=0, le=100_000)
+    height: float = Field(default=200, gt=0, le=100_000)
+
+
 class GraphSpec(_Frozen):
     schema_version: Literal[1]
     id: str = Field(pattern=ID_PATTERN)
@@ -109,17 +119,20 @@ class GraphSpec(_Frozen):
     edges: tuple[EdgeSpec, ...] = ()
     notes: tuple[NoteSpec, ...] = ()
     """Sticky notes (ids of their own, apart from the nodes')."""
+    groups: tuple[GroupSpec, ...] = ()
+    """Frames around nodes (ids of their own, apart from the nodes' and the notes')."""
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("notes")
+    @field_validator("notes", "groups")
     @classmethod
-    def _distinct_note_ids(cls, notes: tuple[NoteSpec, ...]) -> tuple[NoteSpec, ...]:
+    def _distinct_ids(cls, items: tuple[NoteSpec | GroupSpec, ...]) -> tuple[NoteSpec | GroupSpec, ...]:
         seen: set[str] = set()
-        for note in notes:
-            if note.id in seen:
-                raise ValueError(f"note id {note.id!r} is used twice")
-            seen.add(note.id)
-        return notes
+        for item in items:
+            if item.id in seen:
+                what = "note" if isinstance(item, NoteSpec) else "group"
+                raise ValueError(f"{what} id {item.id!r} is used twice")
+            seen.add(item.id)
+        return items
 
     def node(self, node_id: str) -> NodeSpec:
         for node in self.nodes:

@@ -88,3 +88,62 @@ def test_saved_notes_show_where_they_were_and_a_graph_without_notes_stays_withou
     page.keyboard.press("l")
     change = scene.wait_for(lambda: [c for c in scene.received("change") if c.reason == "layout"])[-1]
     assert "notes" not in change.graph
+
+
+def test_groups_are_part_of_the_format_with_distinct_ids():
+    spec = graphflow.load_graph({**graph(), "groups": [{"id": "g", "label": "Prepare", "width": 420, "height": 160}]})
+    assert spec.groups[0].label == "Prepare" and spec.groups[0].width == 420
+    with pytest.raises(graphflow.GraphValidationError, match="group id 'g' is used twice"):
+        graphflow.load_graph({**graph(), "groups": [{"id": "g"}, {"id": "g"}]})
+    with pytest.raises(graphflow.GraphValidationError):
+        graphflow.load_graph({**graph(), "groups": [{"id": "g", "width": 0}]})
+
+
+@pytest.mark.browser
+def test_a_group_frames_the_selection_and_dragging_it_moves_what_is_inside(page: Page, canvas_app):
+    spec = graph()
+    spec["nodes"].append({"id": "far", "kind": "delay", "position": {"x": 0, "y": 300}})
+    scene = open_scene(page, canvas_app, spec)
+    page.locator('[data-node-id="a"] .gf-kind').click()
+    page.locator('[data-node-id="b"] .gf-kind').click(modifiers=["Shift"])
+    page.keyboard.press("Control+g")
+    group = page.get_by_test_id("group")
+    name = group.locator("input")
+    expect(name).to_be_focused()
+    name.fill(f"Prepare {SCRIPT}")
+    name.press("Enter")
+    expect(group.locator(".gf-group-label")).to_have_text(f"Prepare {SCRIPT}")
+    assert page.locator(".vue-flow img").count() == 0
+    made = scene.wait_for(lambda: [c for c in scene.received("change") if c.graph.get("groups")
+                                   and c.graph["groups"][0]["label"]])[-1]
+    frame = made.graph["groups"][0]
+    nodes = {n["id"]: n["position"] for n in made.graph["nodes"]}
+    assert frame["position"]["x"] < nodes["a"]["x"] and frame["position"]["y"] < nodes["a"]["y"]
+    assert frame["position"]["x"] + frame["width"] > nodes["b"]["x"] + 150
+    assert frame["position"]["y"] + frame["height"] < nodes["far"]["y"]
+    graphflow.load_graph(made.graph)
+
+    page.locator(".vue-flow__pane").click(position={"x": 15, "y": 15})  # nothing selected: only the group moves it
+    label = group.locator(".gf-group-label").bounding_box()
+    assert label is not None
+    page.mouse.move(label["x"] + 10, label["y"] + label["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(label["x"] + 110, label["y"] + 60, steps=5)
+    page.mouse.up()
+    moved = scene.wait_for(lambda: [c for c in scene.received("change") if c.reason == "move"])[-1]
+    after = {n["id"]: n["position"] for n in moved.graph["nodes"]}
+    shift = (moved.graph["groups"][0]["position"]["x"] - frame["position"]["x"],
+             moved.graph["groups"][0]["position"]["y"] - frame["position"]["y"])
+    assert shift[0] > 50 and shift[1] > 30
+    for inside in ("a", "b"):
+        moved_by = (after[inside]["x"] - nodes[inside]["x"], after[inside]["y"] - nodes[inside]["y"])
+        assert moved_by == pytest.approx(shift)
+    assert after["far"] == nodes["far"]
+    page.keyboard.press("Control+z")  # one step puts the group and what it moved back
+    undo = scene.wait_for(lambda: [c for c in scene.received("change") if c.reason == "undo"])[-1]
+    assert {n["id"]: n["position"] for n in undo.graph["nodes"]} == nodes
+    # a selected group stays under its nodes: they can still be clicked
+    group.locator(".gf-group-label").click()
+    expect(page.locator(".vue-flow__node.selected")).to_have_count(1)
+    page.locator('[data-node-id="a"] .gf-kind').click()
+    scene.wait_for(lambda: [s for s in scene.received("select") if s.node_id == "a"])

@@ -390,6 +390,42 @@ const NOTE_PREFIX = "note:";
 const NOTE_KIND = "\u0000note"; // the kind of a note's entry among the node specs inside applyGraph
 const NOTE_SIZE = { width: 180, height: 90 };
 const isNote = (flowNode) => flowNode.type === "note";
+// A group (GraphSpec.groups): flow id GROUP_PREFIX + its id, drawn under the nodes; dragging it moves
+// the nodes and notes that lie wholly inside it when the drag starts.
+const GROUP_PREFIX = "group:";
+const GROUP_KIND = "\u0000group";
+const GROUP_PAD = 24; // px around the selection a new group frames
+const isGroup = (flowNode) => flowNode.type === "gfgroup";
+const isGraphNode = (flowNode) => flowNode.type === "graphflow";
+
+const GroupNode = markRaw(defineComponent({
+  name: "GraphflowGroup",
+  inheritAttrs: false,
+  props: { id: { type: String, required: true }, data: { type: Object, required: true } },
+  setup(props) {
+    const editor = inject(CANVAS);
+    return () => {
+      const { id, data } = props;
+      const head = data.editing
+        ? h("input", {
+          class: "gf-group-input nodrag nopan", value: data.spec.label, "aria-label": "group name", maxlength: 200,
+          onVnodeMounted: ({ el }) => { el.focus(); el.select(); },
+          onKeydown: (ev) => {
+            ev.stopPropagation();
+            if (ev.key === "Enter") editor.finishGroup(id, ev.target.value);
+            else if (ev.key === "Escape") editor.finishGroup(id, null);
+          },
+          onBlur: (ev) => editor.finishGroup(id, ev.target.value),
+        })
+        : h("div", { class: "gf-group-label", onDblclick: (ev) => { ev.stopPropagation(); editor.startEditing(id); } },
+          data.spec.label || "Group");
+      return h("div", {
+        class: "gf-group", "data-group-id": data.spec.id, "data-testid": "group",
+        style: { width: `${data.spec.width}px`, height: `${data.spec.height}px` },
+      }, [head]);
+    };
+  },
+}));
 
 const NoteNode = markRaw(defineComponent({
   name: "GraphflowNote",
@@ -418,7 +454,7 @@ const NoteNode = markRaw(defineComponent({
   },
 }));
 
-const NODE_TYPES = markRaw({ graphflow: GraphflowNode, note: NoteNode });
+const NODE_TYPES = markRaw({ graphflow: GraphflowNode, note: NoteNode, gfgroup: GroupNode });
 
 // ---------------------------------------------------------------- editor logic
 
@@ -494,6 +530,17 @@ class Editor {
   }
 
   flowNode(spec, ports) {
+    if (spec.kind === GROUP_KIND) {
+      const { position, kind: _kind, ...group } = spec;
+      const width = Number(group.width) || 300;
+      const height = Number(group.height) || 200;
+      return {
+        id: spec.id, type: "gfgroup", zIndex: -2000, // below the nodes even when selected (Vue Flow adds 1000)
+        position: { x: Number(position?.x) || 0, y: Number(position?.y) || 0 },
+        dimensions: { width: width + 0.5, height: height + 0.5 }, handleBounds: { source: [], target: [] },
+        data: { spec: markRaw({ ...group, id: spec.id.slice(GROUP_PREFIX.length), width, height }), editing: false },
+      };
+    }
     if (spec.kind === NOTE_KIND) {
       const { position, kind: _kind, ...note } = spec;
       return {
@@ -549,11 +596,14 @@ class Editor {
   }
 
   applyGraph(graph) {
-    const { nodes: graphNodes = [], edges = [], notes = [], ...meta } = graph || {};
+    const { nodes: graphNodes = [], edges = [], notes = [], groups = [], ...meta } = graph || {};
     this.meta = meta;
-    this.hasNotes = "notes" in (graph || {}); // exported again only when the graph had them (or gets one)
-    // notes go through the same path as nodes (kept, patched, ordered), as specs of their own kind
-    const nodes = [...graphNodes, ...notes.map((n) => ({ ...n, id: NOTE_PREFIX + n.id, kind: NOTE_KIND }))];
+    // exported again only when the graph had them (or gets one)
+    this.hasNotes = "notes" in (graph || {});
+    this.hasGroups = "groups" in (graph || {});
+    // notes and groups go through the same path as nodes (kept, patched, ordered), as specs of their own kinds
+    const nodes = [...graphNodes, ...notes.map((n) => ({ ...n, id: NOTE_PREFIX + n.id, kind: NOTE_KIND })),
+      ...groups.map((g) => ({ ...g, id: GROUP_PREFIX + g.id, kind: GROUP_KIND }))];
     const ports = new Map(nodes.map((n) => [n.id, this.portsFor(n)]));
     const live = [];
     this.orphanEdges = [];
@@ -679,14 +729,16 @@ class Editor {
     const pending = this.loading && !this.loading.done ? this.loading : { nodes: [], edges: [] };
     const all = [...this.flow.nodes.value, ...pending.nodes];
     const placed = (n) => ({ ...n.data.spec, position: { x: round(n.position.x), y: round(n.position.y) } });
-    const nodes = all.filter((n) => !isNote(n)).map(placed);
+    const nodes = all.filter(isGraphNode).map(placed);
     const notes = all.filter(isNote).map(placed);
+    const groups = all.filter(isGroup).map(placed);
     const edges = [...this.flow.edges.value, ...pending.edges].map((e) => ({
       id: e.id, source: e.source, source_port: e.sourceHandle, target: e.target, target_port: e.targetHandle,
       ...e.data.spec,
     }));
     const graph = { ...this.meta, nodes, edges: [...edges, ...this.orphanEdges] };
     if (notes.length || this.hasNotes) graph.notes = notes;
+    if (groups.length || this.hasGroups) graph.groups = groups;
     return graph;
   }
 
@@ -846,13 +898,24 @@ class Editor {
     });
     flow.onNodeContextMenu(({ event, node }) => {
       event.preventDefault();
-      if (isNote(node)) return; // a note is deleted with Delete, edited with a double click
+      if (!isGraphNode(node)) return; // a note or group is deleted with Delete, edited with a double click
       const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
       if (!rect) return;
       this.quick.value = null;
       this.menu.value = { nodeId: node.id, x: event.clientX - rect.left, y: event.clientY - rect.top };
     });
-    flow.onNodeDragStart(() => { this.menu.value = null; });
+    flow.onNodeDragStart(({ node }) => {
+      this.menu.value = null;
+      this.dragGroup = isGroup(node) ? this.groupMembers(node) : null;
+    });
+    flow.onNodeDrag(({ node }) => {
+      const drag = this.dragGroup;
+      if (!drag || drag.id !== node.id) return;
+      const dx = node.position.x - drag.from.x;
+      const dy = node.position.y - drag.from.y;
+      for (const [member, start] of drag.members) member.position = { x: start.x + dx, y: start.y + dy };
+    });
+    flow.onNodeDragStop(() => { this.dragGroup = null; });
     flow.onConnectStart(() => { this.connected = false; });
     flow.onConnect((connection) => this.connect(connection));
     flow.onConnectEnd((event) => this.connectEnded(event));
@@ -894,7 +957,7 @@ class Editor {
   }
 
   emitSelection() {
-    const ids = this.flow.getSelectedNodes.value.filter((n) => !isNote(n)).map((n) => n.id);
+    const ids = this.flow.getSelectedNodes.value.filter(isGraphNode).map((n) => n.id);
     const key = ids.join("\n");
     if (key === this.selection) return;
     this.selection = key;
@@ -1090,6 +1153,61 @@ class Editor {
     this.scheduleCommit("edit");
   }
 
+  // --- groups
+
+  // The nodes and notes wholly inside a group (not selected ones: Vue Flow drags those itself).
+  groupMembers(group) {
+    const box = { x: group.position.x, y: group.position.y, w: group.data.spec.width, h: group.data.spec.height };
+    const members = [];
+    for (const n of this.flow.nodes.value) {
+      if (isGroup(n) || n.selected) continue;
+      const w = n.dimensions.width || CARD.width;
+      const hgt = n.dimensions.height || CARD.base;
+      if (n.position.x >= box.x && n.position.y >= box.y && n.position.x + w <= box.x + box.w
+          && n.position.y + hgt <= box.y + box.h) members.push([n, { ...n.position }]);
+    }
+    return { id: group.id, from: { ...group.position }, members };
+  }
+
+  // Ctrl+G / the toolbar: a group framing the selected nodes (or, with none selected, an empty one at the centre).
+  addGroup() {
+    const picked = this.flow.getSelectedNodes.value.filter((n) => !isGroup(n));
+    let box;
+    if (picked.length) {
+      const xs = picked.map((n) => n.position.x);
+      const ys = picked.map((n) => n.position.y);
+      const right = Math.max(...picked.map((n) => n.position.x + (n.dimensions.width || CARD.width)));
+      const bottom = Math.max(...picked.map((n) => n.position.y + (n.dimensions.height || CARD.base)));
+      box = { x: Math.min(...xs) - GROUP_PAD, y: Math.min(...ys) - GROUP_PAD * 1.5 };
+      box.width = right - box.x + GROUP_PAD;
+      box.height = bottom - box.y + GROUP_PAD;
+    } else {
+      const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
+      if (!rect) return;
+      const p = this.flow.screenToFlowCoordinate({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 });
+      box = { x: p.x - 150, y: p.y - 100, width: 300, height: 200 };
+    }
+    const taken = new Set((this.exportGraph().groups || []).map((g) => g.id));
+    const id = freshId("group", taken);
+    this.hasGroups = true;
+    const node = this.flowNode({
+      id: GROUP_PREFIX + id, kind: GROUP_KIND, label: "",
+      position: { x: Math.round(box.x), y: Math.round(box.y) }, width: Math.round(box.width), height: Math.round(box.height),
+    });
+    this.flow.addNodes([{ ...node, data: { ...node.data, editing: true } }]);
+  }
+
+  finishGroup(flowId, label) {
+    const node = this.flow.findNode(flowId);
+    if (!node || !node.data.editing) return;
+    if (label === null || label === node.data.spec.label) {
+      node.data = { ...node.data, editing: false };
+      return;
+    }
+    node.data = { ...node.data, spec: markRaw({ ...node.data.spec, label: String(label).slice(0, 200) }), editing: false };
+    this.scheduleCommit("edit");
+  }
+
   // --- the right-click menu (js/overlays.js contextMenu)
 
   duplicate(id) {
@@ -1184,7 +1302,7 @@ class Editor {
   }
 
   copy() {
-    const nodes = this.flow.getSelectedNodes.value.filter((n) => !isNote(n));
+    const nodes = this.flow.getSelectedNodes.value.filter(isGraphNode);
     if (!nodes.length) return;
     const ids = new Set(nodes.map((n) => n.id));
     this.clipboard = {
@@ -1246,6 +1364,7 @@ class Editor {
       c: () => this.copy(),
       v: () => this.paste(),
       a: () => this.flow.addSelectedNodes(this.flow.nodes.value),
+      g: () => this.addGroup(),
       enter: () => this.emit("run", {}),
     };
     if (!actions[key]) return;

@@ -17,7 +17,8 @@ export const SHORTCUTS = [
   ["Ctrl+Z / Ctrl+Y (Ctrl+Shift+Z)", "undo / redo"],
   ["Ctrl+S", "save"],
   ["Ctrl+Enter", "run"],
-  ["L", "lay the graph out, left to right (notes stay where they are)"],
+  ["L", "lay the graph out, left to right (notes and groups stay where they are)"],
+  ["Ctrl+G", "a group around the selected nodes (drag its frame to move what is inside; double click its name)"],
   ["N", "add a sticky note (double click it to write; Ctrl+Enter or a click outside keeps the text)"],
   ["F", "fit the graph in view"],
   ["M", "show or hide the minimap"],
@@ -39,6 +40,7 @@ export function toolbarView(editor) {
   return h("div", { class: "gf-toolbar nodrag nopan", "data-testid": "canvas-toolbar" }, [
     button("layout", "account_tree", "Lay out left to right (L)", () => editor.autoLayout()),
     button("add-note", "sticky_note_2", "Add a sticky note (N)", () => editor.addNote()),
+    button("add-group", "crop_free", "Group the selected nodes (Ctrl+G)", () => editor.addGroup()),
     button("minimap-toggle", "map", "Minimap (M)", () => editor.toggleMinimap(), editor.minimap.value),
     button("theme-toggle", dark ? "light_mode" : "dark_mode", dark ? "Light theme (T)" : "Dark theme (T)",
       () => editor.toggleTheme()),
