@@ -138,7 +138,7 @@ class Server:
                 runs.start_soon(_watch_waits, live, name="timers and woken runs")
                 if self.reload_plugins:
                     runs.start_soon(PluginWatcher(self.registry).run, name="plugin watcher")
-                register_pages(AppContext(workspace, self.registry, live, self.token))
+                register_pages(AppContext(workspace, self.registry, live, self.token, self.reload_plugins))
                 self.ready.set()
                 await self.stopping.wait()
                 task_group.cancel_scope.cancel()  # unfinished runs are continued at the next start

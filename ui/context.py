@@ -135,4 +135,6 @@ class AppContext:
     registry: graphflow.Registry
     runs: LiveRuns
     token: str | None = None
+    reload_plugins: bool = False
+    """``serve --reload-plugins``: the graph list offers a Reload plugins button."""
 

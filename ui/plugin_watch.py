@@ -3,7 +3,7 @@ polled once a second) and, when one changes, every plugin is imported again
 (``Registry.reload_plugins``) without restarting the server. Runs in flight finish on the code
 they were compiled with; runs started after, and pages opened after, get the new code. A plugin
 that no longer imports (a syntax error just saved) is reported in the log, in one line, and the
-previous code stays in use."""
+previous code stays in use. The graph list then has a Reload plugins button doing the same."""
 
 from __future__ import annotations
 
@@ -17,6 +17,18 @@ from graphflow.registry import Registry
 
 log = logging.getLogger("graphflow.ui")
 INTERVAL = 1.0
+
+
+def reload_now(registry: Registry) -> tuple[bool, str]:
+    """Reload every plugin (the watcher's, and the graph list's Reload plugins button); whether it
+    worked and what to tell the user, logged too."""
+    try:
+        names = registry.reload_plugins()
+    except RegistryError as exc:
+        log.error("plugins not reloaded (still running the previous code): %s", exc)
+        return False, str(exc)
+    log.warning("plugins reloaded: %s", ", ".join(names))
+    return True, f"reloaded {len(names)} plugin(s): {', '.join(names)}"
 
 
 class PluginWatcher:
@@ -41,14 +53,9 @@ class PluginWatcher:
         if now == self.seen:
             return None
         self.seen = now
-        try:
-            names = self.registry.reload_plugins()
-        except RegistryError as exc:
-            log.error("plugins not reloaded (still running the previous code): %s", exc)
-            return f"failed: {exc}"
+        ok, message = reload_now(self.registry)
         self.seen = self.stamps()
-        log.warning("plugins reloaded: %s", ", ".join(names))
-        return "reloaded"
+        return "reloaded" if ok else f"failed: {message}"
 
     async def run(self, interval: float = INTERVAL) -> None:
         while True:

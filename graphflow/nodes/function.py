@@ -123,11 +123,15 @@ def as_data(result: Any) -> Any:
 
 
 async def call_function(entry: FunctionEntry, value: Any, args: dict[str, Any], ctx: NodeContext) -> Any:
-    """``fn(value, **args)``, with ``ctx`` if it asks for it (a map's item and reduce calls)."""
+    """``fn(value, **args)``, with ``ctx`` if it asks for it (a map's item and reduce calls):
+    the value is checked against a model annotation of the first parameter, as a port's is."""
+    params = read_signature(entry.fn).params
+    if params and params[0].adapter is not None:
+        value = checked(params[0], params[0].name, value)
     kwargs = dict(args)
     if entry.wants_ctx:
         kwargs["ctx"] = ctx
-    return await call_with(entry, [value], kwargs, ctx)
+    return as_data(await call_with(entry, [value], kwargs, ctx))
 
 
 async def call_with(entry: FunctionEntry, args: list[Any], kwargs: dict[str, Any], ctx: NodeContext) -> Any:

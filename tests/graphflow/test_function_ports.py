@@ -206,3 +206,15 @@ def test_the_schema_check_one_level_deep() -> None:
     plain = PortSpec(name="out", type="object")
     typed = PortSpec(name="in", type="object", json_schema=order)
     assert wiring_problem("a", plain, "b", typed) is None  # checked at run time instead
+
+
+async def test_a_map_checks_each_item_against_the_functions_model_too() -> None:
+    registry = registry_of()
+    spec = graph(node("v", "input", name="v", type="array"),
+                 node("m", "map", function="t.take_order", fail_fast=False), node("out", "output", name="o"),
+                 node("err", "output", name="errors"),
+                 edge("v", "m"), edge("m", "out"), edge("m", "err", source_port="errors"))
+    result = await graphflow.run(spec, {"v": [{"id": "A", "total": 1}, {"id": "B"}]}, registry=registry)
+    assert result.outputs["o"][0] == {"id": "A", "doubled": 2.0}
+    [error] = result.outputs["errors"]
+    assert error["index"] == 1 and "input 'order' does not fit Order: total: Field required" in error["message"]

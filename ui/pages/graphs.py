@@ -11,6 +11,7 @@ from graphflow.ports import GraphSummary
 from graphflow.validate import MAX_BYTES
 
 from ..context import AppContext
+from ..plugin_watch import reload_now
 from .frame import ask_text, confirm, frame, tag
 
 
@@ -36,6 +37,9 @@ def register(ctx: AppContext) -> None:
         with frame("Graphs"):
             with ui.row().classes("items-center q-gutter-sm"):
                 ui.button("New graph", icon="add", on_click=lambda: new_graph()).mark("new-graph")
+                if ctx.reload_plugins:
+                    ui.button("Reload plugins", icon="refresh", on_click=lambda: reload_plugins()) \
+                        .props("flat").mark("reload-plugins")
                 # the server enforces the size too (ui/security.py), while reading the body
                 ui.upload(label="Import JSON", auto_upload=True, max_file_size=MAX_BYTES,
                           on_upload=lambda e: import_file(e)) \
@@ -45,6 +49,11 @@ def register(ctx: AppContext) -> None:
                         js_handler="(entries) => emit(entries.map((e) => [e.file.name, e.failedPropValidation]))")
             problems = tag(ui.column().classes("q-gutter-xs"), "import-problems")
             listing = ui.column().classes("full-width").style("gap: 0")
+
+        def reload_plugins() -> None:
+            ok, message = reload_now(ctx.registry)
+            ui.notify(message if ok else f"plugins not reloaded (the previous code stays): {message}",
+                      type="positive" if ok else "negative", multi_line=True)
 
         async def reload() -> None:
             show(await workspace.graphs())
