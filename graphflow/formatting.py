@@ -48,3 +48,19 @@ def percent(rate: float | None) -> str:
         return "-"
     shown = round(rate * 100)
     return f"{min(shown, 99) if rate < 1 else shown}%"
+
+
+def age(seconds: float | None) -> str:
+    """How long something has waited, coarsely: ``"42 s"``, ``"5 min"``, ``"3 h 20 min"``, ``"2 d 4 h"``."""
+    if seconds is None:
+        return "-"
+    s = int(max(seconds, 0.0))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86_400:
+        hours, minutes = divmod(s // 60, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(s // 3600, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -346,6 +346,10 @@ class ReviewStore(Protocol):
         """``NotFound`` when missing."""
         ...
 
+    async def labelled_items(self, graph_id: str | None = None) -> list[ReviewItem]:
+        """Decided items with a label, in the order they were decided."""
+        ...
+
     async def decide_review(self, item_id: str, data: dict[str, Any], by: str) -> ReviewItem:
         """Decide a pending item and claim its node's wake, in one transaction: exactly one of a
         decision and its timeout takes effect. ``NotFound``; ``ValueError`` for a decision that does

@@ -390,6 +390,10 @@ class Workspace:
     async def review_item(self, item_id: str) -> ReviewItem:
         return await self._review_store().get_review_item(item_id)
 
+    async def labelled(self, graph_id: str | None = None) -> list[ReviewItem]:
+        """Decided items that carry a label (active learning), in the order they were decided."""
+        return await self._review_store().labelled_items(graph_id)
+
     async def decide(self, item_id: str, decision: Mapping[str, Any], *, by: str = "", go_on: bool = True,
                      sinks: Sequence[EventSink] = ()) -> Decided:
         """Decide a review item (``{"decision": approve|edit|reject|label|answer, "value", "reason",

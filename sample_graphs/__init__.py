@@ -10,7 +10,16 @@ if TYPE_CHECKING:
 
 def register(registry: Registry) -> None:
     """Register every sample's handlers (each module has its own ``register``)."""
-    from graphflow.sample_graphs import chain, enrichment, loan, resilient, support, support_agent, triage
+    from graphflow.sample_graphs import (
+        chain,
+        enrichment,
+        loan,
+        resilient,
+        support,
+        support_agent,
+        support_review,
+        triage,
+    )
 
     chain.register(registry)
     enrichment.register(registry)
@@ -19,3 +28,4 @@ def register(registry: Registry) -> None:
     triage.register(registry)
     resilient.register(registry)
     loan.register(registry)
+    support_review.register(registry)

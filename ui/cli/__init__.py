@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from .commands import app
 from .credentials import register
+from .reviews import register as register_reviews
 
 register()
+register_reviews()
 
 
 def main() -> None:
