@@ -503,6 +503,7 @@ class Editor {
     this.draggedKind = null;
     this.toastTimer = 0;
     this.initialGraph = props.graph;
+    this.readonly = props.readonly === true; // a stored version shown: no palette, no edits
     this.isValidConnection = (connection) => this.refusal(connection) === null;
   }
 
@@ -754,6 +755,22 @@ class Editor {
     this.redoStack = [];
     this.needsFit = this.flow.nodes.value.length > 0;
     this.emitSelection();
+  }
+
+  // One undoable edit of the whole graph, made in Python (a renamed node, the graph's name);
+  // `select`: the node to select afterwards (a renamed node is a new node to Vue Flow).
+  replaceGraph(graph, ports, select) {
+    for (const [id, p] of Object.entries(ports || {})) this.portOverrides.set(id, p);
+    this.applyGraph(graph);
+    this.commit("edit");
+    nextTick(() => {
+      const node = select ? this.flow.findNode(select) : null;
+      if (node) {
+        this.flow.removeSelectedElements();
+        this.flow.addSelectedNodes([node]);
+      }
+      this.emitSelection();
+    });
   }
 
   // readable (a graph opening, after a layout): the whole graph when it fits at a readable zoom
@@ -1340,7 +1357,7 @@ class Editor {
   }
 
   keydown(event) {
-    if (!this.active || isEditable(event.target)) return;
+    if (!this.active || this.readonly || isEditable(event.target)) return;
     const mod = event.ctrlKey || event.metaKey;
     if (!mod) {
       if (event.altKey) return;
@@ -1539,6 +1556,8 @@ const FLOW_OPTIONS = Object.freeze({
   maxZoom: 2.5,
 });
 
+const READONLY_OPTIONS = Object.freeze({ nodesDraggable: false, nodesConnectable: false, deleteKeyCode: null });
+
 function decorations(editor) {
   // The minimap only for a large graph: a small one is in view whole, and the map would cover part of it.
   return () => [
@@ -1560,6 +1579,7 @@ export default {
     ports: { type: Object, default: () => ({}) },
     styles: { type: String, default: "" },
     lazy: { default: null }, // true | false | null: automatic, above LAZY_ABOVE nodes
+    readonly: { type: Boolean, default: false },
   },
   emits: ["graphChange", "select", "connectRefused", "save", "run"],
   setup(props, { emit }) {
@@ -1600,6 +1620,7 @@ export default {
   methods: {
     set_graph(graph, ports) { this.editor.call("setGraph", [graph, ports]); },
     update_node(id, changes) { this.editor.call("updateNode", [id, changes || {}]); },
+    replace_graph(graph, ports, select) { this.editor.call("replaceGraph", [graph, ports, select]); },
     set_node_status(id, status) { this.editor.call("queueStatuses", [[[id, status]]]); },
     set_statuses(statuses) { this.editor.call("queueStatuses", [Object.entries(statuses || {})]); },
     reset_statuses() { this.editor.call("resetStatuses", []); },
@@ -1619,6 +1640,7 @@ export default {
         id: this.flowId,
         onlyRenderVisibleElements: editor.lazy.value,
         minZoom: editor.lazy.value ? LAZY_MIN_ZOOM : FLOW_OPTIONS.minZoom,
+        ...(editor.readonly ? READONLY_OPTIONS : {}),
       }, { default: decorations(editor) })]
       : [];
     if (editor.toast.value) {
@@ -1637,13 +1659,13 @@ export default {
       class: ["gf-canvas-root", editor.theme.value === "dark" ? "gf-dark" : "gf-light"],
       "data-ready": String(editor.ready.value), "data-theme": editor.theme.value,
     }, [
-      paletteView(editor, this.kinds),
+      editor.readonly ? null : paletteView(editor, this.kinds),
       h("div", {
         class: "gf-flow",
         onDragover: (ev) => { ev.preventDefault(); if (ev.dataTransfer) ev.dataTransfer.dropEffect = "copy"; },
-        onDrop: (ev) => editor.drop(ev),
+        onDrop: (ev) => (editor.readonly ? null : editor.drop(ev)),
         onDblclick: (ev) => {
-          if (ev.target.classList?.contains("vue-flow__pane")) editor.openQuick(ev.clientX, ev.clientY, null);
+          if (!editor.readonly && ev.target.classList?.contains("vue-flow__pane")) editor.openQuick(ev.clientX, ev.clientY, null);
         },
       }, flowChildren),
     ]);

@@ -55,6 +55,7 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         node_ports: PortsMap | None = None,
         registry: Registry | None = None,
         lazy: bool | None = None,
+        readonly: bool = False,
         on_change: Handler[GraphChangeEvent] | None = None,
         on_select: Handler[SelectEvent] | None = None,
         on_connect_refused: Handler[ConnectRefusedEvent] | None = None,
@@ -68,6 +69,7 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         :param node_ports: ports by node id for kinds whose ports depend on config (see ``ports_for``)
         :param registry: when given, ``node_ports`` is computed with it (and again on ``update_node``)
         :param lazy: render only the nodes in view (Vue Flow's ``onlyRenderVisibleElements``); None: above 200 nodes
+        :param readonly: a graph to look at (a stored version): no palette, nothing dragged, connected or deleted
         """
         super().__init__()
         self._registry = registry
@@ -78,6 +80,7 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         self._props["ports"] = node_ports or {}
         self._props["styles"] = _stylesheet()
         self._props["lazy"] = lazy
+        self._props["readonly"] = readonly
         self._handlers: dict[str, list[Handler[Any]]] = {n: [] for n in ("change", "select", "refused", "save", "run")}
         self.on("graphChange", self._on_graph_change)
         self.on("select", lambda e: self._dispatch("select", SelectEvent, e, node_id=e.args.get("node_id"),
@@ -128,6 +131,13 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
             node_ports = ports_for(graph, self._registry)
         self._props["graph"] = copy.deepcopy(graph)
         self.run_method("set_graph", graph, node_ports)
+
+    def replace_graph(self, graph: dict[str, Any], *, select: str | None = None) -> None:
+        """The whole graph changed in Python (a node renamed, the graph's name): one undoable edit,
+        answered by ``on_change``; ``select``: the node selected afterwards."""
+        ports = ports_for(graph, self._registry) if self._registry is not None else None
+        self._props["graph"] = copy.deepcopy(graph)
+        self.run_method("replace_graph", graph, ports, select)
 
     def update_node(self, node_id: str, *, label: str | None = None, config: Mapping[str, Any] | None = None,
                     ports: Mapping[str, list[dict[str, Any]]] | None = None,

@@ -1,6 +1,14 @@
-"""The editor (``/graph/{graph_id}``): the canvas with the latest stored version, a settings
-panel for the selected node, validation problems on the nodes and in a list, save (a new
-version, only when valid), and runs watched live (``live.py``).
+"""The editor (``/graph/{graph_id}``): the canvas, a settings panel for the selected node (or,
+with none selected, the graph's name and description), validation problems on the nodes and
+in a list, save, and runs watched live (``live.py``).
+
+No lost work: every edit is autosaved as the graph's draft (``DraftStore``: one per graph, not a
+version, kept across restarts) and restored, with a notice, when the editor opens again. Save
+makes a new version when the graph is valid; with problems it keeps the draft and says why it
+is no version. A save over a version saved meanwhile (another tab) asks first. Leaving the page
+with unsaved edits asks first too (``page_keys.py``, also Ctrl+S anywhere on the page).
+
+RUN runs a saved version, never unsaved edits: with edits it asks to save them first.
 """
 
 from __future__ import annotations
@@ -8,22 +16,27 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from graphflow.compile import CompiledGraph
-from graphflow.errors import GraphValidationError, Problem
+from graphflow.errors import GraphValidationError, Problem, VersionConflict
+from graphflow.formatting import when
 from graphflow.model import GraphSpec
-from graphflow.ports import GraphVersion, NotFound
+from graphflow.ports import Draft, GraphVersion, NotFound
 from graphflow.validate import spec_from_data
 
 from ..canvas import GraphCanvas
 from ..canvas.events import GraphChangeEvent, SaveEvent, SelectEvent
 from ..context import AppContext, LiveRun
 from .chat import ChatPanel
-from .frame import frame, tag
-from .history import nav_links
+from .editor_dialogs import ask_before_run, ask_on_conflict
+from .frame import frame, set_title, tag
 from .live import RunView, ask_inputs
-from .settings_form import SettingsForm
+from .node_panel import NodePanel
+from .page_keys import PageKeys
+
+AUTOSAVE_SECONDS = 1.0
+"""Edits are written to the draft at most this long after they are made (and when the tab goes)."""
 
 
 def problems_by_node(graph: dict[str, Any], problems: list[Problem]) -> dict[str, list[str]]:
@@ -46,42 +59,52 @@ def same_spec(graph: dict[str, Any], spec: GraphSpec) -> bool:
         return False
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
 class Editor:
     """One browser tab's editor state: nothing here is shared with another tab."""
 
-    def __init__(self, ctx: AppContext, stored: GraphVersion) -> None:
+    def __init__(self, ctx: AppContext, stored: GraphVersion, *, draft: Draft | None = None,
+                 latest: int | None = None) -> None:
+        """``stored``: the version the edits start from; ``draft``: edits restored on top of it."""
         self.ctx = ctx
         self.graph_id = stored.graph_id
         self.version = stored.version
         self.saved = stored.spec
-        self.graph: dict[str, Any] = stored.spec.model_dump(mode="json")
+        self.latest = latest or stored.version
+        self.graph: dict[str, Any] = draft.graph if draft else stored.spec.model_dump(mode="json")
+        self.restored = draft
+        self.has_draft = draft is not None
+        self.draft_due = False
         self.kinds = {name: kind.describe() for name, kind in ctx.registry.kinds.items()}
         self.compiled: CompiledGraph | None = None
         self.problems: list[Problem] = []
-        self.selected: str | None = None
-        self.form: SettingsForm | None = None
         self.run_view: RunView | None = None
 
     # --- layout
 
     def build(self) -> None:
-        with frame(self.saved.name or self.graph_id):
-            with ui.row().classes("items-center full-width q-gutter-sm"):
+        with frame(self.saved.name or self.graph_id, graph_id=self.graph_id, here="editor"):
+            with ui.row().classes("items-center full-width q-gutter-sm no-wrap"):
                 self.version_label = tag(ui.label().classes("gf-muted"), "version")
+                self.notice = tag(ui.row().classes("items-center q-gutter-xs no-wrap"), "draft-notice")
                 ui.space()
                 for name, icon, tip in (("undo", "undo", "Undo (Ctrl+Z)"), ("redo", "redo", "Redo (Ctrl+Y)"),
                                         ("fit", "fit_screen", "Fit the graph in view")):
                     tag(ui.button(icon=icon, on_click=lambda name=name: self.canvas_action(name))
                         .props("flat dense").tooltip(tip), name)
-                tag(ui.button("Save", icon="save", on_click=self.save).tooltip("Save a new version (Ctrl+S)"), "save")
-                tag(ui.button("Run", icon="play_arrow", on_click=self.run).props("color=positive"), "run")
-                nav_links(self.graph_id, "editor")
-            with ui.row().classes("full-width no-wrap").style("gap: 12px; align-items: stretch"):
+                tag(ui.button("Save", icon="save", on_click=self.save).props("dense")
+                    .tooltip("Save a new version (Ctrl+S); with problems, keep the draft"), "save")
+                tag(ui.button("Run", icon="play_arrow", on_click=self.run).props("color=positive dense")
+                    .tooltip("Run the saved version (Ctrl+Enter on the canvas)"), "run")
+            with ui.row().classes("full-width no-wrap gf-fill").style("gap: 12px; align-items: stretch"):
                 self.canvas = GraphCanvas(list(self.kinds.values()), self.graph, registry=self.ctx.registry,
                                           on_change=self.on_change, on_select=self.on_select,
                                           on_save=self.on_save, on_run=self.run)
-                self.canvas.style("flex: 1; height: calc(100vh - 150px); min-width: 0")
-                with ui.column().style("width: 380px; flex: none; height: calc(100vh - 150px); overflow: auto"):
+                self.canvas.style("flex: 1; height: 100%; min-width: 0")
+                with ui.column().style("width: 380px; flex: none; height: 100%; overflow: auto"):
                     with ui.tabs().classes("full-width") as tabs:
                         self.tab_settings = ui.tab("Settings")
                         self.tab_problems = tag(ui.tab("Problems"), "problems-tab")
@@ -90,7 +113,7 @@ class Editor:
                     self.tabs = tabs
                     with ui.tab_panels(tabs, value=self.tab_settings).classes("full-width"):
                         with ui.tab_panel(self.tab_settings):
-                            self.settings = tag(ui.column().classes("full-width"), "settings")
+                            self.panel = NodePanel(self, tag(ui.column().classes("full-width"), "settings"))
                         with ui.tab_panel(self.tab_problems):
                             self.problem_list = tag(ui.column().classes("full-width q-gutter-xs"), "problems")
                         with ui.tab_panel(self.tab_run):
@@ -99,8 +122,23 @@ class Editor:
                         with ui.tab_panel(self.tab_chat):
                             self.chat = ChatPanel(self.ctx, self.graph_id, self.prepare_chat,
                                                   lambda live, spec: self.watch(live, spec, switch=False))
-        self.show_settings()
         self.validate()
+        self.keys = PageKeys(self.save_shortcut, dirty=self.dirty)
+        self.panel.show()
+        self.show_notice()
+        ui.timer(AUTOSAVE_SECONDS, self.autosave)
+        ui.context.client.on_disconnect(lambda: background_tasks.create(self.autosave(), name="draft at leave"))
+
+    def show_notice(self) -> None:
+        self.notice.clear()
+        if self.restored is None:
+            return
+        with self.notice:
+            newer = f"; version {self.latest} was saved since" if self.latest > self.version else ""
+            tag(ui.label(f"Restored your unsaved draft from {when(self.restored.saved_at)} "
+                         f"(edited from version {self.version}{newer}).").classes("gf-notice"), "draft-restored")
+            tag(ui.button("Discard", on_click=self.discard_draft).props("flat dense size=sm color=negative"),
+                "discard-draft")
 
     # --- editing
 
@@ -121,14 +159,12 @@ class Editor:
 
     def changed(self, graph: dict[str, Any]) -> None:
         self.graph = graph
+        self.draft_due = True
         self.validate()
-        if self.form is not None:
-            node = self.node(self.form.node["id"])
-            if node is None or _without_position(node) != _without_position(self.form.node):
-                self.show_settings()
+        self.panel.graph_changed()
 
     def validate(self) -> None:
-        """Compile the graph being edited (the one compile its save and run then reuse)."""
+        """Compile the graph being edited (the one compile its save then reuses)."""
         self.compiled, self.problems = self.ctx.workspace.check(self.graph)
         self.canvas.set_problems(problems_by_node(self.graph, self.problems))
         self.problem_list.clear()
@@ -140,55 +176,59 @@ class Editor:
         self.tab_problems.props(f"label='Problems ({len(self.problems)})'" if self.problems else "label=Problems")
         self.show_version()
 
-    def show_version(self) -> None:
-        dirty = self.compiled.spec != self.saved if self.compiled else not same_spec(self.graph, self.saved)
-        self.version_label.text = f"version {self.version}" + (" · unsaved changes" if dirty else "")
+    @property
+    def dirty(self) -> bool:
+        """The graph differs from the version it was edited from (moves count: they are saved)."""
+        return self.compiled.spec != self.saved if self.compiled else not same_spec(self.graph, self.saved)
 
-    def node(self, node_id: str) -> dict[str, Any] | None:
-        return next((n for n in self.graph.get("nodes", ()) if n.get("id") == node_id), None)
+    def show_version(self) -> None:
+        dirty = self.dirty
+        self.version_label.text = f"version {self.version}" + (" · unsaved changes" if dirty else "")
+        if hasattr(self, "keys"):
+            self.keys.dirty = dirty
 
     def on_select(self, event: SelectEvent) -> None:
-        self.selected = event.node_id
-        self.show_settings()
+        self.panel.select(event.node_id)
         if event.node_id:
             self.tabs.set_value(self.tab_settings)
 
-    def show_settings(self) -> None:
-        self.settings.clear()
-        self.form = None
-        node = self.node(self.selected) if self.selected else None
-        with self.settings:
-            if node is None:
-                ui.label("Select a node to edit its settings.").classes("gf-muted")
-                return
-            kind = self.kinds.get(node.get("kind", ""))
-            with ui.row().classes("full-width items-center no-wrap"):
-                ui.label(f"{node.get('id')} · {(kind or {}).get('title') or node.get('kind')}").classes("gf-muted")
-                ui.space()
-                tag(ui.button("Apply", icon="check", on_click=self.apply_settings).props("dense"), "apply-settings")
-            record = self.run_view.state.nodes.get(node["id"]) if self.run_view is not None else None
-            if record is not None and record.error:  # the card clamps it: the whole text is here
-                status = "degraded" if record.degraded else record.status
-                tag(ui.label(f"{status}: {record.error}").classes("gf-problem gf-mono")
-                    .style("overflow-wrap: anywhere"), "node-error")
-            self.form = SettingsForm(node, kind, {"function": sorted(self.ctx.registry.functions)})
+    # --- drafts
 
-    def apply_settings(self) -> None:
-        if self.form is None:
+    async def autosave(self) -> None:
+        """Write the edits to the graph's draft (or drop the draft once they are undone)."""
+        if not self.draft_due:
             return
-        old = self.form.node
-        new, _ = self.form.read()  # the form shows its own errors
-        current = self.node(old["id"])
-        if new is None or current is None:
-            return
-        edited = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
-        node = {k: v for k, v in current.items() if k not in edited} | {k: new[k] for k in edited if k in new}
-        graph = {**self.graph, "nodes": [node if n.get("id") == node["id"] else n for n in self.graph["nodes"]]}
-        others = {k: node.get(k) for k in edited - {"label", "config"}}  # None removes an option
-        self.canvas.update_node(node["id"], label=node.get("label", ""), config=node.get("config") or {},
-                                fields=others)
-        self.form.node = node
-        self.changed(graph)
+        self.draft_due = False
+        try:
+            if self.dirty:
+                await self.ctx.workspace.keep_draft(self.graph_id, self.version, self.graph)
+                self.has_draft = True
+            elif self.has_draft:
+                await self.ctx.workspace.discard_draft(self.graph_id)
+                self.has_draft = False
+        except NotFound:  # the graph was deleted (another tab): nothing to keep it under
+            pass
+        except ValueError as exc:
+            with contextlib.suppress(RuntimeError):  # the tab is gone
+                ui.notify(f"the draft could not be kept: {exc}", type="negative")
+
+    async def discard_draft(self) -> None:
+        await self.open_latest()
+        ui.notify("draft discarded")
+
+    async def open_latest(self) -> None:
+        """Show the latest version, dropping the edits (and the draft)."""
+        stored = await self.ctx.workspace.graph(self.graph_id)
+        self.version, self.saved, self.latest = stored.version, stored.spec, stored.version
+        self.graph = stored.spec.model_dump(mode="json")
+        self.restored, self.draft_due = None, False
+        self.canvas.set_graph(self.graph)
+        await self.ctx.workspace.discard_draft(self.graph_id)
+        self.has_draft = False
+        self.validate()
+        self.panel.reset()  # what was typed there belongs to the edits just dropped
+        self.show_notice()
+        set_title(stored.spec.name or self.graph_id)
 
     # --- saving
 
@@ -196,47 +236,87 @@ class Editor:
         self.changed(event.graph)
         await self.save()
 
+    async def save_shortcut(self) -> None:
+        """Ctrl+S anywhere: settings typed and not applied yet are applied first."""
+        if not self.panel.apply_pending():
+            ui.notify("not saved: the settings have errors (shown at their fields)", type="negative")
+            return
+        await self.save()
+
     async def save(self, announce: bool = True) -> GraphVersion | None:
-        """A new version when the graph is valid and changed; None (and why) when invalid."""
+        """A new version when the graph is valid and changed; with problems, the draft (and why)."""
         if self.compiled is None:
-            ui.notify(f"not saved: {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''} "
-                      "(see Problems)", type="negative")
+            self.draft_due = True
+            await self.autosave()
+            ui.notify(f"kept as a draft, not saved as a version: {plural(len(self.problems), 'problem')} "
+                      "(see Problems); a draft cannot run", type="warning")
             self.tabs.set_value(self.tab_problems)
             return None
-        stored = await self.ctx.workspace.save(self.compiled)
+        base = self.version
+        while True:
+            try:
+                stored = await self.ctx.workspace.save(self.compiled, base_version=base)
+                break
+            except VersionConflict as conflict:
+                choice = await ask_on_conflict(conflict)
+                if choice == "keep":
+                    return None
+                if choice == "open":
+                    await self.open_latest()
+                    return None
+                base = conflict.latest  # overwrite: one more version, the other stays in the history
         if stored.version != self.version:
             ui.notify(f"saved version {stored.version}", type="positive")
         elif announce:
             ui.notify(f"no changes since version {stored.version}")
-        self.version, self.saved = stored.version, stored.spec
+        self.version, self.saved, self.latest = stored.version, stored.spec, stored.version
+        self.restored, self.draft_due = None, False
+        if self.has_draft:
+            await self.ctx.workspace.discard_draft(self.graph_id)
+            self.has_draft = False
+        self.show_notice()
         self.show_version()
+        set_title(stored.spec.name or self.graph_id)
         return stored
 
     # --- running
 
     async def run(self) -> None:
+        """Run the saved version; with unsaved edits, ask to save them first (or run without them)."""
         if self.run_view is not None and not self.run_view.finished:
             ui.notify("a run is going on: stop it first")
             return
-        stored = await self.save(announce=False)
-        if stored is None or self.compiled is None:
+        if self.panel.pending():
+            self.panel.apply_pending()
+        if self.dirty:
+            choice = await ask_before_run(self.version, 0 if self.compiled else len(self.problems))
+            if choice == "cancel":
+                return
+            if choice == "save" and await self.save(announce=False) is None:
+                return
+        version, spec = self.version, self.saved
+        compiled, problems = self.ctx.workspace.check(spec)
+        if compiled is None:
+            ui.notify(f"version {version} does not validate here: {problems[0]}", type="negative")
             return
-        inputs = await ask_inputs(self.compiled)
+        inputs = await ask_inputs(compiled)
         if inputs is None:
             return
-        self.watch(self.ctx.runs.start(self.graph_id, inputs, version=stored.version), stored.spec)
+        ui.notify(f"running version {version}")
+        self.watch(self.ctx.runs.start(self.graph_id, inputs, version=version), spec, version)
 
     async def prepare_chat(self) -> tuple[GraphVersion, CompiledGraph] | None:
         """For the chat panel: the saved version to run (saving first), None when invalid."""
         stored = await self.save(announce=False)
         return None if stored is None or self.compiled is None else (stored, self.compiled)
 
-    def watch(self, live: LiveRun, spec: GraphSpec, switch: bool = True) -> None:
+    def watch(self, live: LiveRun, spec: GraphSpec, version: int | None = None, switch: bool = True) -> None:
         self.run_panel.clear()
         if switch:
             self.tabs.set_value(self.tab_run)
         with self.run_panel:
-            tag(ui.label(f"run {live.run_id}").classes("gf-muted"), "run-id")
+            tag(ui.label(f"run {live.run_id}" + (f" · version {version}" if version else "")).classes("gf-muted"),
+                "run-id")
         self.run_view = RunView(self.canvas, spec, self.run_panel, self.ctx.workspace.breaker_states())
         self.run_view.follow(live)
 
@@ -254,24 +334,38 @@ class Editor:
         if version != self.version:
             with contextlib.suppress(NotFound):
                 spec = (await self.ctx.workspace.graph(self.graph_id, version)).spec
-        self.watch(live, spec)
+        self.watch(live, spec, version)
 
 
-def _without_position(node: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in node.items() if k != "position"}
+async def open_editor(ctx: AppContext, graph_id: str) -> Editor | None:
+    """The editor on the latest version, or on the graph's draft (restored) when it has one."""
+    try:
+        latest = await ctx.workspace.graph(graph_id)
+    except NotFound:
+        return None
+    draft = await ctx.workspace.draft(graph_id)
+    if draft is not None and (not isinstance(draft.graph.get("nodes", []), list) or same_spec(draft.graph,
+                                                                                              latest.spec)):
+        await ctx.workspace.discard_draft(graph_id)  # nothing in it that is not saved
+        draft = None
+    if draft is None:
+        return Editor(ctx, latest)
+    base = latest
+    if draft.base_version != latest.version:
+        with contextlib.suppress(NotFound):
+            base = await ctx.workspace.graph(graph_id, draft.base_version)
+    return Editor(ctx, base, draft=draft, latest=latest.version)
 
 
 def register(ctx: AppContext) -> None:
     @ui.page("/graph/{graph_id}")
     async def editor_page(graph_id: str, run: str = "") -> None:
-        try:
-            stored = await ctx.workspace.graph(graph_id)
-        except NotFound:
+        editor = await open_editor(ctx, graph_id)
+        if editor is None:
             with frame("Not found"):
                 tag(ui.label(f"There is no saved graph {graph_id!r}."), "not-found")
                 ui.link("Back to the graphs", "/")
             return
-        editor = Editor(ctx, stored)
         editor.build()
         await editor.follow(run)
 

@@ -13,10 +13,17 @@ from contextlib import contextmanager
 from nicegui import ui
 
 CSS = """
-.gf-header { background: #1f2937; color: #f9fafb; }
+.gf-header { background: #1f2937; color: #f9fafb; height: 52px; }
+.nicegui-content { padding: 0; }
 .gf-brand { color: #f9fafb !important; font-weight: 600; text-decoration: none; font-size: 1.1rem; }
 .gf-title { font-size: 1.05rem; opacity: .9; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.gf-content { padding: 12px 16px; gap: 12px; width: 100%; }
+.gf-content { padding: 12px 16px; gap: 12px; width: 100%; height: calc(100vh - 52px);
+               overflow: auto; flex-wrap: nowrap; }
+.gf-fill { flex: 1 1 auto; min-height: 0; }
+.gf-nav { color: #f9fafb !important; font-size: .9rem; text-decoration: none; opacity: .85; white-space: nowrap; }
+.gf-nav:hover { opacity: 1; text-decoration: underline; }
+.gf-nav-here { font-weight: 600; opacity: 1; border-bottom: 2px solid #f9fafb; }
+.gf-notice { color: #92400e; font-size: .85rem; }
 .gf-muted { color: #6b7280; font-size: .85rem; }
 .gf-problem { color: #b91c1c; font-size: .85rem; }
 .gf-mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .8rem; white-space: pre-wrap; }
@@ -29,21 +36,43 @@ CSS = """
 """
 
 
+GRAPH_PAGES = (("editor", "Editor", ""), ("versions", "Versions", "/versions"), ("runs", "Runs", "/runs"),
+               ("stats", "Stats", "/stats"))
+"""A graph's pages, linked in this order in the header of each of them."""
+
+
 @contextmanager
-def frame(title: str, *, nav: bool = True) -> Iterator[ui.column]:
-    """``with frame("Graphs"):`` lays out a page; the body goes into the yielded column."""
+def frame(title: str, *, nav: bool = True, graph_id: str | None = None, here: str = "") -> Iterator[ui.column]:
+    """``with frame("Graphs"):`` lays out a page; the body goes into the yielded column, which
+    fills the window below the header (a page scrolls inside it, never past the window).
+    ``graph_id``: a graph's page (``here`` names which): its pages are linked in the header."""
     ui.page_title(f"{title} · graphflow")
     ui.add_css(CSS)
-    with ui.header().classes("gf-header items-center q-px-md q-py-sm"):
+    with ui.header().classes("gf-header items-center q-px-md q-py-sm no-wrap"):
         ui.link("graphflow", "/").classes("gf-brand").props('data-testid="home"')
-        ui.label(title).classes("gf-title").props('data-testid="page-title"')
+        tag(ui.label(title).classes("gf-title"), "page-title")
+        ui.space()
+        if graph_id is not None:
+            with tag(ui.row().classes("items-center no-wrap q-gutter-md q-mr-lg"), "graph-nav"):
+                for key, text, tail in GRAPH_PAGES:
+                    if key == here:
+                        tag(ui.label(text).classes("gf-nav gf-nav-here"), f"nav-{key}")
+                    else:
+                        tag(ui.link(text, f"/graph/{graph_id}{tail}").classes("gf-nav"), f"nav-{key}")
         if nav:
-            ui.space()
-            ui.link("Graphs", "/").classes("gf-brand").style("font-size: .9rem; font-weight: 400")
-            ui.link("Credentials", "/settings/credentials").classes("gf-brand") \
-                .style("font-size: .9rem; font-weight: 400; margin-left: 12px")
+            ui.link("Graphs", "/").classes("gf-nav").props('data-testid="nav-graphs"')
+            ui.link("Credentials", "/settings/credentials").classes("gf-nav q-ml-md") \
+                .props('data-testid="nav-credentials"')
     with ui.column().classes("gf-content") as content:
         yield content
+
+
+def set_title(title: str) -> None:
+    """The page's title (header and browser tab) after the page was built (a renamed graph)."""
+    ui.page_title(f"{title} · graphflow")
+    for label in ui.context.client.layout.descendants():
+        if isinstance(label, ui.label) and label.props.get("data-testid") == "page-title":
+            label.text = title
 
 
 async def ask_text(title: str, label: str, value: str = "", *, ok: str = "OK") -> str | None:

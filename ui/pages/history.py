@@ -29,26 +29,15 @@ def status_text(run: RunSummary, live: bool) -> str:
     return "running" if live else "unfinished"
 
 
-def nav_links(graph_id: str, here: str) -> None:
-    """Links between a graph's pages (editor, runs, stats)."""
-    with ui.row().classes("items-center q-gutter-md"):
-        for key, text, url in (("editor", "Editor", f"/graph/{graph_id}"), ("runs", "Runs", f"/graph/{graph_id}/runs"),
-                               ("stats", "Stats", f"/graph/{graph_id}/stats")):
-            if key == here:
-                ui.label(text).style("font-weight: 600")
-            else:
-                tag(ui.link(text, url), f"nav-{key}")
-
-
 def register(ctx: AppContext) -> None:
     @ui.page("/graph/{graph_id}/runs")
     async def runs_page(graph_id: str) -> None:
-        with frame(f"Runs of {graph_id}"):
-            try:
-                stored = await ctx.workspace.graph(graph_id)
-            except NotFound:
-                stored = None
-            nav_links(graph_id, "runs")
+        try:
+            stored = await ctx.workspace.graph(graph_id)
+        except NotFound:
+            stored = None
+        with frame(f"{stored.spec.name if stored and stored.spec.name else graph_id} · Runs", graph_id=graph_id,
+                   here="runs"):
             with ui.row().classes("items-center q-gutter-sm"):
                 ui.label(stored.spec.name if stored else f"{graph_id} (no stored graph)").style("font-weight: 600")
                 tag(ui.button("Refresh", icon="refresh", on_click=lambda: listing.refresh()).props("flat dense"),

@@ -25,7 +25,7 @@ from graphflow.ui.canvas.events import node_views
 
 from ..context import AppContext
 from .frame import confirm, frame, tag
-from .history import nav_links, status_text
+from .history import status_text
 from .replay_player import (
     SPEEDS,
     Player,
@@ -264,21 +264,22 @@ def register(ctx: AppContext) -> None:
     @ui.page("/run/{run_id}")
     async def replay_page(run_id: str) -> None:
         workspace = ctx.workspace
-        with frame(f"Run {run_id[:12]}"):
-            try:
-                run = await workspace.run_summary(run_id)
-            except NotFound:
+        try:
+            run = await workspace.run_summary(run_id)
+        except NotFound:
+            with frame(f"Run {run_id[:12]}"):
                 tag(ui.label(f"No run {run_id!r}.").classes("gf-problem"), "no-run")
-                return
-            events = await workspace.events(run_id)
-            used = latest = None
-            try:
-                latest = await workspace.graph(run.graph_id)
-                used = latest if run.graph_version in (None, latest.version) else \
-                    await workspace.graph(run.graph_id, run.graph_version)
-            except NotFound:
-                pass
-            nav_links(run.graph_id, "")
+            return
+        events = await workspace.events(run_id)
+        used = latest = None
+        try:
+            latest = await workspace.graph(run.graph_id)
+            used = latest if run.graph_version in (None, latest.version) else \
+                await workspace.graph(run.graph_id, run.graph_version)
+        except NotFound:
+            pass
+        title = (used or latest).spec.name if (used or latest) is not None else ""  # type: ignore[union-attr]
+        with frame(f"{title or run.graph_id} · Run {run_id[:12]}", graph_id=run.graph_id, here="runs"):
             live = ctx.runs.get(run_id)
             status = status_text(run, live is not None and live.result is None and live.error is None)
             with ui.row().classes("items-center q-gutter-md"):

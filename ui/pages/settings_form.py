@@ -179,6 +179,8 @@ class SettingsForm:
         self.kind = dict(kind or {})
         self.choices = dict(choices or {})
         self.widgets: dict[str, ui.element] = {}
+        self.errors = tag(ui.column().classes("q-gutter-xs full-width"), "settings-errors")
+        """Every problem of the last ``read()``, above the fields (each is also shown at its field)."""
         general = {f.name: f for f in general_fields()}
         self._add(general["label"], "", self.node)
         config = self.node.get("config") or {}
@@ -194,7 +196,6 @@ class SettingsForm:
                 for f in section_fields(model):
                     if f.name != "enabled":
                         self._add(f, f"{key}.", current, marker=f"{key}-{f.name}")
-        self.errors = tag(ui.column().classes("q-gutter-xs"), "settings-errors")
 
     @property
     def can_retry(self) -> bool:
@@ -237,14 +238,39 @@ class SettingsForm:
             widget = ui.textarea(label + " (JSON)", value=text).props("autogrow")
         return widget.classes("full-width").props("dense")
 
-    def read(self) -> tuple[dict[str, Any] | None, dict[str, str]]:
-        """The node with the form's values, or None and the problems by field."""
+    def parse(self) -> tuple[dict[str, Any], dict[str, str]]:
         raw = {name: getattr(w, "value", None) for name, w in self.widgets.items()}
-        node, errors = read_node(self.node, self.kind.get("config_schema") or {}, raw, can_retry=self.can_retry)
+        return read_node(self.node, self.kind.get("config_schema") or {}, raw, can_retry=self.can_retry)
+
+    def pending(self) -> bool:
+        """Values typed and not applied (or not valid): nothing is shown. Compared as node specs,
+        so an option written out at its default is no change."""
+        node, errors = self.parse()
+        if errors:
+            return True
+        try:
+            return NodeSpec.model_validate(node) != NodeSpec.model_validate(self.node)
+        except ValidationError:
+            return node != self.node
+
+    def read(self) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """The node with the form's values, or None and the problems by field, each shown at
+        its field (a JSON field's message right under it) and listed above the fields."""
+        node, errors = self.parse()
         self.errors.clear()
         with self.errors:
             for name, message in errors.items():
                 ui.label(f"{name.removeprefix('cfg.')}: {message}").classes("gf-problem")
+        for name, widget in self.widgets.items():
+            message = errors.get(name)
+            if message is None and not widget.props.get("error"):
+                continue
+            widget.props["error"] = message is not None
+            widget.props["error-message"] = message or ""
+            widget.update()
+        first = next((self.widgets[name] for name in self.widgets if name in errors), None)
+        if first is not None:  # the field may be below the visible part of the panel
+            ui.run_javascript(f"getHtmlElement({first.id})?.scrollIntoView({{block: 'center'}})")
         return (None, errors) if errors else (node, {})
 
 

@@ -21,7 +21,6 @@ from graphflow.ui.canvas import GraphCanvas, NodeHeat
 
 from ..context import AppContext
 from .frame import frame, tag
-from .history import nav_links
 
 COLUMNS = [
     {"name": "node", "label": "Node", "field": "node", "align": "left", "sortable": True},
@@ -100,12 +99,12 @@ def register(ctx: AppContext) -> None:
     @ui.page("/graph/{graph_id}/stats")
     async def stats_page(graph_id: str) -> None:
         workspace = ctx.workspace
-        with frame(f"Stats of {graph_id}"):
-            nav_links(graph_id, "stats")
-            try:
-                stored = await workspace.graph(graph_id)
-            except NotFound:
-                stored = None
+        try:
+            stored = await workspace.graph(graph_id)
+        except NotFound:
+            stored = None
+        with frame(f"{stored.spec.name if stored and stored.spec.name else graph_id} · Stats", graph_id=graph_id,
+                   here="stats"):
             try:
                 stats = await workspace.stats(graph_id)
             except NotFound:

@@ -66,7 +66,7 @@ def notified(page: Page, text: str) -> None:
 
 def select_node(page: Page, node_id: str) -> None:
     page.locator(f'[data-node-id="{node_id}"] .gf-kind').click()
-    expect(page.get_by_test_id("settings")).to_contain_text(node_id)
+    expect(page.get_by_test_id("node-id")).to_have_value(node_id)
 
 
 def test_build_a_graph_from_the_palette_configure_and_save(page: Page, served):
@@ -97,7 +97,7 @@ def test_build_a_graph_from_the_palette_configure_and_save(page: Page, served):
     # the output has no name yet: shown on the node, in the list, and saving is refused
     expect(page.locator('[data-node-id="output_1"]').get_by_test_id("problems")).to_contain_text("invalid_config")
     page.get_by_test_id("save").click()
-    notified(page, "not saved: 1 problem")
+    notified(page, "kept as a draft, not saved as a version: 1 problem")
     select_node(page, "output_1")
     page.get_by_test_id("cfg-name").fill("answer")
     page.get_by_test_id("apply-settings").click()

@@ -128,7 +128,7 @@ async def test_problems_are_shown_and_an_invalid_graph_is_not_saved(user, ctx):
     await user.should_see("[unknown_port]")
     await user.should_see("[invalid_config] node 'loose'")
     user.find(marker="save").click()
-    await user.should_see("not saved: 3 problems (see Problems)")
+    await user.should_see("kept as a draft, not saved as a version: 3 problems (see Problems)")
     assert (await ctx.workspace.store.get_graph("resilience_demo")).version == 1
 
 
