@@ -29,6 +29,7 @@ from graphflow.ports import GraphVersion
 
 from ..context import AppContext, LiveRun
 from .frame import tag
+from .sessions import session_url
 
 SESSION_INPUT = "session_id"
 Prepare = Callable[[], Awaitable[tuple[GraphVersion, CompiledGraph] | None]]
@@ -85,7 +86,7 @@ class ChatPanel:
             self.session_field.on("blur", self.switch_session)
             tag(ui.button(icon="add_comment", on_click=self.new_conversation).props("flat dense")
                 .tooltip("A new conversation"), "chat-new")
-            self.session_link = tag(ui.link("session", f"/session/{self.session_id}"), "chat-session-link")
+            self.session_link = tag(ui.link("session", session_url(self.session_id)), "chat-session-link")
         self.messages = tag(ui.column().classes("full-width").style("gap: 4px"), "chat-messages")
         with ui.row().classes("full-width items-end no-wrap"):
             self.box = tag(ui.textarea(placeholder="Write a message (Ctrl+Enter sends)").props("dense autogrow")
@@ -107,7 +108,7 @@ class ChatPanel:
         """Show ``session_id``'s stored conversation; the next message continues it."""
         self.session_id = session_id
         self.session_field.value = session_id
-        self.session_link.props(f"href=/session/{session_id}")
+        self.session_link.props["href"] = session_url(session_id)  # a value: never parsed as props
         self.session_link.update()
         self.messages.clear()
         for message in await self.ctx.workspace.session_messages(session_id):

@@ -32,6 +32,7 @@ from .replay_player import (
     breaker_names,
     changes,
 )
+from .sessions import session_url
 
 TICK = 0.05
 LOG_WINDOW = 150
@@ -292,7 +293,7 @@ def register(ctx: AppContext) -> None:
                         .props("color=primary").tooltip("A new run from this one's failure, reusing what succeeded")
                 await related_runs(run_id, events)
                 for session_id in await workspace.run_sessions(run_id):
-                    tag(ui.link(f"session {session_id}", f"/session/{session_id}"), "session-link",
+                    tag(ui.link(f"session {session_id}", session_url(session_id)), "session-link",
                         session=session_id)
             if notice := version_notice(run, latest):
                 tag(ui.label(notice).classes("gf-notice"), "version-notice")

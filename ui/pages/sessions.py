@@ -7,6 +7,7 @@ answering stored none, so it is not listed.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from nicegui import ui
 
@@ -16,6 +17,11 @@ from graphflow.ports import NotFound
 from ..context import AppContext
 from .frame import frame, tag
 from .history import STATUS_COLOURS
+
+
+def session_url(session_id: str) -> str:
+    """The session page's address: the id is any text a graph was given, so it is encoded."""
+    return "/session/" + quote(session_id, safe="")
 
 
 def turns(messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -30,7 +36,7 @@ def turns(messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]
 
 
 def register(ctx: AppContext) -> None:
-    @ui.page("/session/{session_id}")
+    @ui.page("/session/{session_id:path}")
     async def session_page(session_id: str) -> None:
         with frame(f"Session {session_id}"):
             messages = await ctx.workspace.session_messages(session_id)

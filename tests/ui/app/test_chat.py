@@ -116,3 +116,20 @@ async def test_a_graph_tools_run_is_linked_from_its_parents_replay_and_back(user
     await user.should_see("refund_eligibility (step 1) run", marker="sub-run-link")
     await user.open(f"/run/{sub.run_id}")
     await user.should_see(f"part of run {result.run_id[:12]}", marker="parent-run-link")
+
+
+async def test_a_session_id_of_any_text_stays_text(user, ctx):
+    """The session id is whatever was typed: in links it is encoded, never markup or props."""
+    from graphflow.ui.pages.sessions import session_url
+
+    odd = 'x" onmouseover="alert(1) /a?b#c'
+    await user.open("/graph/support_agent")
+    user.find(marker="chat-tab").click()
+    user.find(marker="chat-session").clear().type(odd).trigger("keydown.enter")
+    await say(user, "Where is order A-101?")
+    await user.should_see(marker="chat-run-link", retries=300)
+    link = widget(user, "chat-session-link")
+    assert link.props["href"] == session_url(odd) and "onmouseover" not in link.props
+    assert [m["content"] for m in await ctx.workspace.session_messages(odd)][0] == "Where is order A-101?"
+    await user.open(session_url(odd))
+    await user.should_see("1 run, 2 messages")
