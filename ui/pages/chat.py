@@ -133,7 +133,11 @@ class ChatPanel:
         text = str(self.box.value or "").strip()
         if not text or self.busy:
             return
-        prepared = await self.prepare()
+        self.busy = True  # before saving: a second click meanwhile sends nothing
+        try:
+            prepared = await self.prepare()
+        finally:
+            self.busy = False
         if prepared is None:
             return
         stored, compiled = prepared
