@@ -141,3 +141,14 @@ def test_serve_refuses_to_bind_beyond_loopback_without_a_token(db, monkeypatch):
     monkeypatch.delenv("GRAPHFLOW_TOKEN", raising=False)
     done = invoke("serve", "--host", "0.0.0.0", "--db", db)
     assert done.exit_code != 0 and "token" in done.stderr
+
+
+def test_a_graph_tools_run_is_listed_and_shown_with_its_parent(db):
+    done = invoke("run", str(SAMPLES / "support_agent.json"), "--example", "--db", db)
+    assert done.exit_code == 0, done.output
+    rows = [line.split() for line in invoke("runs", "--db", db).stdout.splitlines()[1:]]
+    parent = next(row[0] for row in rows if row[1] == "support_agent")
+    (sub,) = [row[0] for row in rows if row[1] == "refund_eligibility"]
+    assert sub.startswith(f"{parent}:agent:")
+    shown = invoke("show", sub, "--db", db)
+    assert shown.exit_code == 0 and f"(part of run {parent})" in shown.stdout.splitlines()[0]

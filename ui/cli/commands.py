@@ -278,8 +278,10 @@ def show(run_id: str, db: DbOpt = None) -> None:
     state = RunState.from_events(events)
     t0 = events[0].at
     starts = {e.node_id: e.at - t0 for e in reversed(events) if e.kind == "node_started"}
+    parent = getattr(events[0], "parent_run_id", None)
     typer.echo(printable(f"run {state.run_id}  graph {state.graph_id}  {state.status}"
-                         + (f"  failed at {state.failed_node}: {state.error}" if state.failed_node else "")))
+                         + (f"  failed at {state.failed_node}: {state.error}" if state.failed_node else "")
+                         + (f"  (part of run {parent})" if parent else "")))
     table = [["NODE", "STATUS", "START", "DURATION", "ATTEMPTS", "TOKENS", "COST", "DETAIL"]]
     order = sorted(state.nodes, key=lambda n: (starts.get(n, float("inf")), n))
     for node_id in order:
