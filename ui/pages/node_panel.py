@@ -14,7 +14,7 @@ from nicegui import ui
 
 from .frame import tag
 from .graph_edits import node_id_problem, rename_node, with_details
-from .settings_form import SettingsForm
+from .settings_form import SettingsForm, show_error
 
 if TYPE_CHECKING:
     from .editor import Editor
@@ -145,9 +145,7 @@ class NodePanel:
         new_id = str(self.node_id.value if self.node_id is not None else old["id"]).strip()
         problem = node_id_problem(self.editor.graph, old["id"], new_id)
         if self.node_id is not None:
-            self.node_id.props["error"] = problem is not None
-            self.node_id.props["error-message"] = problem or ""
-            self.node_id.update()
+            show_error(self.node_id, problem)
         current = self.node(old["id"])
         if new is None or current is None or problem is not None:
             return False

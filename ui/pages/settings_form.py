@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nicegui import ui
+from nicegui.elements.mixins.validation_element import ValidationElement
 from pydantic import BaseModel, ValidationError
 
 from graphflow.model import NodeSpec
 from graphflow.policies import BreakerPolicy, CachePolicy, RetryPolicy
 
 from .frame import tag
+from .routes_table import RoutesTable
 
 OMIT: Any = object()
 """A field left empty that has a default: not written into the node."""
@@ -231,6 +233,8 @@ class SettingsForm:
             text = "" if current is None else str(current)
             widget = ui.textarea(label, value=text).props("autogrow") if f.type == "text" else ui.input(label,
                                                                                                       value=text)
+        elif f.name == "routes" and self.kind.get("kind") == "router":
+            return RoutesTable(label, current)
         elif f.type == "words":
             widget = ui.input(label + " (comma separated)", value=", ".join(current or ()))
         else:
@@ -265,13 +269,23 @@ class SettingsForm:
             message = errors.get(name)
             if message is None and not widget.props.get("error"):
                 continue
-            widget.props["error"] = message is not None
-            widget.props["error-message"] = message or ""
-            widget.update()
+            show_error(widget, message)
         first = next((self.widgets[name] for name in self.widgets if name in errors), None)
         if first is not None:  # the field may be below the visible part of the panel
             ui.run_javascript(f"getHtmlElement({first.id})?.scrollIntoView({{block: 'center'}})")
         return (None, errors) if errors else (node, {})
+
+
+def show_error(widget: ui.element, message: str | None) -> None:
+    """A field's problem under the field itself (None clears it)."""
+    if isinstance(widget, ValidationElement):
+        widget.error = message
+    elif isinstance(widget, RoutesTable):  # a composite field shows its own
+        widget.show_error(message)
+    else:
+        widget.props["error"] = message is not None
+        widget.props["error-message"] = message or ""
+    widget.update()
 
 
 def _json(value: Any) -> str:

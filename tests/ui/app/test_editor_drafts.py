@@ -145,8 +145,7 @@ async def test_settings_with_errors_are_kept_when_another_node_is_selected(user)
     user.find(marker="cfg-args").clear().type("{oops")
     select(user, None)
     await user.should_see(f"the settings of {node_id} were not applied")
-    assert widget(user, "cfg-args").props.get("error") is True  # shown at the field itself
-    assert "not JSON" in widget(user, "cfg-args").props["error-message"]
+    assert "not JSON" in widget(user, "cfg-args").error  # shown at the field itself
 
 
 async def test_an_untouched_form_has_nothing_pending(user):
@@ -186,7 +185,7 @@ async def test_a_taken_id_is_refused_at_its_field(user):
     await user.should_see(marker="node-id")
     user.find(marker="node-id").clear().type(second)
     user.find(marker="apply-settings").click()
-    assert widget(user, "node-id").props["error-message"] == f"id {second!r} is taken by another node"
+    assert widget(user, "node-id").error == f"id {second!r} is taken by another node"
 
 
 async def test_the_graph_name_and_description_are_edited_with_no_node_selected(user, ctx):
