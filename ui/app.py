@@ -32,13 +32,13 @@ from graphflow.validate import MAX_BYTES
 
 from .auth import TokenGuard, check_bind
 from .context import AppContext, LiveRuns
-from .pages import credentials, editor, graphs, history, replay, sessions, stats, versions
+from .pages import credentials, editor, graphs, history, inbox, replay, sessions, stats, versions
 from .plugin_watch import PluginWatcher
 from .security import SecurityGuard, allowed_hosts
 
 __all__ = ["StartFailed", "check_bind", "create_app", "import_samples", "register_pages", "start"]
 log = logging.getLogger("graphflow.ui")
-PAGES = (graphs, editor, history, replay, stats, credentials, sessions, versions)
+PAGES = (graphs, editor, history, replay, stats, credentials, sessions, versions, inbox)
 
 
 class StartFailed(GraphflowError):

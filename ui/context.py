@@ -16,6 +16,7 @@ from anyio.abc import TaskGroup
 
 import graphflow
 from graphflow.errors import LeaseHeld
+from graphflow.ports import ReviewItem
 from graphflow.runner import RunControl, RunResult
 from graphflow.service import Workspace
 
@@ -124,6 +125,13 @@ class LiveRuns:
         sent = await self.workspace.send(run_id, event, data, by=by, go_on=False)
         self.continue_woken(run_id)
         return sent.node_id
+
+    async def decide(self, item_id: str, decision: Mapping[str, Any], *, by: str = "") -> ReviewItem:
+        """Decide a review item and continue its run as a live run; ``ValueError`` (a decision
+        that does not fit) or ``WakeRefused`` (decided or timed out already), nothing changed."""
+        decided = await self.workspace.decide(item_id, decision, by=by, go_on=False)
+        self.continue_woken(decided.item.run_id, decided.item.graph_id)
+        return decided.item
 
     def get(self, run_id: str) -> LiveRun | None:
         return self.runs.get(run_id)

@@ -7,11 +7,15 @@ underneath: a value with U+2028 closes its fence).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from nicegui import ui
+from nicegui import app, background_tasks, ui
 
+COUNT_EVERY = 5.0
+"""Seconds between updates of the header's pending review count."""
 CSS = """
 .gf-header { background: #1f2937; color: #f9fafb; height: 52px; }
 .nicegui-content { padding: 0; }
@@ -63,8 +67,32 @@ def frame(title: str, *, nav: bool = True, graph_id: str | None = None, here: st
             ui.link("Graphs", "/").classes("gf-nav").props('data-testid="nav-graphs"')
             ui.link("Credentials", "/settings/credentials").classes("gf-nav q-ml-md") \
                 .props('data-testid="nav-credentials"')
+            inbox_link()
     with ui.column().classes("gf-content") as content:
         yield content
+
+
+def inbox_link() -> None:
+    """The Inbox link with the number of pending review items (kept fresh while the page is open)."""
+    with ui.link(target="/inbox").classes("gf-nav q-ml-md").props('data-testid="inbox-link"'):
+        ui.label("Inbox").style("display: inline")
+        count = ui.badge("", color="orange").props('data-testid="inbox-count"').style("margin-left: 4px")
+    count.set_visibility(False)
+    pending: Any = getattr(app.state, "graphflow_pending_reviews", None)  # set by pages/inbox.py
+    if pending is None:
+        return
+
+    async def refresh() -> None:
+        while not count.is_deleted:  # until the page goes (a background task: no timer element on every page)
+            try:
+                number = await pending()
+            except Exception:  # the store is closing; the count is a hint, never an error on the page
+                return
+            count.set_text(str(number))
+            count.set_visibility(number > 0)
+            await asyncio.sleep(COUNT_EVERY)
+
+    background_tasks.create(refresh(), name="inbox count")
 
 
 def set_title(title: str) -> None:
