@@ -106,7 +106,8 @@ class InputParam:
 @dataclass(frozen=True, slots=True)
 class FunctionSignature:
     params: tuple[InputParam, ...]
-    """Positional value parameters, in order (``ctx`` and keyword-only ones are not ports)."""
+    """Positional value parameters, in order (``ctx`` and keyword-only ones left out);
+    ``input_params`` picks which of them are ports."""
     var_positional: bool
     returns: PortType
     returns_schema: dict[str, Any] | None
