@@ -79,6 +79,10 @@ class NodeRecord:
     """While (or after) it waited: event, decision or timer."""
     started_at: float | None = None
     """When its latest attempt started (the event's ``at``, wall clock)."""
+    machine_state: str | None = None
+    """State machine nodes: the state it is in (from its waits' detail, then its output)."""
+    machine_accepts: list[str] = field(default_factory=list)
+    """State machine nodes, while they wait: the events valid now."""
 
 
 @dataclass
@@ -139,6 +143,7 @@ class RunState:
     def _apply_node(node: NodeRecord, event: ev.NodeEvent) -> None:
         if isinstance(event, ev.NodeStarted):
             node.status, node.attempts, node.started_at = NodeStatus.RUNNING, event.attempt, event.at
+            node.machine_accepts = []  # woken: nothing can be sent until it waits again
         elif isinstance(event, ev.NodeSucceeded):
             node.status, node.duration, node.output = NodeStatus.SUCCEEDED, event.duration, event.output
             node.attempts = max(node.attempts, event.attempt)
@@ -147,6 +152,9 @@ class RunState:
             node.tokens, node.cost = event.tokens, event.cost
             if event.error:
                 node.error = event.error
+            final: Any = event.output.get("out")
+            if is_machine_output(final):  # a state machine reached a terminal state
+                node.machine_state, node.machine_accepts = final["state"], []
         elif isinstance(event, ev.NodeFailed):
             node.status, node.duration = NodeStatus.FAILED, event.duration
             node.attempts = max(node.attempts, event.attempt)
@@ -163,6 +171,9 @@ class RunState:
         elif isinstance(event, ev.NodeWaiting):
             node.status, node.waiting_for = NodeStatus.WAITING, event.wait_kind
             node.reason = f"waiting for {event.wait_kind}" + (f" {event.key!r}" if event.key else "")
+            if isinstance(event.detail.get("state"), str) and "history" in event.detail:  # a state machine
+                node.machine_state = event.detail["state"]
+                node.machine_accepts = [str(e) for e in event.detail.get("accepts") or []]
         elif isinstance(event, ev.MapProgress):
             node.progress = (event.done, event.failed, event.total)
         elif isinstance(event, ev.AgentStep):
@@ -196,7 +207,8 @@ class RunState:
 
     def copy(self) -> RunState:
         """A copy that ``apply`` on either side cannot change (event values are shared)."""
-        nodes = {n: NodeRecord(**{**vars(r), "edges_taken": list(r.edges_taken), "steps": copy_steps(r.steps)})
+        nodes = {n: NodeRecord(**{**vars(r), "edges_taken": list(r.edges_taken), "steps": copy_steps(r.steps),
+                                   "machine_accepts": list(r.machine_accepts)})
                  for n, r in self.nodes.items()}
         return RunState(**{**vars(self), "inputs": dict(self.inputs), "outputs": dict(self.outputs),
                            "nodes": nodes, "breakers": dict(self.breakers),
@@ -209,6 +221,10 @@ class RunState:
         for event in events:
             state.apply(event)
         return state
+
+
+def is_machine_output(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("state"), str) and isinstance(value.get("history"), list)
 
 
 def copy_steps(steps: list[StepView]) -> list[StepView]:

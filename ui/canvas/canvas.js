@@ -15,6 +15,7 @@ import { MiniMap } from "@vue-flow/minimap";
 import { loadResource } from "../../static/utils/resources.js";
 import { layeredLayout, needsLayout } from "graphflow-canvas/layout.js";
 import { contextMenu, outputView, quickAddView, shortcutSheet, toolbarView } from "graphflow-canvas/overlays.js";
+import { machineView } from "graphflow-canvas/machine.js";
 
 const CANVAS = Symbol("graphflow-canvas");
 const KIND_MIME = "application/x-graphflow-kind";
@@ -366,6 +367,7 @@ const GraphflowNode = markRaw(defineComponent({
           h("div", { class: "gf-outputs" }, data.ports.outputs.map((p) => portRow(editor, p, "out"))),
         ]),
         stepsView(status),
+        machineView(editor, id, data, status),
         status && status.text && h("div", {
           class: ["gf-node-text", status.output !== undefined && "gf-clickable"], "data-testid": "node-text",
           onClick: status.output !== undefined ? () => editor.showOutput(id) : undefined,
@@ -465,6 +467,7 @@ class Editor {
     this.kinds = new Map((props.kinds || []).map((k) => [k.kind, k]));
     this.ready = shallowRef(false);
     this.lazyOption = props.lazy; // true | false | null (automatic)
+    this.machineEvents = props.machineEvents === true;
     this.lazy = shallowRef(props.lazy === true);
     this.minimap = shallowRef(false);
     const prefs = loadPrefs();
@@ -1580,8 +1583,9 @@ export default {
     styles: { type: String, default: "" },
     lazy: { default: null }, // true | false | null: automatic, above LAZY_ABOVE nodes
     readonly: { type: Boolean, default: false },
+    machineEvents: { type: Boolean, default: false }, // state machine cards offer their valid events as buttons
   },
-  emits: ["graphChange", "select", "connectRefused", "save", "run"],
+  emits: ["graphChange", "select", "connectRefused", "save", "run", "machineEvent"],
   setup(props, { emit }) {
     instances += 1;
     const flowId = `graphflow-canvas-${instances}`;

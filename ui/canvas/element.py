@@ -22,6 +22,7 @@ from graphflow.state import EdgeState
 from .events import (
     ConnectRefusedEvent,
     GraphChangeEvent,
+    MachineEventSent,
     NodeHeat,
     NodeView,
     RunEvent,
@@ -61,6 +62,7 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         on_connect_refused: Handler[ConnectRefusedEvent] | None = None,
         on_save: Handler[SaveEvent] | None = None,
         on_run: Handler[RunEvent] | None = None,
+        on_machine_event: Handler[MachineEventSent] | None = None,
     ) -> None:
         """A graph editor: palette, draggable nodes with typed ports, run status overlays.
 
@@ -81,15 +83,20 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         self._props["styles"] = _stylesheet()
         self._props["lazy"] = lazy
         self._props["readonly"] = readonly
-        self._handlers: dict[str, list[Handler[Any]]] = {n: [] for n in ("change", "select", "refused", "save", "run")}
+        self._props["machineEvents"] = on_machine_event is not None
+        self._handlers: dict[str, list[Handler[Any]]] = {
+            n: [] for n in ("change", "select", "refused", "save", "run", "machine")}
         self.on("graphChange", self._on_graph_change)
         self.on("select", lambda e: self._dispatch("select", SelectEvent, e, node_id=e.args.get("node_id"),
                                                      node_ids=list(e.args.get("node_ids") or [])))
         self.on("connectRefused", lambda e: self._dispatch("refused", ConnectRefusedEvent, e, **_refusal(e.args)))
         self.on("save", self._on_save)
         self.on("run", lambda e: self._dispatch("run", RunEvent, e))
+        self.on("machineEvent", lambda e: self._dispatch("machine", MachineEventSent, e,
+                                                         node_id=str(e.args.get("node_id") or ""),
+                                                         event=str(e.args.get("event") or "")))
         for name, handler in (("change", on_change), ("select", on_select), ("refused", on_connect_refused),
-                              ("save", on_save), ("run", on_run)):
+                              ("save", on_save), ("run", on_run), ("machine", on_machine_event)):
             if handler:
                 self._handlers[name].append(handler)
 

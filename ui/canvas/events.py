@@ -40,6 +40,13 @@ class NodeView(TypedDict, total=False):
     elapsed: float
     """While it runs, seconds since its attempt started when this view was made (live only): the card's timer
     counts on from there in the browser, so the two machines' clocks need not agree."""
+    machine: MachineView
+    """State machine nodes: the current state, and the events valid now (buttons when the page can send)."""
+
+
+class MachineView(TypedDict):
+    state: str
+    accepts: list[str]
 
 
 TEXT_CHARS = 240
@@ -100,6 +107,8 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None, now:
         status["degraded"] = True
     if record.steps:
         status["steps"] = steps_lines(record)
+    if record.machine_state is not None:
+        status["machine"] = MachineView(state=record.machine_state, accepts=list(record.machine_accepts))
     return status
 
 
@@ -149,3 +158,11 @@ class SaveEvent(UiEventArguments):
 @dataclass(kw_only=True, slots=True)
 class RunEvent(UiEventArguments):
     pass
+
+
+@dataclass(kw_only=True, slots=True)
+class MachineEventSent(UiEventArguments):
+    """A state machine card's button: send ``event`` to the run the node waits in."""
+
+    node_id: str
+    event: str

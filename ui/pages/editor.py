@@ -23,10 +23,11 @@ from graphflow.errors import GraphValidationError, Problem, VersionConflict
 from graphflow.formatting import when
 from graphflow.model import GraphSpec
 from graphflow.ports import Draft, GraphVersion, NotFound
+from graphflow.service import RunRefused
 from graphflow.validate import spec_from_data
 
 from ..canvas import GraphCanvas
-from ..canvas.events import GraphChangeEvent, SaveEvent, SelectEvent
+from ..canvas.events import GraphChangeEvent, MachineEventSent, SaveEvent, SelectEvent
 from ..context import AppContext, LiveRun
 from .chat import ChatPanel
 from .editor_dialogs import ask_before_run, ask_on_conflict
@@ -102,7 +103,8 @@ class Editor:
             with ui.row().classes("full-width no-wrap gf-fill").style("gap: 12px; align-items: stretch"):
                 self.canvas = GraphCanvas(list(self.kinds.values()), self.graph, registry=self.ctx.registry,
                                           on_change=self.on_change, on_select=self.on_select,
-                                          on_save=self.on_save, on_run=self.run)
+                                          on_save=self.on_save, on_run=self.run,
+                                          on_machine_event=self.send_event)
                 self.canvas.style("flex: 1; height: 100%; min-width: 0")
                 with ui.column().style("width: 380px; flex: none; height: 100%; overflow: auto"):
                     with ui.tabs().classes("full-width") as tabs:
@@ -304,6 +306,22 @@ class Editor:
             return
         ui.notify(f"running version {version}")
         self.watch(self.ctx.runs.start(self.graph_id, inputs, version=version), spec, version)
+
+    async def send_event(self, event: MachineEventSent) -> None:
+        """A state machine card's button: the event goes to the run on the canvas, which goes on here."""
+        view = self.run_view
+        if view is None or view.live is None or view.state.status != "waiting":
+            ui.notify("no run on the canvas is waiting for an event")
+            return
+        run_id = view.live.run_id
+        try:
+            await self.ctx.runs.send(run_id, event.event, by="canvas")
+        except RunRefused as exc:
+            ui.notify(str(exc), type="warning")
+            return
+        live = self.ctx.runs.get(run_id)
+        if live is not None:
+            view.follow(live, continuing=True)
 
     async def prepare_chat(self) -> tuple[GraphVersion, CompiledGraph] | None:
         """For the chat panel: the saved version to run (saving first), None when invalid."""

@@ -65,20 +65,28 @@ class RunView:
             self.outputs = ui.column().classes("full-width")
             self.timer = ui.timer(BATCH_SECONDS, self.flush)
 
-    def follow(self, live: LiveRun) -> asyncio.Task[None]:
+    def follow(self, live: LiveRun, *, continuing: bool = False) -> asyncio.Task[None]:
+        """Follow ``live`` until its log ends; ``continuing``: the same run woken after it waited
+        (its new log starts after the events already shown)."""
         self.live = live
-        self.canvas.reset_statuses()
+        self.finished = False
+        if not continuing:
+            self.canvas.reset_statuses()
         task = background_tasks.create(self._follow(live), name=f"follow run {live.run_id}")
         ui.context.client.on_delete(task.cancel)
         return task
 
     async def _follow(self, live: LiveRun) -> None:
         async for item in live.log.watch():
+            if not isinstance(item, ev.NodeText) and item.seq <= self.state.last_seq:
+                continue  # already shown (a continued run)
             if isinstance(item, ev.NodeText):
                 self.texts[item.node_id] = item.text
                 self.changed.add(item.node_id)
             else:
                 self.apply(item)
+        if self.state.status == "waiting" and not live.error:  # it goes on when woken: nothing is wrong
+            return
         if not self.finished:  # the log closed without a final event: the run could not start or continue
             self.lines.append(f"the run stopped without a final event: {live.error or 'no reason given'}")
             self.finished = True
