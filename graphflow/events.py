@@ -65,7 +65,11 @@ class RunWaiting(_EventBase):
 
     kind: Literal["run_waiting"] = "run_waiting"
     waits: list[dict[str, Any]] = Field(default_factory=list)
-    """One per waiting node: ``node_id``, ``kind`` (event, decision, timer), ``key``, ``due_at``."""
+    """One per waiting node: ``node_id``, ``kind`` (event, decision, timer), ``key``, ``due_at``.
+    A paused run adds one with node id ``""`` waiting for the event ``resume``."""
+    paused: str = ""
+    """Why an operator paused the run (its nodes in flight finished, nothing new started);
+    empty when it waits only for its nodes."""
 
 
 class RunFinished(_EventBase):

@@ -21,7 +21,7 @@ from graphflow.drafts import decode_draft, encode_draft
 from graphflow.errors import LeaseHeld, LeaseLost
 from graphflow.model import GraphSpec
 from graphflow.ports import Draft, GraphSummary, GraphVersion, Lease, NotFound, RunSummary
-from graphflow.waits import WaitRow, Wake
+from graphflow.waits import PAUSED, RESUME, WaitRow, Wake
 
 
 @dataclass
@@ -190,6 +190,9 @@ class MemoryStore:
             waiting = {str(w.get("node_id")) for w in event.waits}
             for key in [k for k in self._waits if k[0] == run_id and k[1] not in waiting]:
                 del self._waits[key]
+            if event.paused:
+                self._waits[(run_id, PAUSED)] = WaitRow(run_id, PAUSED, "event", RESUME, None,
+                                                        {"paused": event.paused}, event.at)
         elif isinstance(event, ev.RunFinished | ev.RunCancelled):
             for key in [k for k in self._waits if k[0] == run_id]:
                 del self._waits[key]

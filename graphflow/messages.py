@@ -1,7 +1,7 @@
 """What reaches the run loop's mailbox: a closed set, matched exhaustively in the runner.
 
 Node tasks send the attempt reports defined beside the code that sends them
-(``attempts.py``); a ``RunControl`` sends ``Cancel``.
+(``attempts.py``); a ``RunControl`` sends ``Cancel`` and ``Pause``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ class Cancel:
     reason: str
 
 
-Message = Done | Retrying | AttemptStarted | BreakerChanges | Progress | TextSoFar | Nested | Cancel
+@dataclass(frozen=True, slots=True)
+class Pause:
+    reason: str
 
-__all__ = ["AttemptStarted", "BreakerChanges", "Cancel", "Done", "Message", "Nested", "Progress", "Retrying",
+
+Message = Done | Retrying | AttemptStarted | BreakerChanges | Progress | TextSoFar | Nested | Cancel | Pause
+
+__all__ = ["AttemptStarted", "BreakerChanges", "Cancel", "Done", "Message", "Nested", "Pause", "Progress", "Retrying",
            "TextSoFar"]

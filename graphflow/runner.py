@@ -38,6 +38,7 @@ from graphflow.messages import (
     Done,
     Message,
     Nested,
+    Pause,
     Progress,
     Retrying,
     TextSoFar,
@@ -49,7 +50,7 @@ from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
 from graphflow.shared_clients import shared_clients
 from graphflow.transitions import NodeRun, node_event, published
-from graphflow.waits import Wait, Wake
+from graphflow.waits import PAUSED, RESUME, Wait, Wake
 
 log = logging.getLogger("graphflow.runner")
 
@@ -81,10 +82,12 @@ class RunControl:
     """Handle to cancel a run from outside (another task, a UI button)."""
 
     def __init__(self) -> None:
-        self._deliver: Callable[[Cancel], None] | None = None
+        self._deliver: Callable[[Cancel | Pause], None] | None = None
         self._pending: str | None = None
         self.cancelled = False
         """True once ``cancel`` was called (the run may still be ending)."""
+        self.pause_requested: str | None = None
+        """The reason of a pause asked before the run started (it pauses at once)."""
 
     def cancel(self, reason: str = "cancelled by user") -> None:
         self.cancelled = True
@@ -93,7 +96,15 @@ class RunControl:
         else:
             self._pending = reason
 
-    def attach(self, deliver: Callable[[Cancel], None]) -> str | None:
+    def pause(self, reason: str = "paused by user") -> None:
+        """Let the nodes in flight finish, start nothing new; the run then waits (status
+        ``waiting``) until it is sent the event ``resume``."""
+        if self._deliver is not None:
+            self._deliver(Pause(reason))
+        else:
+            self.pause_requested = reason
+
+    def attach(self, deliver: Callable[[Cancel | Pause], None]) -> str | None:
         """The run loop takes cancels through ``deliver`` from now on; returns the reason of
         a cancel that came before the run started, if one did."""
         self._deliver = deliver
@@ -226,6 +237,8 @@ class _Run:
         self.wakes: dict[str, Wake] = {}
         """What woke this run's waiting nodes (a resumed run), by node."""
         self.parent_run_id: str | None = None
+        self.paused = ""
+        """Why an operator paused the run: nothing new starts, it waits once nothing runs."""
 
     def waited_before(self, node_id: str) -> Wait | None:
         last = self.recovery.waited.get(node_id) if self.recovery is not None else None
@@ -261,9 +274,11 @@ class _Run:
     # -- the loop ------------------------------------------------------------------------
 
     async def drive(self) -> RunResult:
-        pending = self.control.attach(self.deliver_cancel)
+        pending = self.control.attach(self.deliver)
         if pending is not None:
             self.plan.cancel(pending)
+        if self.control.pause_requested is not None:
+            self.paused, self.control.pause_requested = self.control.pause_requested, None
         try:
             async with anyio.create_task_group() as tg:
                 self.workers = Workers(tg, self.attempts.execute, self.attempts.cancelled)
@@ -309,17 +324,20 @@ class _Run:
                 message.durable.set()
             case Cancel(reason=reason):
                 self.plan.cancel(reason)
+            case Pause(reason=reason):
+                self.paused = self.paused or reason or "paused"
             case _:
                 assert_never(message)
 
     @property
     def suspended(self) -> bool:
-        """Nothing runs and nothing can start until a waiting node is woken."""
-        return self.in_flight == 0 and bool(self.plan.waits)
+        """Nothing runs and nothing can start until a waiting node is woken (or the paused run
+        is resumed)."""
+        return self.in_flight == 0 and (bool(self.plan.waits) or bool(self.paused))
 
-    def deliver_cancel(self, cancel: Cancel) -> None:
-        self.mailbox.send_nowait(cancel)
-        if self.alone is not None:
+    def deliver(self, message: Cancel | Pause) -> None:
+        self.mailbox.send_nowait(message)
+        if isinstance(message, Cancel) and self.alone is not None:
             self.alone.cancel()
 
     def settle(self, done: Done) -> None:
@@ -346,6 +364,8 @@ class _Run:
         while True:
             for transition in self.plan.take_transitions():
                 await self.publish(transition)
+            if self.paused:
+                return
             room = self.r.max_concurrency - self.in_flight
             ready = self.plan.take_ready(None if room >= len(self.graph.order) else room)
             if not ready:
@@ -523,7 +543,9 @@ class _Run:
         duration = self.clock.monotonic() - self.t0
         if not plan.finished:  # suspended: the run goes on when a waiting node is woken
             waits = [wait.as_json(node_id) for node_id, wait in plan.waits.items()]
-            await self.emit(ev.RunWaiting, waits=waits)
+            if self.paused:
+                waits.append(Wait("event", key=RESUME).as_json(PAUSED))
+            await self.emit(ev.RunWaiting, waits=waits, paused=self.paused)
             return RunResult(run_id=self.run_id, status="waiting", outputs=self.run_outputs, events=self.events,
                              node_states={n: s.value for n, s in plan.states().items()}, cost=cost, tokens=tokens,
                              waits=waits)

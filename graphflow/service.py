@@ -69,9 +69,13 @@ from graphflow.runner import RunControl, Runner, RunResult
 from graphflow.samples import offer_samples
 from graphflow.secrets import EnvSecrets
 from graphflow.stats import GraphStats, NodeStats, graph_stats, node_stats
-from graphflow.waits import WaitRow, Wake, refusal
+from graphflow.waits import PAUSED, RESUME, WaitRow, Wake, refusal
 
 BREAKERS = "breakers"
+PAUSES = "pauses"
+"""kv namespace: pauses asked for runs another process executes."""
+PAUSE_POLL = 1.0
+"""Seconds between two looks for such a pause, per run in flight."""
 log = logging.getLogger("graphflow.recovery")
 COMPILED_KEPT = 64
 """Compiled graphs kept, newest used first (a compiled graph is immutable, shared by runs)."""
@@ -119,6 +123,10 @@ def describe_waits(waits: Sequence[WaitRow]) -> str:
         return "no node waits"
     parts: list[str] = []
     for w in waits:
+        if w.node_id == PAUSED:
+            parts.append("paused: " + str(w.detail.get("paused") or "") + " (resume to go on)"
+                         + (" (resumed)" if w.wake else ""))
+            continue
         what = {"event": "event " + " or ".join(repr(a) for a in w.accepts()), "decision": f"decision on {w.key}",
                 "timer": "a timer"}[w.kind]
         parts.append(f"{w.node_id} waits for {what}" + (" (woken)" if w.wake else ""))
@@ -315,6 +323,11 @@ class Workspace:
             raise RunRefused(f"run {run_id} is running in this process")
         waits = await self.store.list_waits(run_id)
         wakes = {w.node_id: w.wake for w in waits if w.wake is not None}
+        paused = next((w for w in waits if w.node_id == PAUSED and w.wake is None), None)
+        if summary.status == "waiting" and not wakes and paused is not None:  # resuming a paused run is its wake
+            wake = Wake(kind="event", at=self.clock.time(), data={"event": RESUME}, by="resume")
+            if await self.store.claim_wake(run_id, PAUSED, wake):
+                wakes[PAUSED] = wake
         if summary.status == "waiting" and not wakes:
             raise RunRefused(f"run {run_id} is waiting ({describe_waits(waits)}); nothing has woken it yet")
         await self.store.take_over(run_id, self.owner, self.lease, self.clock.time())
@@ -327,8 +340,8 @@ class Workspace:
         except BaseException:
             await self._release(run_id)
             raise
-        reason = "woken: " + ", ".join(f"{n} by {w.kind}" for n, w in wakes.items()) if summary.status == "waiting" \
-            else ""
+        reason = "woken: " + ", ".join(f"{n or 'the paused run'} by {w.kind}" for n, w in wakes.items()) \
+            if summary.status == "waiting" else ""
         result = await self._execute(compiled, sinks, control, run_id, lambda runner, control: runner.resume(
             events, control=control, wakes=wakes, reason=reason))
         return await self._woken_meanwhile(result, sinks, control)
@@ -342,6 +355,21 @@ class Workspace:
         return await self.resume(result.run_id, sinks=sinks, control=control)
 
     # -- waiting runs ---------------------------------------------------------------------
+
+    async def pause(self, run_id: str, reason: str = "paused by user") -> str:
+        """Pause a running run: its nodes in flight finish, nothing new starts, then it waits
+        (status ``waiting``) until resumed (``resume``, or the event ``resume``). A run another
+        process executes is asked through the store and pauses within a second or so. Returns
+        what happened; ``RunRefused`` for a run that is not running."""
+        control = self._controls.get(run_id)
+        if control is not None:
+            control.pause(reason)
+            return "pausing"
+        summary = await self.store.get_run(run_id)
+        if summary.status != "running":
+            raise RunRefused(f"run {run_id} is {summary.status}: only a running run can be paused")
+        await self.store.put(PAUSES, run_id, {"reason": reason, "at": self.clock.time()})
+        return "asked the process running it to pause it"
 
     async def waits(self, run_id: str | None = None) -> list[WaitRow]:
         """Waiting nodes (of one run, or of all), oldest first."""
@@ -652,8 +680,21 @@ class Workspace:
         return result
 
     async def _heartbeat(self, run_id: str, scope: anyio.CancelScope, lost: list[Exception]) -> None:
+        """Renew the lease every third of it; look for a pause asked by another process every tick."""
+        renew = self.lease / 3
+        tick = min(PAUSE_POLL, renew)
+        next_renewal = self.clock.monotonic() + renew
         while True:
-            await self.clock.sleep(self.lease / 3)
+            await self.clock.sleep(tick)
+            with contextlib.suppress(GraphflowError):  # a storage hiccup: asked again next tick
+                asked = await self.store.get(PAUSES, run_id)
+                control = self._controls.get(run_id)
+                if asked is not None and control is not None:
+                    await self.store.delete(PAUSES, run_id)
+                    control.pause(str(asked.get("reason") or "paused"))
+            if self.clock.monotonic() < next_renewal:
+                continue
+            next_renewal += renew
             try:
                 await self.store.renew_lease(run_id, self.owner, self.lease, self.clock.time())
             except GraphflowError as exc:  # lost, or a storage error: someone else may run it now, never both

@@ -109,6 +109,8 @@ class RunState:
 
     waits: list[dict[str, Any]] = field(default_factory=list)
     """While the run waits: what for, one entry per waiting node (``RunWaiting.waits``)."""
+    paused: str = ""
+    """Why an operator paused the run, while it is paused."""
 
     @property
     def ended(self) -> bool:
@@ -124,9 +126,10 @@ class RunState:
             self.inputs, self.started_at = dict(event.inputs), event.at
             self.nodes = {n: NodeRecord() for n in event.node_ids}
         elif isinstance(event, ev.RunResumed):
-            self.status, self.waits = "running", []
+            self.status, self.waits, self.paused = "running", [], ""
         elif isinstance(event, ev.RunWaiting):
             self.status, self.waits = "waiting", [dict(w) for w in event.waits]
+            self.paused = event.paused
         elif isinstance(event, ev.RunFinished):
             self.status, self.outputs = event.status, dict(event.outputs)
             self.failed_node, self.error = event.failed_node, event.error

@@ -27,6 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+PAUSED = ""
+"""The node id of a paused run's wait (a run-level wait: no node has this id)."""
+RESUME = "resume"
+"""The event that resumes a paused run."""
+
 WaitKind = Literal["event", "decision", "timer"]
 WAIT_KINDS: tuple[WaitKind, ...] = ("event", "decision", "timer")
 

@@ -15,7 +15,7 @@ import sqlite3
 from typing import Any, cast
 
 from graphflow import events as ev
-from graphflow.waits import WAIT_KINDS, WaitKind, WaitRow, Wake
+from graphflow.waits import PAUSED, RESUME, WAIT_KINDS, WaitKind, WaitRow, Wake
 
 from .db import Database
 from .reviews import timed_out
@@ -41,6 +41,9 @@ def record_run_waiting(conn: sqlite3.Connection, event: ev.RunWaiting) -> None:
     waiting = [str(w.get("node_id")) for w in event.waits]
     marks = ", ".join("?" * len(waiting))
     conn.execute(f"DELETE FROM waits WHERE run_id = ? AND node_id NOT IN ({marks})", (event.run_id, *waiting))
+    if event.paused:  # a new pause: waits for the resume event, whatever woke an earlier one
+        conn.execute(_RENEW, (event.run_id, PAUSED, "event", RESUME, None, json.dumps({"paused": event.paused}),
+                              event.at))
 
 
 def record_run_end(conn: sqlite3.Connection, run_ids: list[str]) -> None:

@@ -329,7 +329,7 @@ def resume(
     plugin: PluginOpt = [],  # noqa: B006
     db: DbOpt = None,
 ) -> None:
-    """Continue an unfinished run (after a crash), or re-run a failed one from its failure."""
+    """Continue an unfinished run (after a crash) or a paused one, or re-run a failed one from its failure."""
     from .running import report
 
     async def work(ws: Workspace) -> RunResult:
@@ -344,6 +344,21 @@ def resume(
     with boundary():
         result = with_workspace(db, load_registry(plugin), work)
     report(result)
+
+
+@app.command()
+def pause(
+    run_id: str,
+    reason: Annotated[str, typer.Option(help="Why (shown with the run).")] = "paused from the command line",
+    db: DbOpt = None,
+) -> None:
+    """Pause a running run: the nodes running now finish, nothing new starts, and the run waits
+    until `graphflow resume RUN_ID`. The process running it pauses it within about a second."""
+    async def work(ws: Workspace) -> str:
+        return await ws.pause(run_id, reason)
+
+    with boundary():
+        typer.echo(printable(f"run {run_id}: {with_workspace(db, None, work)}"), err=True)
 
 
 @app.command()

@@ -336,7 +336,15 @@ class Editor:
             tag(ui.label(f"run {live.run_id}" + (f" · version {version}" if version else "")).classes("gf-muted"),
                 "run-id")
         self.run_view = RunView(self.canvas, spec, self.run_panel, self.ctx.workspace.breaker_states())
+        self.run_view.on_resume = lambda: self.resume_paused(live.run_id, spec)
         self.run_view.follow(live)
+
+    async def resume_paused(self, run_id: str, spec: GraphSpec) -> None:
+        """Continue a paused run as a new live run, followed here."""
+        if self.ctx.runs.continue_woken(run_id, self.graph_id):
+            live = self.ctx.runs.get(run_id)
+            if live is not None:
+                self.watch(live, spec)
 
     async def follow(self, run_id: str) -> None:
         """Watch a run of this server: the one asked for (``?run=``), else one of this graph still going on."""

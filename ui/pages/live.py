@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import background_tasks, ui
@@ -54,10 +55,17 @@ class RunView:
         """Replies streaming now, by node: shown on the card until the node's success brings the final text."""
         self.live: LiveRun | None = None
         self.finished = False
+        self.on_resume: Callable[[], Awaitable[None]] | None = None
+        """Set by the page: continue this run (paused) as a new live run."""
         with panel:
             with ui.row().classes("items-center full-width"):
                 self.status = tag(ui.label("starting").style("font-weight: 600"), "run-status")
                 ui.space()
+                self.pause = tag(ui.button("Pause", icon="pause", on_click=self.ask_pause).props("dense outline"),
+                                 "pause-run").tooltip("Let the nodes running now finish, start nothing new")
+                self.resume = tag(ui.button("Resume", icon="play_arrow", on_click=self.ask_resume).props("dense"),
+                                  "resume-run")
+                self.resume.set_visibility(False)
                 self.stop = tag(ui.button("Stop", icon="stop", on_click=self.cancel).props("color=negative dense"),
                                 "stop-run")
             self.log = tag(ui.log(max_lines=LOG_LINES).classes("full-width gf-mono").style("height: 240px"),
@@ -106,9 +114,20 @@ class RunView:
             self.changed.update(event.node_ids)
         elif node_id:
             self.changed.add(node_id)
-        if event.kind in ev.RUN_END_KINDS:
+        if event.kind in ev.LOOP_END_KINDS:  # ended, or waiting: this log ends here
             self.changed.update(self.state.nodes)
             self.finished = True
+
+    def ask_pause(self) -> None:
+        if self.live is not None and not self.finished:
+            self.live.control.pause("paused from the canvas")
+            self.pause.disable()
+            self.lines.append("pausing: the nodes running now finish, nothing new starts")
+
+    async def ask_resume(self) -> None:
+        if self.on_resume is not None:
+            self.resume.disable()
+            await self.on_resume()
 
     def cancel(self) -> None:
         if self.live is not None and not self.finished:
@@ -135,9 +154,13 @@ class RunView:
             self.status.text = "unfinished" if self.state.status == "running" else "not run"
         else:
             self.status.text = self.state.status if self.state.status != "pending" else "starting"
+        if self.state.paused:
+            self.status.text = f"paused ({self.state.paused})"
         if self.finished:
             self.timer.deactivate()
             self.stop.set_visibility(False)
+            self.pause.set_visibility(False)
+            self.resume.set_visibility(bool(self.state.paused) and self.on_resume is not None)
             self.show_outputs()
 
     def show_outputs(self) -> None:
