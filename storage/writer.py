@@ -8,8 +8,14 @@ Everything that writes goes through one queue, in order:
   operation's result once its transaction has committed.
 
 The task takes everything queued (up to ``MAX_BATCH`` items) and writes it in one
-``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction, run as one plain function in a worker
-thread: one thread hop per batch, not one per statement, and no other code can
+``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction. Records and submitted operations nobody
+awaits wait up to ``GATHER_SECONDS`` for more; anything awaited (a flush, an operation)
+ends the batch at once. So a short run's start (lease, ``run_started``, the flush before
+its first node) is one transaction and its nodes and end another, instead of the first
+record of each going alone. A crash can lose only what was not committed, as before:
+at most ``GATHER_SECONDS`` of a run's latest events more (those nodes run again, with
+the same idempotency keys). The transaction is run as one plain function in
+a worker thread: one thread hop per batch, not one per statement, and no other code can
 interleave with an open transaction. Consecutive records go through ``apply_records``
 (a few ``executemany``); operations are plain functions of the connection.
 
@@ -33,12 +39,15 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 from anyio.abc import TaskStatus
 
 from .errors import StorageError
 
 MAX_BATCH = 5000
+GATHER_SECONDS = 0.005
+"""How long a batch that nobody awaits may wait for more items."""
 BUSY_RETRIES = 5
 Operation = Callable[[sqlite3.Connection], Any]
 ApplyRecords = Callable[[sqlite3.Connection, Sequence[Any]], None]
@@ -56,6 +65,10 @@ class _Call:
 
 def _nothing(conn: sqlite3.Connection) -> None:
     return None
+
+
+def _awaited(items: list[Any]) -> bool:
+    return any(isinstance(item, _Call) and item.awaited for item in items)
 
 
 class Writer:
@@ -85,8 +98,8 @@ class Writer:
             self._started = True
             task_status.started()
             async for first in self._receive:
-                batch = [first, *self._drain(MAX_BATCH - 1)]
                 with anyio.CancelScope(shield=True):  # a started batch always finishes
+                    batch = await self._gather(first)
                     await anyio.to_thread.run_sync(self._commit, batch, limiter=self._thread)
                 self._wake(batch)
         finally:
@@ -148,6 +161,24 @@ class Writer:
         failure, self._failure = self._failure, None
         if failure is not None:
             raise failure
+
+    async def _gather(self, first: Any) -> list[Any]:
+        """The next batch: what is queued and, while nobody awaits any of it, what comes
+        within ``GATHER_SECONDS`` of the first item, until someone awaits (a flush, an
+        operation), the batch is full, or the queue is closed."""
+        batch = [first, *self._drain(MAX_BATCH - 1)]
+        if _awaited(batch):
+            return batch
+        with anyio.move_on_after(GATHER_SECONDS):
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = [await self._receive.receive(), *self._drain(MAX_BATCH - len(batch) - 1)]
+                except (anyio.EndOfStream, anyio.ClosedResourceError):
+                    break
+                batch.extend(more)
+                if _awaited(more):
+                    break
+        return batch
 
     def _drain(self, limit: float) -> list[Any]:
         items: list[Any] = []

@@ -180,6 +180,39 @@ async def test_sixteen_writers_and_a_second_store_never_see_a_locked_database(tm
         assert store.writer.batches < 8 * n  # awaited puts from concurrent tasks share transactions
 
 
+async def test_records_published_between_other_work_share_the_flushs_transaction(tmp_path):
+    async with open_store(tmp_path / "g.db") as store:
+        await store.publish(started("r1"))
+        await store.flush()
+        before = store.writer.batches
+        for seq in range(1, 21):
+            await store.publish(node_started("r1", seq))
+            await anyio.lowlevel.checkpoint()  # the loop runs other tasks (the writer too) in between
+        await store.flush()
+        # the first record waits for the rest instead of going alone (was about one transaction per record)
+        assert store.writer.batches - before <= 2
+        assert len(await store.load_events("r1")) == 21
+
+
+async def test_a_workspace_run_is_two_transactions(tmp_path):
+    from graphflow.registry import default_registry
+    from graphflow.service import Workspace
+
+    graph = {"schema_version": 1, "id": "g", "nodes": [{"id": "a", "kind": "input", "config": {"name": "x"}},
+                                                       {"id": "b", "kind": "output", "config": {"name": "y"}}],
+             "edges": [{"id": "e", "source": "a", "target": "b"}]}
+    async with open_store(tmp_path / "g.db") as store:
+        workspace = Workspace(store, default_registry())
+        stored = await workspace.save(graph)
+        await workspace.run(stored, {"x": 1})
+        before = store.writer.batches
+        result = await workspace.run(stored, {"x": 2})
+        assert result.ok and result.outputs == {"y": 2}
+        # the lease, run_started and the flush before the first node; then the nodes, the end and the release
+        assert store.writer.batches - before <= 3
+        assert (await store.get_run(result.run_id)).status == "succeeded"
+
+
 async def test_close_writes_what_is_queued_and_returns(tmp_path):
     path = tmp_path / "g.db"
     async with open_store(path) as store:
