@@ -101,6 +101,9 @@ class CredentialRepository:
         return bool(await self._db.write(delete))
 
     async def secret_source(self, fallback: SecretSource) -> SecretSource:
-        rows = await self._db.fetchall("SELECT name, token FROM credentials")
-        tokens = {str(r[0]): bytes(r[1]) for r in rows}
-        return StoredSecrets(tokens, fallback)
+        def read(conn: sqlite3.Connection) -> dict[str, bytes]:
+            return {str(r[0]): bytes(r[1]) for r in conn.execute("SELECT name, token FROM credentials")}
+
+        # Once per run: a small read through the writer (committed on the loop's thread when the
+        # lock is free) costs a fraction of a hop to the read connection's thread and back.
+        return StoredSecrets(await self._db.writer.call(read, small=True), fallback)

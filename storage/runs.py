@@ -57,6 +57,11 @@ def run_of(record: EventRecord) -> str:
     return record.event.run_id
 
 
+def heavy(record: EventRecord) -> bool:
+    """Holds a large value (written in the writer's thread, not on the event loop's)."""
+    return bool(record.blobs)
+
+
 def _json(value: Any) -> str:
     return to_json(value).decode()
 

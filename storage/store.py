@@ -28,7 +28,7 @@ from .graphs import GraphRepository
 from .kv import KeyValueRepository
 from .leases import LeaseRepository
 from .reviews import ReviewRepository
-from .runs import RunRepository, describe, run_of, write_events
+from .runs import RunRepository, describe, heavy, run_of, write_events
 from .sessions import SessionRepository
 from .waits import WaitRepository
 from .writer import Writer
@@ -73,7 +73,7 @@ async def open_store(path: str | Path | None = None, *, clock: Clock | None = No
     """
     db_path = await anyio.to_thread.run_sync(_resolve, path)
     write, read = await connect(db_path)
-    writer = Writer(write, db_path, write_events, describe, run_of)
+    writer = Writer(write, db_path, write_events, describe, run_of, heavy)
     store = SqliteStore(Database(db_path, read, writer), clock or RealClock())
     error: Exception | None = None
     try:

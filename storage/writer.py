@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 import anyio.to_thread
 from anyio.abc import TaskStatus
 
@@ -48,6 +47,10 @@ from .errors import StorageError
 MAX_BATCH = 5000
 GATHER_SECONDS = 0.005
 """How long a batch that nobody awaits may wait for more items."""
+HERE_MAX = 500
+"""The largest batch committed on the event loop's thread."""
+CHECKPOINT_EVERY = 1000
+"""Items (and transactions) written between two WAL checkpoints (about SQLite's own 1,000 pages)."""
 BUSY_RETRIES = 5
 Operation = Callable[[sqlite3.Connection], Any]
 ApplyRecords = Callable[[sqlite3.Connection, Sequence[Any]], None]
@@ -61,6 +64,8 @@ class _Call:
     error: BaseException | None = None
     awaited: bool = True
     """False for ``submit``: nobody waits, so a failure is reported by the next ``flush()``."""
+    small: bool = False
+    """Bookkeeping (a submitted operation, a flush): may be committed on the loop's thread."""
 
 
 def _nothing(conn: sqlite3.Connection) -> None:
@@ -73,9 +78,15 @@ def _awaited(items: list[Any]) -> bool:
 
 class Writer:
     def __init__(self, conn: sqlite3.Connection, path: Path, apply_records: ApplyRecords,
-                 describe: Callable[[Any], str] = repr, stream: Callable[[Any], str] = repr) -> None:
+                 describe: Callable[[Any], str] = repr, stream: Callable[[Any], str] = repr,
+                 heavy: Callable[[Any], bool] = lambda record: False) -> None:
         self.conn = conn
         """A connection opened with ``check_same_thread=False`` and ``isolation_level=None``."""
+        self.heavy = heavy
+        """Records too large to write on the loop's thread."""
+        self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # the writer checkpoints, in its thread
+        self._unchecked = 0
         self.path = path
         self.apply_records = apply_records
         self.describe = describe
@@ -100,8 +111,13 @@ class Writer:
             async for first in self._receive:
                 with anyio.CancelScope(shield=True):  # a started batch always finishes
                     batch = await self._gather(first)
-                    await anyio.to_thread.run_sync(self._commit, batch, limiter=self._thread)
-                self._wake(batch)
+                    if not self._commit_here(batch):
+                        await anyio.to_thread.run_sync(self._commit, batch, limiter=self._thread)
+                    self._wake(batch)
+                    self._unchecked += len(batch) + 1
+                    if self._unchecked >= CHECKPOINT_EVERY:
+                        self._unchecked = 0
+                        await anyio.to_thread.run_sync(self._checkpoint, limiter=self._thread)
         finally:
             self._stopped.set()
 
@@ -113,12 +129,14 @@ class Writer:
             raise StorageError(self.path, "the store is closed") from None
 
     def submit(self, op: Operation) -> None:
-        """Queue ``op(conn)`` for the next transaction without waiting for it (like a record)."""
-        self.enqueue(_Call(op, awaited=False))
+        """Queue ``op(conn)`` for the next transaction without waiting for it (like a record);
+        a small statement or two (it may run on the loop's thread)."""
+        self.enqueue(_Call(op, awaited=False, small=True))
 
-    async def call(self, op: Operation) -> Any:
-        """Run ``op(conn)`` in the next transaction (in the writer's thread); its result once committed."""
-        call = _Call(op)
+    async def call(self, op: Operation, *, small: bool = False) -> Any:
+        """Run ``op(conn)`` in the next transaction; its result once committed. In the writer's
+        thread unless ``small`` (a statement or two, so it may run on the loop's thread)."""
+        call = _Call(op, small=small)
         self.enqueue(call)
         await call.done.wait()
         if call.error is not None:
@@ -127,7 +145,9 @@ class Writer:
 
     async def sync(self) -> None:
         """Wait until everything queued so far is committed (or failed)."""
-        await self.call(_nothing)
+        call = _Call(_nothing, small=True)
+        self.enqueue(call)
+        await call.done.wait()
 
     async def flush(self) -> None:
         """``sync()``, then raise the first record write that failed since the last flush."""
@@ -195,7 +215,37 @@ class Writer:
             if isinstance(item, _Call):
                 item.done.set()
 
+    def _commit_here(self, batch: list[Any]) -> bool:
+        """Commit a small batch on the loop's thread if the write lock is free at once; False
+        (nothing written) when it is not, or when the batch is large or failed: the worker
+        thread then writes it (and finds the culprit of a failure)."""
+        if len(batch) > HERE_MAX or not all(self._light(item) for item in batch):
+            return False
+        conn = self.conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        try:
+            self._body(batch)
+        except Exception:  # rolled back by _body: written again, item by item, in the thread
+            return False
+        self.batches += 1
+        return True
+
+    def _light(self, item: Any) -> bool:
+        return item.small if isinstance(item, _Call) else not self.heavy(item)
+
     # in the worker thread
+
+    def _checkpoint(self) -> None:
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # a later one catches up; SQLite checkpoints at the last close too
 
     def _commit(self, batch: list[Any]) -> None:
         while batch:
@@ -235,8 +285,12 @@ class Writer:
             self._failure = self._failure or failure
 
     def _transaction(self, batch: list[Any]) -> None:
-        conn = self.conn
         self._begin()
+        self._body(batch)
+
+    def _body(self, batch: list[Any]) -> None:
+        """The batch's statements and ``COMMIT``, in a transaction already begun (rolled back on failure)."""
+        conn = self.conn
         try:
             records: list[Any] = []
             for item in batch:

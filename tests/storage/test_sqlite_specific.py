@@ -213,6 +213,59 @@ async def test_a_workspace_run_is_two_transactions(tmp_path):
         assert (await store.get_run(result.run_id)).status == "succeeded"
 
 
+async def test_small_batches_commit_without_a_thread_hop(tmp_path, monkeypatch):
+    hops: list[object] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        hops.append(func)
+        return await real(func, *args, **kwargs)
+
+    async with open_store(tmp_path / "g.db") as store:
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+        await store.publish(started("r1"))
+        await store.flush()
+        for seq in range(1, 50):
+            await store.publish(node_started("r1", seq))
+        await store.flush()
+        assert hops == []  # committed on the loop's thread: the lock was free
+        await store.put("ns", "k", 1)  # an awaited operation may be anything: the writer's thread
+        assert len(hops) == 1
+        monkeypatch.undo()
+        assert len(await store.load_events("r1")) == 50
+
+
+async def test_a_lock_held_by_another_connection_is_waited_for_in_the_thread(tmp_path):
+    path = tmp_path / "g.db"
+    async with open_store(path) as store:
+        await store.publish(started("r1"))
+        await store.flush()
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another process writing
+        await store.publish(node_started("r1", 1))
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(store.flush)
+            await anyio.sleep(0.2)
+            assert raw(path, "SELECT count(*) FROM events") == [(1,)]
+            other.execute("COMMIT")
+        other.close()
+        assert len(await store.load_events("r1")) == 2
+        assert (await store.pragmas())["busy_timeout"] == 5000
+
+
+async def test_the_wal_is_checkpointed_by_the_writer(tmp_path):
+    path = tmp_path / "g.db"
+    async with open_store(path) as store:
+        await store.publish(started("r1"))
+        for seq in range(1, 4000):
+            await store.publish(node_started("r1", seq))
+            if seq % 2 == 0:
+                await store.flush()  # 2,000 transactions: some 40 MB of WAL if nothing checkpointed
+        wal = path.with_name(path.name + "-wal").stat().st_size
+        assert wal < 16 * 2**20, wal
+        assert len(await store.load_events("r1")) == 4000
+
+
 async def test_close_writes_what_is_queued_and_returns(tmp_path):
     path = tmp_path / "g.db"
     async with open_store(path) as store:
