@@ -176,3 +176,26 @@ def test_question_mark_opens_the_shortcut_sheet(page: Page, canvas_app):
     expect(sheet).to_have_count(0)
     page.get_by_test_id("palette-search").press("?")  # typed in a field: just a character
     expect(sheet).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_a_readonly_canvas_offers_no_way_to_add_or_change_nodes(page: Page, canvas_app):
+    url, scene = canvas_app.add(KINDS, TWO, registry=REGISTRY, readonly=True)
+    page.goto(url)
+    expect(page.locator(".gf-canvas-root[data-ready=true]")).to_be_visible()
+    expect(page.locator(".gf-node")).to_have_count(2)
+    for testid in ("layout", "add-note", "add-group"):
+        expect(page.get_by_test_id(testid)).to_have_count(0)
+    pane = page.locator(".vue-flow__pane").bounding_box()
+    assert pane is not None
+    page.mouse.dblclick(pane["x"] + 200, pane["y"] + pane["height"] - 120)
+    page.locator('[data-node-id="ask"] .gf-kind').click(button="right")
+    page.locator('[data-node-id="ask"] .gf-label').dblclick()
+    for key in ("l", "n", "Control+g"):
+        page.keyboard.press(key)
+    page.keyboard.press("?")  # looking is allowed
+    expect(page.get_by_test_id("shortcut-sheet")).to_be_visible()
+    expect(page.get_by_test_id("quick-add")).to_have_count(0)
+    expect(page.get_by_test_id("node-menu")).to_have_count(0)
+    expect(page.locator(".gf-label-input, .gf-note, .gf-group")).to_have_count(0)
+    assert scene.received("change") == []

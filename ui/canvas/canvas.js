@@ -827,6 +827,7 @@ class Editor {
 
   // On demand (the toolbar's Layout button, "L", or Python's auto_layout()): one undoable edit.
   autoLayout() {
+    if (this.readonly) return;
     if (this.loading && !this.loading.done) return; // the rest of a large graph is still being added
     const graph = this.exportGraph();
     if (!graph.nodes.length) return;
@@ -918,7 +919,7 @@ class Editor {
     });
     flow.onNodeContextMenu(({ event, node }) => {
       event.preventDefault();
-      if (!isGraphNode(node)) return; // a note or group is deleted with Delete, edited with a double click
+      if (!isGraphNode(node) || this.readonly) return; // a note or group: Delete, and a double click edits it
       const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
       if (!rect) return;
       this.quick.value = null;
@@ -1137,6 +1138,7 @@ class Editor {
   }
 
   startEditing(id) {
+    if (this.readonly) return;
     const node = this.flow.findNode(id);
     if (node) node.data = { ...node.data, editing: true };
   }
@@ -1151,6 +1153,7 @@ class Editor {
   // --- sticky notes
 
   addNote() {
+    if (this.readonly) return;
     const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
     if (!rect) return;
     const p = this.flow.screenToFlowCoordinate({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 });
@@ -1191,6 +1194,7 @@ class Editor {
 
   // Ctrl+G / the toolbar: a group framing the selected nodes (or, with none selected, an empty one at the centre).
   addGroup() {
+    if (this.readonly) return;
     const picked = this.flow.getSelectedNodes.value.filter((n) => !isGroup(n));
     let box;
     if (picked.length) {
@@ -1254,6 +1258,7 @@ class Editor {
 
   // at: the point in the flow where the node goes; from: the handle an edge was dragged from, if any
   openQuick(clientX, clientY, from) {
+    if (this.readonly) return;
     const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
     if (!rect) return;
     const at = this.flow.screenToFlowCoordinate({ x: clientX, y: clientY });
@@ -1360,8 +1365,16 @@ class Editor {
   }
 
   keydown(event) {
-    if (!this.active || this.readonly || isEditable(event.target)) return;
+    if (!this.active || isEditable(event.target)) return;
     const mod = event.ctrlKey || event.metaKey;
+    if (this.readonly) {
+      // a stored version: looking only (fit, minimap, theme, the sheet), nothing that edits
+      const look = { "?": () => { this.sheet.value = !this.sheet.value; }, escape: () => this.closeOverlays(),
+        f: () => this.fitView(), m: () => this.toggleMinimap(), t: () => this.toggleTheme() };
+      const act = !mod && !event.altKey && look[event.key.toLowerCase()];
+      if (act) { event.preventDefault(); act(); }
+      return;
+    }
     if (!mod) {
       if (event.altKey) return;
       const plain = {

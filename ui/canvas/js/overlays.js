@@ -37,10 +37,13 @@ function button(testid, icon, title, onClick, pressed) {
 
 export function toolbarView(editor) {
   const dark = editor.theme.value === "dark";
-  return h("div", { class: "gf-toolbar nodrag nopan", "data-testid": "canvas-toolbar" }, [
+  const edits = editor.readonly ? [] : [ // a stored version (readonly) is only looked at
     button("layout", "account_tree", "Lay out left to right (L)", () => editor.autoLayout()),
     button("add-note", "sticky_note_2", "Add a sticky note (N)", () => editor.addNote()),
     button("add-group", "crop_free", "Group the selected nodes (Ctrl+G)", () => editor.addGroup()),
+  ];
+  return h("div", { class: "gf-toolbar nodrag nopan", "data-testid": "canvas-toolbar" }, [
+    ...edits,
     button("minimap-toggle", "map", "Minimap (M)", () => editor.toggleMinimap(), editor.minimap.value),
     button("theme-toggle", dark ? "light_mode" : "dark_mode", dark ? "Light theme (T)" : "Dark theme (T)",
       () => editor.toggleTheme()),
