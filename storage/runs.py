@@ -162,6 +162,7 @@ class RunRepository:
             # run row fails in the writer and the runner's flush after run_started raises.
             expected = seqs.setdefault(event.run_id, 0)
         elif expected is None:
+            await self._db.writer.sync()  # a run that ended or waited here: its last seq may still be queued
             rows = await self._db.fetchall("SELECT last_seq FROM runs WHERE run_id = ?", (event.run_id,))
             expected = seqs.setdefault(event.run_id, rows[0][0] + 1 if rows else 0)
         if event.seq != expected:
@@ -170,7 +171,10 @@ class RunRepository:
         if expected == 0 and not isinstance(event, ev.RunStarted):
             raise ValueError(f"run {event.run_id!r} must start with run_started, not {event.kind}")
         self._db.writer.enqueue(record_of(event))
-        seqs[event.run_id] = expected + 1
+        if event.kind in ev.LOOP_END_KINDS:  # nothing more of it here: a long-lived process keeps no entry per run
+            seqs.pop(event.run_id, None)
+        else:
+            seqs[event.run_id] = expected + 1
 
     async def flush(self) -> None:
         """Return once everything published so far is committed; raises a write that failed."""

@@ -6,7 +6,6 @@ become an element, and each appears literally."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def test_run_panel_and_replay_show_hostile_outputs_as_text(page: Page, server: S
     assert_inert(page)
     assert text_of(page, "run-outputs") == json.dumps(OUTPUTS, indent=2, ensure_ascii=False)
 
-    run_id = re.sub(r"^run ", "", page.get_by_test_id("run-id").inner_text())
+    run_id = page.get_by_test_id("run-id").inner_text().split()[1]  # "run ID · version N"
     page.goto(f"{server.url}/run/{run_id}")
     page.get_by_test_id("to-end").click()
     expect(page.get_by_test_id("final-status")).to_have_text("Run succeeded")

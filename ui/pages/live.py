@@ -78,6 +78,11 @@ class RunView:
         (its new log starts after the events already shown)."""
         self.live = live
         self.finished = False
+        self.timer.activate()  # stopped when the previous log ended waiting
+        self.stop.set_visibility(True)
+        self.pause.set_visibility(True)
+        self.pause.enable()
+        self.resume.set_visibility(False)
         if not continuing:
             self.canvas.reset_statuses()
         task = background_tasks.create(self._follow(live), name=f"follow run {live.run_id}")
