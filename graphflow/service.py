@@ -119,18 +119,11 @@ class Sent:
 
 
 def describe_waits(waits: Sequence[WaitRow]) -> str:
+    """``n waits for event 'a'; the run waits for event 'resume' (paused: ...)``, as refusals say it."""
     if not waits:
         return "no node waits"
-    parts: list[str] = []
-    for w in waits:
-        if w.node_id == PAUSED:
-            parts.append("paused: " + str(w.detail.get("paused") or "") + " (resume to go on)"
-                         + (" (resumed)" if w.wake else ""))
-            continue
-        what = {"event": "event " + " or ".join(repr(a) for a in w.accepts()), "decision": f"decision on {w.key}",
-                "timer": "a timer"}[w.kind]
-        parts.append(f"{w.node_id} waits for {what}" + (" (woken)" if w.wake else ""))
-    return "; ".join(parts)
+    return "; ".join(f"{w.node_id or 'the run'} waits for {w.waits_for()}" + (" (woken)" if w.wake else "")
+                     for w in waits)
 
 
 class RunRefused(ValueError):

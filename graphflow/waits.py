@@ -98,6 +98,17 @@ class WaitRow:
     since: float
     wake: Wake | None = None
 
+    def waits_for(self) -> str:
+        """What the node waits for, as every listing and refusal words it: ``event 'a' or 'b'``,
+        ``a decision on ITEM``, ``a timer``; a paused run's wait names its reason."""
+        if self.node_id == PAUSED:
+            return f"event {RESUME!r} (paused: {self.detail.get('paused') or 'no reason given'})"
+        if self.kind == "decision":
+            return f"a decision on {self.key}"
+        if self.kind == "timer":
+            return "a timer"
+        return "event " + (" or ".join(repr(name) for name in self.accepts()) or "(none valid now)")
+
     def accepts(self) -> list[str]:
         """The event names this node takes: its key, or (key empty) ``detail["accepts"]``."""
         if self.kind != "event":

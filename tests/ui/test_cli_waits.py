@@ -68,3 +68,22 @@ def test_waits_fire_continues_a_due_timer(tmp_path: Path) -> None:
     run_id = fired.stderr.split("continued run ")[1].split(":")[0]
     shown = invoke("show", run_id, "--db", db)
     assert '"nobody answered"' in shown.stdout
+
+
+def test_a_refused_send_and_the_listing_word_the_wait_the_same_way(tmp_path: Path) -> None:
+    from graphflow.waits import WaitRow
+
+    db = str(tmp_path / "gf.db")
+    graph = tmp_path / "review.json"
+    spec = json.loads(json.dumps(APPROVE))
+    spec["nodes"][1] = {"id": "wait", "kind": "review", "config": {"variant": "approval"}}
+    graph.write_text(json.dumps(spec))
+    started = invoke("run", str(graph), "--example", "-q", "--db", db)
+    assert started.exit_code == 0, started.stderr
+    run_id = started.stderr.split("waiting: run ")[1].split()[0]
+    wording = WaitRow(run_id, "wait", "decision", f"{run_id}.wait", None, {}, 0.0).waits_for()
+    assert wording == f"a decision on {run_id}.wait"
+    refused = invoke("send", run_id, "approved", "--db", db)
+    assert refused.exit_code == 1 and f"wait waits for {wording}" in refused.stderr
+    listed = invoke("waits", run_id, "--db", db)
+    assert wording in listed.stdout

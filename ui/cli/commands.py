@@ -408,9 +408,8 @@ def waits(
         typer.echo(printable(f"continued run {result.run_id}: {result.status}"), err=True)
     table = [["RUN", "NODE", "WAITS FOR", "SINCE", "DUE", "WOKEN"]]
     for w in rows:
-        what = {"event": " | ".join(w.accepts()) or "event", "decision": f"decision {w.key}", "timer": "timer"}[w.kind]
-        table.append([w.run_id, w.node_id, what, when(w.since), when(w.due_at) if w.due_at else "-",
-                      f"{w.wake.kind} by {w.wake.by}" if w.wake else "-"])
+        table.append([w.run_id, w.node_id or "(the run)", w.waits_for(), when(w.since),
+                      when(w.due_at) if w.due_at else "-", f"{w.wake.kind} by {w.wake.by}" if w.wake else "-"])
     if len(table) == 1:
         typer.echo("no run is waiting" if run_id is None else f"run {run_id} has no waiting node")
         return

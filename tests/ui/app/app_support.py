@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -11,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -21,6 +24,36 @@ def in_thread(fn: Callable[[], Awaitable[Any]]) -> Any:
     """``anyio.run`` off the main thread, where Playwright's sync API may keep an event loop running."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(anyio.run, fn).result(timeout=30)
+
+
+UNFINISHED = ("running", "waiting")
+
+
+async def run_ended(store: Any, run_id: str, *, unfinished: tuple[str, ...] = UNFINISHED, within: float = 20) -> Any:
+    """The run's summary once its status is no longer one of ``unfinished`` (a store or a workspace)."""
+    read = store.run_summary if hasattr(store, "run_summary") else store.get_run
+    with anyio.fail_after(within):
+        while (summary := await read(run_id)).status in unfinished:  # noqa: ASYNC110 - another task or process ends it
+            await anyio.sleep(0.02)
+    return summary
+
+
+@dataclass
+class DbRuns:
+    """Reads a run's status and outputs straight from a database another process (a server) writes."""
+
+    db: Path
+
+    async def get_run(self, run_id: str) -> Any:
+        with sqlite3.connect(self.db) as conn:
+            status, outputs = conn.execute("SELECT status, outputs_json FROM runs WHERE run_id = ?",
+                                           (run_id,)).fetchone()
+        return SimpleNamespace(status=status, outputs=json.loads(outputs))
+
+
+def ended_in(db: Path, run_id: str) -> Any:
+    """``run_ended`` for a run a server executes: its status and outputs, read from its database."""
+    return in_thread(lambda: run_ended(DbRuns(db), run_id, within=30))
 
 
 def free_port() -> int:

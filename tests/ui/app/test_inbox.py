@@ -3,10 +3,8 @@ filters, a decision that continues the run live, and the count in the header."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import anyio
 import pytest
+from app_support import run_ended
 
 pytestmark = pytest.mark.anyio
 
@@ -17,15 +15,6 @@ GRAPH = {"schema_version": 1, "id": "gate", "nodes": [
     {"id": "e1", "source": "in", "target": "r"}, {"id": "e2", "source": "r", "target": "y"}]}
 
 
-async def finished(ctx: Any, run_id: str) -> Any:
-    with anyio.fail_after(20):
-        while True:
-            summary = await ctx.workspace.run_summary(run_id)
-            if summary.status not in ("running", "waiting"):
-                return summary
-            await anyio.sleep(0.02)
-
-
 async def test_the_inbox_lists_and_approves(user, ctx):
     first = await ctx.workspace.run(await ctx.workspace.save(GRAPH), {"x": "<b>refund 40</b>"})
     assert first.status == "waiting"
@@ -33,7 +22,7 @@ async def test_the_inbox_lists_and_approves(user, ctx):
     await user.should_see("refund")
     await user.should_see("<b>refund 40</b>")  # shown as text, not markup
     user.find(f"approve-{first.run_id}.r").click()
-    summary = await finished(ctx, first.run_id)
+    summary = await run_ended(ctx.workspace, first.run_id)
     assert summary.status == "succeeded" and summary.outputs == {"y": "<b>refund 40</b>"}
     assert ctx.runs.get(first.run_id) is not None  # continued as a live run of this server
     await user.should_see("Nothing waits for a review.")

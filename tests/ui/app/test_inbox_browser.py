@@ -4,13 +4,11 @@ keyboard approves, edits, rejects and labels them, and each run continues to its
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from app_support import graphflow_command, serve_env
+from app_support import ended_in, graphflow_command, serve_env
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -29,24 +27,10 @@ def waiting_run(db: Path, graph: Path) -> str:
     return done.stderr.split("waiting: run ", 1)[1].split()[0]
 
 
-def run_row(db: Path, run_id: str) -> tuple[str, dict[str, object]]:
-    conn = sqlite3.connect(db)
-    try:
-        status, outputs = conn.execute("SELECT status, outputs_json FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    finally:
-        conn.close()
-    return status, json.loads(outputs)
-
-
 def ended(db: Path, run_id: str) -> dict[str, object]:
-    deadline = time.monotonic() + 30
-    while True:
-        status, outputs = run_row(db, run_id)
-        if status not in ("running", "waiting"):
-            assert status == "succeeded", (status, outputs)
-            return outputs
-        assert time.monotonic() < deadline, f"run {run_id} still {status}"
-        time.sleep(0.1)
+    run = ended_in(db, run_id)
+    assert run.status == "succeeded", (run.status, run.outputs)
+    return run.outputs
 
 
 def test_the_inbox_approves_edits_rejects_and_labels_and_the_runs_continue(page: Page, served, tmp_path: Path):

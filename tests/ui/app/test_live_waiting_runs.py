@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
+from app_support import run_ended
 
 from graphflow.service import RunRefused
 
@@ -22,22 +22,13 @@ def approval(timeout: float | None = None) -> dict[str, Any]:
         "edges": [{"id": "e", "source": "wait", "target": "out"}]}
 
 
-async def finished(ctx: Any, run_id: str) -> Any:
-    with anyio.fail_after(20):
-        while True:
-            summary = await ctx.workspace.run_summary(run_id)
-            if summary.status not in ("running", "waiting"):
-                return summary
-            await anyio.sleep(0.02)
-
-
 async def test_the_watcher_fires_a_due_timeout_and_the_run_goes_on_live(user, ctx):
     from graphflow.ui.app import _watch_waits
 
     first = await ctx.workspace.run(await ctx.workspace.save(approval(timeout=0.05)))
     assert first.status == "waiting"
     ctx.runs.task_group.start_soon(_watch_waits, ctx.runs)
-    summary = await finished(ctx, first.run_id)
+    summary = await run_ended(ctx.workspace, first.run_id)
     assert summary.status == "succeeded" and summary.outputs == {"y": "late"}
     live = ctx.runs.get(first.run_id)
     assert live is not None and live.log.closed  # it was a live run, followers saw it end
@@ -48,6 +39,6 @@ async def test_an_event_sent_from_a_page_continues_the_run_live(user, ctx):
     with pytest.raises(RunRefused, match="does not take event 'nope'"):
         await ctx.runs.send(first.run_id, "nope")
     assert await ctx.runs.send(first.run_id, "approved", {"ok": True}, by="ana") == "wait"
-    summary = await finished(ctx, first.run_id)
+    summary = await run_ended(ctx.workspace, first.run_id)
     assert summary.outputs == {"y": {"ok": True}}
     assert any(e.kind == "run_resumed" for e in ctx.runs.get(first.run_id).log.events)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import anyio
 import pytest
+from app_support import run_ended
 
 from graphflow import events as ev
 from graphflow.model import GraphSpec
@@ -61,12 +61,7 @@ async def seed(ctx: Any) -> None:
 
 
 async def settled(ctx: Any, run_ids: list[str]) -> dict[str, Any]:
-    with anyio.fail_after(20):
-        while True:
-            runs = {r: await ctx.workspace.store.get_run(r) for r in run_ids}
-            if all(run.status != "running" for run in runs.values()):
-                return runs
-            await anyio.sleep(0.02)
+    return {r: await run_ended(ctx.workspace, r, unfinished=("running",)) for r in run_ids}
 
 
 async def test_unrecoverable_runs_are_marked_failed_and_a_continued_run_is_live(user, ctx, caplog):
