@@ -1,5 +1,5 @@
 """Whether an output port may feed an input port: the rule the validator applies to every edge
-and the canvas applies (in ``ui/canvas/canvas.js``, the same rule) before it draws one.
+and the canvas applies (in ``ui/canvas/js/ports.js``, the same rule) before it draws one.
 
 Types: equal, either ``any``, or an integer into a number. Two object ports that both carry a
 JSON schema (a function's pydantic model or TypedDict) are compared one level deep: every field

@@ -24,7 +24,7 @@ REGISTRY = graphflow.default_registry()  # the sample handlers too: the samples 
 KINDS = [kind.describe() for kind in REGISTRY.kinds.values()]
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_graphs"
 SAMPLE_NAMES = sorted(p.stem for p in SAMPLES.glob("*.json"))
-CARD_WIDTH = 150  # canvas.css .gf-node width (CARD.width in canvas.js)
+CARD_WIDTH = 150  # canvas.css .gf-node width (CARD.width in js/util.js)
 LONG_ERROR = ("InvalidEmail: invalid email address 'bob@@example.invalid.example.invalid': expected exactly one '@',"
               " found 2; " + "x" * 300)
 

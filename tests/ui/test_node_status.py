@@ -8,7 +8,7 @@ from graphflow.events import NodeStatus
 
 
 def test_canvas_status_texts_are_the_engine_statuses() -> None:
-    source = (Path(canvas.__file__).parent / "canvas.js").read_text(encoding="utf-8")
+    source = (Path(canvas.__file__).parent / "js" / "cards.js").read_text(encoding="utf-8")
     table = re.search(r"const STATUS_TEXT = \{(.*?)\};", source, re.S)
     assert table is not None
     keys = set(re.findall(r"(\w+):", table.group(1)))
