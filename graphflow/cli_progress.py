@@ -167,7 +167,8 @@ def summary(result: RunResult) -> str:
     if result.status == "failed":
         return f"failed{took}: node {result.failed_node!r}: {result.error} (run {result.run_id}; {states})"
     if result.status == "waiting":
-        waits = "; ".join(wait_text(w) for w in result.waits)
+        seen = end.at if end is not None else time.time()
+        waits = "; ".join(wait_text(w, seen) for w in result.waits)
         return (f"waiting: run {result.run_id} continues when woken ({waits}); "
                 f"see graphflow reviews, graphflow send")
     reason = getattr(end, "reason", "") or "cancelled"

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from graphflow import events as ev
-from graphflow.formatting import clock, cost, duration, offset
+from graphflow.formatting import clock, cost, duration, moment, offset
 from graphflow.state import NodeRecord
 
 SHORT = 80
@@ -84,10 +84,11 @@ def usage_note(event: ev.NodeSucceeded | ev.NodeFailed) -> str:
     return f" [{event.tokens} tokens{split}, ${cost(event.cost)}]"
 
 
-def wait_text(wait: dict[str, Any]) -> str:
-    """``decision 'r1.review' (due 14:03:07.123)``: what a node waits for, as people read it."""
+def wait_text(wait: dict[str, Any], at: float) -> str:
+    """``decision 'r1.review' (due 14:03:07.123)``: what a node waits for, as people read it, seen
+    at ``at`` (the due time has its date when it is not that day)."""
     key = f" {wait['key']!r}" if wait.get("key") else ""
-    due = f" (due {clock(wait['due_at'])})" if wait.get("due_at") is not None else ""
+    due = f" (due {moment(wait['due_at'], at)})" if wait.get("due_at") is not None else ""
     node = f"{wait['node_id']}: " if wait.get("node_id") else ""
     return f"{node}{wait.get('kind')}{key}{due}"
 
@@ -134,9 +135,10 @@ def detail(event: ev.Event) -> str:
                 f"{call_text(event.name, event.arguments, event.result, event.error)} in {duration(event.duration)}"
                 + (" (fails the node)" if event.fatal else ""))
     if isinstance(event, ev.RunWaiting):
-        return "waiting for " + "; ".join(wait_text(w) for w in event.waits)
+        return "waiting for " + "; ".join(wait_text(w, event.at) for w in event.waits)
     if isinstance(event, ev.NodeWaiting):
-        return f"{event.node_id}: " + wait_text({"kind": event.wait_kind, "key": event.key, "due_at": event.due_at})
+        return f"{event.node_id}: " + wait_text({"kind": event.wait_kind, "key": event.key, "due_at": event.due_at},
+                                                    event.at)
     if isinstance(event, ev.MapProgress):
         return f"{event.node_id} {event.done}/{event.total}" + (f" ({event.failed} failed)" if event.failed else "")
     return event.node_id + (f": {event.reason}" if event.reason else "")  # skipped, cancelled

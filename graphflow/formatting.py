@@ -28,6 +28,14 @@ def clock(at: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(at)) + f".{int(at % 1 * 1000):03d}"
 
 
+def moment(at: float, ref: float) -> str:
+    """``clock(at)`` when ``at`` falls on ``ref``'s local day, else the date too
+    (``"2026-12-19 14:03:07"``): a due time two weeks away must not read as today's."""
+    if time.localtime(at)[:3] == time.localtime(ref)[:3]:
+        return clock(at)
+    return when(at)
+
+
 def when(at: float | None, *, seconds: bool = True) -> str:
     """Local date and time: ``"2026-12-03 14:03:07"``; ``"-"`` for None or 0."""
     if not at:

@@ -11,7 +11,10 @@ Woken by an event (``ctx.wake.data`` = ``{"event": name, "data": ...}``) it take
 transition, runs the new state's on-enter action and waits again, or in a terminal state
 outputs ``{state, history}``. Woken by a timer it takes the state's timeout. A crash
 before it waits again resumes it with the same wake and the same stored state, so it does
-the same step again (actions keep their idempotency key).
+the same step again (actions keep their idempotency key). Every state a step enters
+(the error state too) is entered at the step's recorded time: the wake's, or the node's
+first start for the initial state. So a redone step keeps its entry time, and a crash never
+extends a state's timeout.
 """
 
 from __future__ import annotations
@@ -103,8 +106,9 @@ class StateMachineNode(NodeKind):
         waited = ctx.waited  # the node's last wait in this run, if any
         progress = Progress.from_detail(waited.detail) if waited is not None else None
         if progress is None:
-            progress = Progress(machine.config.initial, [], ctx.clock.time())
-            await self.enter(machine, progress, None, m.START_EVENT, value, "", ctx.clock.time(), value, ctx)
+            # entered at the node's first start (from the log): a redone start keeps its timeout
+            progress = Progress(machine.config.initial, [], ctx.started_at)
+            await self.enter(machine, progress, None, m.START_EVENT, value, "", ctx.started_at, value, ctx)
         elif ctx.wake is None:
             assert waited is not None
             return waited  # another node of the run was woken: the same wait again
@@ -144,7 +148,7 @@ class StateMachineNode(NodeKind):
             entry: dict[str, Any] = {"from": before, "to": target, "event": event, "time": at, "data": data,
                                      "who": by}
             progress.history.append(entry)
-            progress.state, progress.entered_at = target, ctx.clock.time()
+            progress.state, progress.entered_at = target, at  # the step's recorded time, the same when redone
             action = machine.actions.get(target)
             if action is None:
                 return
@@ -158,8 +162,7 @@ class StateMachineNode(NodeKind):
                 if not machine.config.error_state or failed_in is not None:
                     raise StateActionFailed(f"state {target!r}: on-enter action failed: "
                                             f"{type(exc).__name__}: {exc}") from exc
-                failed_in, target, event, data, by, at = target, machine.config.error_state, m.ERROR_EVENT, \
-                    error, "", ctx.clock.time()
+                failed_in, target, event, data, by = target, machine.config.error_state, m.ERROR_EVENT, error, ""
 
     def wait(self, machine: BoundMachine, progress: Progress, value: Any) -> Wait:
         config = machine.config

@@ -42,3 +42,13 @@ def test_formatting() -> None:
     assert [fmt.percent(x) for x in (None, 0.0, 0.5, 0.999, 1.0)] == ["-", "0%", "50%", "99%", "100%"]
     assert [fmt.cost(x) for x in (None, 0.0, 0.01234)] == ["-", "0", "0.0123"]
     assert fmt.when(None) == "-" and fmt.when(0) == "-" and len(fmt.when(1_700_000_000)) == 19
+
+
+def test_a_due_time_reads_as_a_time_of_day_only_on_the_same_day() -> None:
+    noon = time.mktime((2026, 12, 5, 12, 0, 0, 0, 0, -1))
+    wait = {"node_id": "w", "kind": "event", "key": "approved"}
+    soon = describe(ev.RunWaiting(run_id="r", seq=3, at=noon, waits=[wait | {"due_at": noon + 60}]), t0=noon)
+    assert soon.endswith("waiting for w: event 'approved' (due 12:01:00.000)")
+    later = describe(ev.RunWaiting(run_id="r", seq=3, at=noon, waits=[wait | {"due_at": noon + 14 * 86_400}]), t0=noon)
+    assert later.endswith("waiting for w: event 'approved' (due 2026-12-19 12:00:00)")
+    assert fmt.moment(noon + 86_400, noon) == "2026-12-06 12:00:00"

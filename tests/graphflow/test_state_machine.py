@@ -243,3 +243,24 @@ async def test_an_initial_terminal_state_ends_at_once_and_a_bare_runner_cannot_w
     assert result.status == "succeeded" and result.outputs["result"]["state"] == "only"
     bare = await graphflow.run(machine_graph(LOOP), {"x": 1}, registry=registry)
     assert bare.status == "failed" and bare.error is not None and "WaitUnsupported" in bare.error
+
+
+async def test_a_redone_step_keeps_its_entry_time_so_a_crash_does_not_extend_the_timeout() -> None:
+    run = Driver(LOOP)
+    first = await run.start()
+    started = [e for e in first.events if e.kind == "node_started" and getattr(e, "node_id", "") == "m"][0]
+    cut = first.events[:first.events.index(started) + 1]  # the process died before the machine first waited
+    run.clock.advance(3000)
+    again = await run.runner().resume(cut)
+    assert again.waits[0]["due_at"] == started.at + 600 == first.waits[0]["due_at"]
+
+    await run.send("submit")
+    assert run.result is not None
+    in_review = run.result.events
+    revise = Wake("event", run.clock.time(), {"event": "revise"}, by="ana")
+    step = await run.runner().resume(in_review, wakes={"m": revise})
+    run.clock.advance(3000)  # the first try died before settling; the step is done again later
+    redone = await run.runner().resume(in_review, wakes={"m": revise})
+    assert step.waits[0]["due_at"] == redone.waits[0]["due_at"] == revise.at + 600
+    entries = [e for e in redone.events if e.kind == "node_waiting"][-1].detail
+    assert entries["entered_at"] == revise.at == entries["history"][-1]["time"]

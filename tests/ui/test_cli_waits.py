@@ -87,3 +87,15 @@ def test_a_refused_send_and_the_listing_word_the_wait_the_same_way(tmp_path: Pat
     assert refused.exit_code == 1 and f"wait waits for {wording}" in refused.stderr
     listed = invoke("waits", run_id, "--db", db)
     assert wording in listed.stdout
+
+
+def test_the_waiting_line_dates_a_due_time_that_is_not_today(tmp_path: Path) -> None:
+    import re
+
+    graph = tmp_path / "fortnight.json"
+    spec = json.loads(json.dumps(APPROVE))
+    spec["nodes"][1]["config"] = {"event": "approved", "timeout": 14 * 86_400}
+    graph.write_text(json.dumps(spec))
+    started = invoke("run", str(graph), "--example", "-q", "--db", str(tmp_path / "gf.db"))
+    assert started.exit_code == 0, started.stderr
+    assert re.search(r"event 'approved' \(due \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)", started.stderr), started.stderr
