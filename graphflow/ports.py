@@ -17,7 +17,7 @@ from graphflow.waits import WaitRow, Wake
 
 __all__ = ["CredentialInfo", "CredentialStore", "Draft", "DraftStore", "DurableSink", "EventSink", "GraphStore",
            "GraphSummary", "GraphVersion", "KeyValueStore", "Lease", "LeaseStore", "LiveSink", "NotFound",
-           "ReviewItem", "ReviewStore", "RunStore", "RunSummary", "SecretSource", "Store"]
+           "ReplaySink", "ReviewItem", "ReviewStore", "RunStore", "RunSummary", "SecretSource", "Store"]
 
 
 @runtime_checkable
@@ -42,6 +42,14 @@ class LiveSink(Protocol):
     """A sink that also shows what is not stored: a streaming node's text so far."""
 
     def show(self, note: NodeText) -> None: ...
+
+
+@runtime_checkable
+class ReplaySink(EventSink, Protocol):
+    """A sink told a resumed run's stored events apart from its new ones (``graphflow.EventLog``):
+    a ``run_waiting`` among them is history, not where the run stops."""
+
+    async def replay(self, events: Sequence[Event]) -> None: ...
 
 
 @runtime_checkable

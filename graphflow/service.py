@@ -69,6 +69,7 @@ from graphflow.runner import RunControl, Runner, RunResult
 from graphflow.samples import offer_samples
 from graphflow.secrets import EnvSecrets
 from graphflow.stats import GraphStats, NodeStats, graph_stats, node_stats
+from graphflow.subscribe import replay
 from graphflow.waits import PAUSED, RESUME, WaitRow, Wake, refusal
 
 BREAKERS = "breakers"
@@ -328,8 +329,7 @@ class Workspace:
             compiled = await self._compile(await self.store.get_graph(summary.graph_id, summary.graph_version))
             events = await self.store.load_events(run_id)
             for sink in sinks:  # a follower sees the whole run: what was logged, then what comes
-                for event in events:
-                    await sink.publish(event)
+                await replay(sink, events)
         except BaseException:
             await self._release(run_id)
             raise

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from graphflow.events import LOOP_END_KINDS, Event, NodeText
+from graphflow.ports import EventSink, ReplaySink
 
 
 class EventLog:
@@ -25,6 +26,11 @@ class EventLog:
         self.closed = False
 
     async def publish(self, event: Event) -> None:
+        self._fan_out(event)
+        if event.kind in LOOP_END_KINDS:  # a waiting run continues later in a new log
+            self.close()
+
+    def _fan_out(self, event: Event) -> None:
         self.events.append(event)
         for send in list(self._subscribers):
             try:
@@ -32,8 +38,14 @@ class EventLog:
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 self._subscribers.remove(send)
         self.show(event)
-        if event.kind in LOOP_END_KINDS:  # a waiting run continues later in a new log
-            self.close()
+
+    async def replay(self, events: Sequence[Event]) -> None:
+        """A resumed run's stored events (``ports.ReplaySink``): those after the last one held are
+        kept and shown, and the log stays open through a replayed ``run_waiting``: the run goes on."""
+        last = self.events[-1].seq if self.events else -1
+        for event in events:
+            if event.seq > last:
+                self._fan_out(event)
 
     def show(self, note: Event | NodeText) -> None:
         """To ``watch()`` streams only: a ``NodeText`` is not kept."""
@@ -75,3 +87,13 @@ class EventLog:
         with receive:
             async for item in receive:
                 yield item
+
+
+async def replay(sink: EventSink, events: Sequence[Event]) -> None:
+    """Hand ``sink`` the events a resumed run already has: its ``replay`` when it is a
+    ``ports.ReplaySink``, else each event published."""
+    if isinstance(sink, ReplaySink):
+        await sink.replay(events)
+        return
+    for event in events:
+        await sink.publish(event)

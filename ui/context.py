@@ -110,11 +110,7 @@ class LiveRuns:
         try:
             if not live.graph_id:
                 live.graph_id = (await self.workspace.run_summary(live.run_id)).graph_id
-            # followers see the whole run, but only the new events are published: the workspace
-            # replays the log to its sinks, and an EventLog ends at the replayed run_waiting
-            live.log.events = list(await self.workspace.events(live.run_id))
-            sink = NewEvents(live.log, after=live.log.events[-1].seq if live.log.events else -1)
-            live.result = await self.workspace.continue_run(live.run_id, sinks=[sink])
+            live.result = await self.workspace.continue_run(live.run_id, sinks=[live.log])  # the log replayed first
         except Exception as exc:  # a storage error, a graph gone: the run stays waiting, woken
             log.exception("continuing run %s failed", live.run_id)
             live.error = str(exc)
@@ -139,20 +135,6 @@ class LiveRuns:
 
     def get(self, run_id: str) -> LiveRun | None:
         return self.runs.get(run_id)
-
-
-class NewEvents:
-    """An event sink that passes on only the events after ``after`` (a continued run's new ones)."""
-
-    def __init__(self, log: graphflow.EventLog, after: int) -> None:
-        self.log, self.after = log, after
-
-    async def publish(self, event: Any) -> None:
-        if event.seq > self.after:
-            await self.log.publish(event)
-
-    def show(self, note: Any) -> None:
-        self.log.show(note)
 
 
 @dataclass

@@ -223,3 +223,27 @@ async def test_a_hundred_event_and_timeout_races_each_take_effect_once(tmp_path:
             kinds = [e.kind for e in await sender.events(run_id)]
             assert kinds.count("node_succeeded") == 3 and kinds.count("run_finished") == 1
         assert sum(outcomes.values()) == 100
+
+
+async def test_an_event_log_following_a_continued_run_sees_it_to_its_end(workspace: Workspace) -> None:
+    first = await workspace.run(await saved(workspace, TWO))
+    await workspace.send(first.run_id, "a", go_on=False)
+    seen: list[str] = []
+    log = graphflow.EventLog()
+
+    async def follow() -> None:
+        seen.extend([event.kind async for event in log.subscribe()])
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(follow)
+        await anyio.sleep(0)
+        waiting = await workspace.continue_run(first.run_id, sinks=[log])  # waits again, for b
+        assert waiting is not None and waiting.status == "waiting" and log.closed
+    assert seen.count("run_waiting") == 2 and seen[-1] == "run_waiting"  # the replayed one did not end it
+    assert [e.seq for e in log.events] == list(range(len(log.events)))  # each event once
+    log = graphflow.EventLog()
+    await workspace.send(first.run_id, "b", go_on=False)
+    done = await workspace.continue_run(first.run_id, sinks=[log])
+    assert done is not None and done.status == "succeeded"
+    assert [e.kind for e in log.events][-1] == "run_finished" and [e.seq for e in log.events] == list(
+        range(len(log.events)))
