@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import graphflow
@@ -236,7 +237,7 @@ async def test_an_event_log_following_a_continued_run_sees_it_to_its_end(workspa
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(follow)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         waiting = await workspace.continue_run(first.run_id, sinks=[log])  # waits again, for b
         assert waiting is not None and waiting.status == "waiting" and log.closed
     assert seen.count("run_waiting") == 2 and seen[-1] == "run_waiting"  # the replayed one did not end it
