@@ -27,6 +27,15 @@ def node_started(run_id: str, seq: int) -> ev.NodeStarted:
     return ev.NodeStarted(run_id=run_id, seq=seq, at=1.0 + seq, node_id="n")
 
 
+async def publish_run(store: Any, count: int, *, flush_every: int = 0) -> None:
+    """Run r1's first ``count`` events (its start, then node starts), flushed every ``flush_every``."""
+    await store.publish(started("r1"))
+    for seq in range(1, count):
+        await store.publish(node_started("r1", seq))
+        if flush_every and seq % flush_every == 0:
+            await store.flush()
+
+
 def raw(path: Path, sql: str) -> list[Any]:
     conn = sqlite3.connect(path)
     try:
@@ -256,11 +265,7 @@ async def test_a_lock_held_by_another_connection_is_waited_for_in_the_thread(tmp
 async def test_the_wal_is_checkpointed_by_the_writer(tmp_path):
     path = tmp_path / "g.db"
     async with open_store(path) as store:
-        await store.publish(started("r1"))
-        for seq in range(1, 4000):
-            await store.publish(node_started("r1", seq))
-            if seq % 2 == 0:
-                await store.flush()  # 2,000 transactions: some 40 MB of WAL if nothing checkpointed
+        await publish_run(store, 4000, flush_every=2)  # 2,000 transactions: some 40 MB of WAL if nothing checkpointed
         wal = path.with_name(path.name + "-wal").stat().st_size
         assert wal < 16 * 2**20, wal
         assert len(await store.load_events("r1")) == 4000
@@ -269,9 +274,7 @@ async def test_the_wal_is_checkpointed_by_the_writer(tmp_path):
 async def test_close_writes_what_is_queued_and_returns(tmp_path):
     path = tmp_path / "g.db"
     async with open_store(path) as store:
-        await store.publish(started("r1"))
-        for seq in range(1, 500):
-            await store.publish(node_started("r1", seq))
+        await publish_run(store, 500)
         await store.close()  # not flushed before: close writes the queue
         await store.close()  # idempotent
         with pytest.raises(StorageError, match="closed"):

@@ -28,6 +28,14 @@ def moved(user, x: float = 321.0) -> dict:
     return graph
 
 
+async def start_run_and_see_it_run(user, ctx, version: int) -> None:
+    """Start the run the dialog offers; it runs ``version`` to success, and is the graph's only run."""
+    user.find(marker="start-run").click()
+    await user.should_see(f"running version {version}")
+    await user.should_see("succeeded", marker="run-status", retries=50)
+    assert [r.graph_version for r in await ctx.workspace.runs("sequential_chain")] == [version]
+
+
 async def test_edits_are_autosaved_as_a_draft_and_restored_on_return(user, ctx):
     await user.open("/graph/sequential_chain")
     edit(user, moved(user), "move")
@@ -72,10 +80,7 @@ async def test_saving_with_problems_keeps_the_draft_and_running_it_is_refused(us
     await user.should_not_see(marker="run-choice-save")
     user.find(marker="run-choice-saved").click()  # version 1, as saved
     await user.should_see(marker="input-message")
-    user.find(marker="start-run").click()
-    await user.should_see("running version 1")
-    await user.should_see("succeeded", marker="run-status", retries=50)
-    assert [r.graph_version for r in await ctx.workspace.runs("sequential_chain")] == [1]
+    await start_run_and_see_it_run(user, ctx, 1)
 
 
 async def test_run_with_unsaved_edits_asks_and_save_and_run_runs_the_new_version(user, ctx):
@@ -86,10 +91,7 @@ async def test_run_with_unsaved_edits_asks_and_save_and_run_runs_the_new_version
     user.find(marker="run-choice-save").click()
     await user.should_see("saved version 2")
     await user.should_see(marker="start-run")
-    user.find(marker="start-run").click()
-    await user.should_see("running version 2")
-    await user.should_see("succeeded", marker="run-status", retries=50)
-    assert [r.graph_version for r in await ctx.workspace.runs("sequential_chain")] == [2]
+    await start_run_and_see_it_run(user, ctx, 2)
 
 
 async def test_a_save_over_a_newer_version_asks_and_can_overwrite(user, ctx):

@@ -1,7 +1,7 @@
 // A node's card (the GraphflowNode component): head, ports, run status, steps, output, problems, heat.
-import { h, markRaw, defineComponent, inject } from "vue";
+import { h } from "vue";
 import { Handle, Position } from "@vue-flow/core";
-import { CANVAS, CARD, formatDuration, truncate } from "graphflow-canvas/util.js";
+import { CARD, editBox, formatDuration, nodeComponent, truncate } from "graphflow-canvas/util.js";
 import { portTitle, schemaName } from "graphflow-canvas/ports.js";
 import { machineView } from "graphflow-canvas/machine.js";
 
@@ -164,76 +164,57 @@ function labelView(editor, id, data) {
   if (!data.editing) {
     return h("span", { class: "gf-label", title: text, onDblclick: (ev) => { ev.stopPropagation(); editor.startEditing(id); } }, text);
   }
-  return h("input", {
-    class: "gf-label-input nodrag nopan",
-    value: data.spec.label || "",
-    placeholder: id,
-    onVnodeMounted: ({ el }) => { el.focus(); el.select(); },
-    onKeydown: (ev) => {
-      ev.stopPropagation();
-      if (ev.key === "Enter") editor.finishEditing(id, ev.target.value);
-      else if (ev.key === "Escape") editor.finishEditing(id, null);
-    },
-    onBlur: (ev) => editor.finishEditing(id, ev.target.value),
-  });
+  return editBox("input", { class: "gf-label-input nodrag nopan", value: data.spec.label || "", placeholder: id },
+    (label) => editor.finishEditing(id, label));
 }
 
-export const GraphflowNode = markRaw(defineComponent({
-  name: "GraphflowNode",
-  inheritAttrs: false, // Vue Flow passes position, dimensions, ...: keep them off the DOM
-  props: { id: { type: String, required: true }, data: { type: Object, required: true } },
-  setup(props) {
-    const editor = inject(CANVAS);
-    return () => {
-      const { id, data } = props;
-      const status = data.status;
-      const shown = shownStatus(status);
-      const failing = hasFailures(data.heat);
-      const attrs = {
-        style: { "--gf-category": data.look.colour },
-        "data-category": data.category,
-        class: ["gf-node", status && `gf-status-${shown}`, data.problems && "gf-has-problems", failing && "gf-heat-problem",
-          data.spec.disabled && "gf-disabled"],
-        "data-node-id": id,
-        "data-kind": data.spec.kind,
-      };
-      if (status) attrs["data-status"] = status.status;
-      if (data.spec.disabled) attrs["data-disabled"] = "true";
-      if (shown === "degraded") attrs["data-degraded"] = "true";
-      if (failing) attrs["data-failing"] = "true";
-      if (status && status.breaker) attrs["data-breaker"] = status.breaker;
-      if (status && status.attempts) attrs["data-attempts"] = String(status.attempts);
-      if (data.heat) attrs.style["--gf-heat"] = heatColour(data.heat.heat);
-      const error = status && status.error ? String(status.error) : null;
-      // red: the node failed or is failing; amber: degraded; grey: a retry's error, then it succeeded
-      const errorClass = shown === "degraded" ? "gf-error-degraded" : shown === "succeeded" ? "gf-error-past" : null;
-      return h("div", attrs, [
-        h("div", { class: "gf-node-head" }, [
-          h("span", { class: "gf-icon material-icons", "aria-hidden": "true", "data-testid": "kind-icon" }, data.look.icon),
-          h("div", { class: "gf-head-text" }, [labelView(editor, id, data),
-            h("span", { class: "gf-kind" }, data.spec.disabled ? `${data.kindTitle} · disabled` : data.kindTitle)]),
-        ]),
-        statusRow(editor, status),
-        h("div", { class: "gf-ports" }, [
-          h("div", { class: "gf-inputs" }, data.ports.inputs.map((p) => portRow(editor, p, "in"))),
-          h("div", { class: "gf-outputs" }, data.ports.outputs.map((p) => portRow(editor, p, "out"))),
-        ]),
-        stepsView(status),
-        machineView(editor, id, data, status),
-        status && status.text && h("div", {
-          class: ["gf-node-text", status.output !== undefined && "gf-clickable"], "data-testid": "node-text",
-          onClick: status.output !== undefined ? () => editor.showOutput(id) : undefined,
-        }, String(status.text)),
-        error && h("div", { class: ["gf-error", errorClass], title: error, "data-testid": "error" }, truncate(error, ERROR_CHARS)),
-        status && !status.text && status.preview !== undefined && h("div", {
-          class: "gf-output nodrag gf-clickable", "data-testid": "output-preview", title: "click for the whole value",
-          onClick: () => editor.showOutput(id),
-        }, status.preview),
-        data.problems && h("ul", { class: "gf-problems", "data-testid": "problems" },
-          data.problems.map((message, i) => h("li", { key: i, title: String(message) },
-            [h("span", { class: "gf-problem-text" }, String(message))]))),
-        heatRow(data.heat),
-      ]);
-    };
-  },
-}));
+export const GraphflowNode = nodeComponent("GraphflowNode", (editor, id, data) => {
+  const status = data.status;
+  const shown = shownStatus(status);
+  const failing = hasFailures(data.heat);
+  const attrs = {
+    style: { "--gf-category": data.look.colour },
+    "data-category": data.category,
+    class: ["gf-node", status && `gf-status-${shown}`, data.problems && "gf-has-problems", failing && "gf-heat-problem",
+      data.spec.disabled && "gf-disabled"],
+    "data-node-id": id,
+    "data-kind": data.spec.kind,
+  };
+  if (status) attrs["data-status"] = status.status;
+  if (data.spec.disabled) attrs["data-disabled"] = "true";
+  if (shown === "degraded") attrs["data-degraded"] = "true";
+  if (failing) attrs["data-failing"] = "true";
+  if (status && status.breaker) attrs["data-breaker"] = status.breaker;
+  if (status && status.attempts) attrs["data-attempts"] = String(status.attempts);
+  if (data.heat) attrs.style["--gf-heat"] = heatColour(data.heat.heat);
+  const error = status && status.error ? String(status.error) : null;
+  // red: the node failed or is failing; amber: degraded; grey: a retry's error, then it succeeded
+  const errorClass = shown === "degraded" ? "gf-error-degraded" : shown === "succeeded" ? "gf-error-past" : null;
+  return h("div", attrs, [
+    h("div", { class: "gf-node-head" }, [
+      h("span", { class: "gf-icon material-icons", "aria-hidden": "true", "data-testid": "kind-icon" }, data.look.icon),
+      h("div", { class: "gf-head-text" }, [labelView(editor, id, data),
+        h("span", { class: "gf-kind" }, data.spec.disabled ? `${data.kindTitle} · disabled` : data.kindTitle)]),
+    ]),
+    statusRow(editor, status),
+    h("div", { class: "gf-ports" }, [
+      h("div", { class: "gf-inputs" }, data.ports.inputs.map((p) => portRow(editor, p, "in"))),
+      h("div", { class: "gf-outputs" }, data.ports.outputs.map((p) => portRow(editor, p, "out"))),
+    ]),
+    stepsView(status),
+    machineView(editor, id, data, status),
+    status && status.text && h("div", {
+      class: ["gf-node-text", status.output !== undefined && "gf-clickable"], "data-testid": "node-text",
+      onClick: status.output !== undefined ? () => editor.showOutput(id) : undefined,
+    }, String(status.text)),
+    error && h("div", { class: ["gf-error", errorClass], title: error, "data-testid": "error" }, truncate(error, ERROR_CHARS)),
+    status && !status.text && status.preview !== undefined && h("div", {
+      class: "gf-output nodrag gf-clickable", "data-testid": "output-preview", title: "click for the whole value",
+      onClick: () => editor.showOutput(id),
+    }, status.preview),
+    data.problems && h("ul", { class: "gf-problems", "data-testid": "problems" },
+      data.problems.map((message, i) => h("li", { key: i, title: String(message) },
+        [h("span", { class: "gf-problem-text" }, String(message))]))),
+    heatRow(data.heat),
+  ]);
+});

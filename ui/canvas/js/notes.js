@@ -1,6 +1,6 @@
 // Sticky notes and groups: their components and the editor's methods that add and edit them.
-import { h, markRaw, defineComponent, inject } from "vue";
-import { CANVAS, CARD, freshId } from "graphflow-canvas/util.js";
+import { h, markRaw } from "vue";
+import { CARD, editBox, freshId, nodeComponent } from "graphflow-canvas/util.js";
 
 // A sticky note (GraphSpec.notes): its flow id is NOTE_PREFIX + its id, which no node id can be (":" is
 // not allowed in one). Its text is a text node; a double click edits it in a textarea.
@@ -16,88 +16,71 @@ const GROUP_PAD = 24; // px around the selection a new group frames
 export const isGroup = (flowNode) => flowNode.type === "gfgroup";
 export const isGraphNode = (flowNode) => flowNode.type === "graphflow";
 
-export const GroupNode = markRaw(defineComponent({
-  name: "GraphflowGroup",
-  inheritAttrs: false,
-  props: { id: { type: String, required: true }, data: { type: Object, required: true } },
-  setup(props) {
-    const editor = inject(CANVAS);
-    return () => {
-      const { id, data } = props;
-      const head = data.editing
-        ? h("input", {
-          class: "gf-group-input nodrag nopan", value: data.spec.label, "aria-label": "group name", maxlength: 200,
-          onVnodeMounted: ({ el }) => { el.focus(); el.select(); },
-          onKeydown: (ev) => {
-            ev.stopPropagation();
-            if (ev.key === "Enter") editor.finishGroup(id, ev.target.value);
-            else if (ev.key === "Escape") editor.finishGroup(id, null);
-          },
-          onBlur: (ev) => editor.finishGroup(id, ev.target.value),
-        })
-        : h("div", { class: "gf-group-label", onDblclick: (ev) => { ev.stopPropagation(); editor.startEditing(id); } },
-          data.spec.label || "Group");
-      return h("div", {
-        class: "gf-group", "data-group-id": data.spec.id, "data-testid": "group",
-        style: { width: `${data.spec.width}px`, height: `${data.spec.height}px` },
-      }, [head]);
-    };
-  },
-}));
+const NOTE_CHARS = 10000;
+const GROUP_LABEL_CHARS = 200;
 
-export const NoteNode = markRaw(defineComponent({
-  name: "GraphflowNote",
-  inheritAttrs: false,
-  props: { id: { type: String, required: true }, data: { type: Object, required: true } },
-  setup(props) {
-    const editor = inject(CANVAS);
-    return () => {
-      const { id, data } = props;
-      const attrs = { class: "gf-note", "data-note-id": data.spec.id, "data-testid": "note" };
-      if (!data.editing) {
-        return h("div", { ...attrs, onDblclick: (ev) => { ev.stopPropagation(); editor.startEditing(id); } },
-          data.spec.text || h("span", { class: "gf-note-empty" }, "Double-click to write"));
-      }
-      return h("div", attrs, [h("textarea", {
-        class: "gf-note-input nodrag nopan nowheel", value: data.spec.text, "aria-label": "note text",
-        onVnodeMounted: ({ el }) => { el.focus(); el.select(); },
-        onKeydown: (ev) => {
-          ev.stopPropagation();
-          if (ev.key === "Escape") editor.finishNote(id, null);
-          else if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) editor.finishNote(id, ev.target.value);
-        },
-        onBlur: (ev) => editor.finishNote(id, ev.target.value),
-      })]);
-    };
-  },
-}));
+export const GroupNode = nodeComponent("GraphflowGroup", (editor, id, data) => {
+  const head = data.editing
+    ? editBox("input", {
+      class: "gf-group-input nodrag nopan", value: data.spec.label, "aria-label": "group name", maxlength: GROUP_LABEL_CHARS,
+    }, (label) => editor.finishGroup(id, label))
+    : h("div", { class: "gf-group-label", onDblclick: (ev) => { ev.stopPropagation(); editor.startEditing(id); } },
+      data.spec.label || "Group");
+  return h("div", {
+    class: "gf-group", "data-group-id": data.spec.id, "data-testid": "group",
+    style: { width: `${data.spec.width}px`, height: `${data.spec.height}px` },
+  }, [head]);
+});
+
+export const NoteNode = nodeComponent("GraphflowNote", (editor, id, data) => {
+  const attrs = { class: "gf-note", "data-note-id": data.spec.id, "data-testid": "note" };
+  if (!data.editing) {
+    return h("div", { ...attrs, onDblclick: (ev) => { ev.stopPropagation(); editor.startEditing(id); } },
+      data.spec.text || h("span", { class: "gf-note-empty" }, "Double-click to write"));
+  }
+  return h("div", attrs, [editBox("textarea", {
+    class: "gf-note-input nodrag nopan nowheel", value: data.spec.text, "aria-label": "note text",
+  }, (text) => editor.finishNote(id, text), (ev) => ev.key === "Enter" && (ev.ctrlKey || ev.metaKey))]);
+});
 
 // Editor methods for notes and groups.
+// A fresh id among a graph's notes or groups (absent: none yet).
+function freshIn(items, prefix) {
+  return freshId(prefix, new Set((items || []).map((item) => item.id)));
+}
+
 export const notesAndGroups = {
   // --- sticky notes
 
   addNote() {
     if (this.readonly) return;
-    const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
-    if (!rect) return;
-    const p = this.flow.screenToFlowCoordinate({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 });
-    const taken = new Set((this.exportGraph().notes || []).map((n) => n.id));
-    const id = freshId("note", taken);
+    const p = this.viewCentre();
+    if (!p) return;
+    const id = freshIn(this.exportGraph().notes, "note");
     const position = { x: Math.round(p.x - NOTE_SIZE.width / 2), y: Math.round(p.y - NOTE_SIZE.height / 2) };
     this.hasNotes = true;
-    const node = this.flowNode({ id: NOTE_PREFIX + id, kind: NOTE_KIND, text: "", position });
-    this.flow.addNodes([{ ...node, data: { ...node.data, editing: true } }]);
+    this.addEditing(this.flowNode({ id: NOTE_PREFIX + id, kind: NOTE_KIND, text: "", position }));
   },
 
   finishNote(flowId, text) {
+    this.finishField(flowId, "text", text, NOTE_CHARS);
+  },
+
+  // Ends the editing of a note's text or a group's name: null (Escape) or the same value changes nothing.
+  finishField(flowId, field, value, limit) {
     const node = this.flow.findNode(flowId);
     if (!node || !node.data.editing) return;
-    if (text === null || text === node.data.spec.text) {
+    if (value === null || value === node.data.spec[field]) {
       node.data = { ...node.data, editing: false };
       return;
     }
-    node.data = { ...node.data, spec: markRaw({ ...node.data.spec, text: String(text).slice(0, 10000) }), editing: false };
+    node.data = { ...node.data, spec: markRaw({ ...node.data.spec, [field]: String(value).slice(0, limit) }), editing: false };
     this.scheduleCommit("edit");
+  },
+
+  // A new note or group, its text or name being edited.
+  addEditing(node) {
+    this.flow.addNodes([{ ...node, data: { ...node.data, editing: true } }]);
   },
 
   // --- groups
@@ -130,29 +113,19 @@ export const notesAndGroups = {
       box.width = right - box.x + GROUP_PAD;
       box.height = bottom - box.y + GROUP_PAD;
     } else {
-      const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
-      if (!rect) return;
-      const p = this.flow.screenToFlowCoordinate({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 });
+      const p = this.viewCentre();
+      if (!p) return;
       box = { x: p.x - 150, y: p.y - 100, width: 300, height: 200 };
     }
-    const taken = new Set((this.exportGraph().groups || []).map((g) => g.id));
-    const id = freshId("group", taken);
+    const id = freshIn(this.exportGraph().groups, "group");
     this.hasGroups = true;
-    const node = this.flowNode({
+    this.addEditing(this.flowNode({
       id: GROUP_PREFIX + id, kind: GROUP_KIND, label: "",
       position: { x: Math.round(box.x), y: Math.round(box.y) }, width: Math.round(box.width), height: Math.round(box.height),
-    });
-    this.flow.addNodes([{ ...node, data: { ...node.data, editing: true } }]);
+    }));
   },
 
   finishGroup(flowId, label) {
-    const node = this.flow.findNode(flowId);
-    if (!node || !node.data.editing) return;
-    if (label === null || label === node.data.spec.label) {
-      node.data = { ...node.data, editing: false };
-      return;
-    }
-    node.data = { ...node.data, spec: markRaw({ ...node.data.spec, label: String(label).slice(0, 200) }), editing: false };
-    this.scheduleCommit("edit");
+    this.finishField(flowId, "label", label, GROUP_LABEL_CHARS);
   },
 };

@@ -70,9 +70,8 @@ export const palette = {
   },
 
   addAtCentre(kindName) {
-    const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
-    if (!rect) return;
-    const p = this.flow.screenToFlowCoordinate({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 });
+    const p = this.viewCentre();
+    if (!p) return;
     this.addNode(kindName, { x: Math.round(p.x - 80), y: Math.round(p.y - 20) });
   },
 };

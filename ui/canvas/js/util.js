@@ -1,4 +1,5 @@
-// Small helpers every part of the canvas uses: ids, copies, text and time formatting.
+// Small helpers every part of the canvas uses: ids, copies, text and time formatting, node components.
+import { h, markRaw, defineComponent, inject } from "vue";
 
 export const CANVAS = Symbol("graphflow-canvas");
 
@@ -34,4 +35,32 @@ export function formatDuration(seconds) {
 
 export function truncate(text, limit) {
   return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+}
+
+// A node type's component (a card, a note, a group): render(editor, id, data) draws it.
+export function nodeComponent(name, render) {
+  return markRaw(defineComponent({
+    name,
+    inheritAttrs: false, // Vue Flow passes position, dimensions, ...: keep them off the DOM
+    props: { id: { type: String, required: true }, data: { type: Object, required: true } },
+    setup(props) {
+      const editor = inject(CANVAS);
+      return () => render(editor, props.id, props.data);
+    },
+  }));
+}
+
+// The box that edits a label, a group's name or a note's text, focused with its text selected:
+// finish(text) keeps the text, finish(null) (Escape) drops the edit; keeps(ev): a key that keeps it.
+export function editBox(tag, attrs, finish, keeps = (ev) => ev.key === "Enter") {
+  return h(tag, {
+    ...attrs,
+    onVnodeMounted: ({ el }) => { el.focus(); el.select(); },
+    onKeydown: (ev) => {
+      ev.stopPropagation();
+      if (ev.key === "Escape") finish(null);
+      else if (keeps(ev)) finish(ev.target.value);
+    },
+    onBlur: (ev) => finish(ev.target.value),
+  });
 }

@@ -37,6 +37,13 @@ export const viewport = {
     this.flow.setViewport({ x, y, zoom });
   },
 
+  // The point of the flow at the centre of the view (null before the canvas is mounted).
+  viewCentre() {
+    const rect = this.flow.vueFlowRef.value?.getBoundingClientRect();
+    if (!rect) return null;
+    return this.flow.screenToFlowCoordinate({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 });
+  },
+
   bounds() {
     const nodes = this.flow.nodes.value;
     if (!nodes.length) return null;
