@@ -335,7 +335,8 @@ class Editor:
         with self.run_panel:
             tag(ui.label(f"run {live.run_id}" + (f" · version {version}" if version else "")).classes("gf-muted"),
                 "run-id")
-        self.run_view = RunView(self.canvas, spec, self.run_panel, self.ctx.workspace.breaker_states())
+        self.run_view = RunView(self.canvas, spec, self.run_panel, self.ctx.workspace.breaker_states(),
+                                successor=self.ctx.runs.get)
         self.run_view.on_resume = lambda: self.resume_paused(live.run_id, spec)
         self.run_view.follow(live)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from ..canvas.events import node_views, text_tail
 from ..context import LiveRun
 from .frame import tag
 
+log = logging.getLogger(__name__)
 BATCH_SECONDS = 0.05
 LOG_LINES = 2000
 
@@ -37,7 +39,8 @@ class RunView:
     """The overlays and the run panel of one run. ``follow(live)`` runs until the run's log ends."""
 
     def __init__(self, canvas: GraphCanvas, spec: GraphSpec, panel: ui.element,
-                 breakers: dict[str, str] | None = None) -> None:
+                 breakers: dict[str, str] | None = None,
+                 successor: Callable[[str], LiveRun | None] | None = None) -> None:
         self.canvas = canvas
         self.state = RunState()
         self.breaker_of = {n.id: n.breaker.name for n in spec.nodes if n.breaker is not None}
@@ -55,8 +58,12 @@ class RunView:
         """Replies streaming now, by node: shown on the card until the node's success brings the final text."""
         self.live: LiveRun | None = None
         self.finished = False
+        self.end_shown = False
+        """The end of the log followed now is shown (buttons hidden, outputs)."""
         self.on_resume: Callable[[], Awaitable[None]] | None = None
         """Set by the page: continue this run (paused) as a new live run."""
+        self.successor = successor
+        """The live run going on now under a run id (``LiveRuns.get``): a waiting run woken elsewhere."""
         with panel:
             with ui.row().classes("items-center full-width"):
                 self.status = tag(ui.label("starting").style("font-weight: 600"), "run-status")
@@ -77,7 +84,7 @@ class RunView:
         """Follow ``live`` until its log ends; ``continuing``: the same run woken after it waited
         (its new log starts after the events already shown)."""
         self.live = live
-        self.finished = False
+        self.finished = self.end_shown = False
         self.timer.activate()  # stopped when the previous log ended waiting
         self.stop.set_visibility(True)
         self.pause.set_visibility(True)
@@ -90,15 +97,22 @@ class RunView:
         return task
 
     async def _follow(self, live: LiveRun) -> None:
-        async for item in live.log.watch():
-            if not isinstance(item, ev.NodeText) and item.seq <= self.state.last_seq:
-                continue  # already shown (a continued run)
-            if isinstance(item, ev.NodeText):
-                self.texts[item.node_id] = item.text
-                self.changed.add(item.node_id)
-            else:
-                self.apply(item)
+        try:
+            async for item in live.log.watch():
+                if not isinstance(item, ev.NodeText) and item.seq <= self.state.last_seq:
+                    continue  # already shown (a continued run)
+                if isinstance(item, ev.NodeText):
+                    self.texts[item.node_id] = item.text
+                    self.changed.add(item.node_id)
+                else:
+                    self.apply(item)
+        except Exception as exc:  # a fault in the panel must not leave it saying 'running' forever
+            log.exception("the run panel stopped following run %s", live.run_id)
+            self.lines.append(f"the panel stopped following the run: {exc!r} (the Runs page has it all)")
+            self.finished = True
+            return
         if self.state.status == "waiting" and not live.error:  # it goes on when woken: nothing is wrong
+            self.finished = True  # also a continued log that ended with nothing new (continued elsewhere)
             return
         if not self.finished:  # the log closed without a final event: the run could not start or continue
             self.lines.append(f"the run stopped without a final event: {live.error or 'no reason given'}")
@@ -140,7 +154,11 @@ class RunView:
             self.stop.disable()
 
     def flush(self) -> None:
-        """Send what changed since the last flush: one message per kind of overlay."""
+        """Send what changed since the last flush: one message per kind of overlay. The status
+        goes first, so an overlay that fails cannot leave it behind the run."""
+        self.status.text = panel_status(self.state, self.finished)
+        if self.finished and self.state.status == "waiting":
+            self.follow_successor()
         if self.changed:
             changed, self.changed = self.changed, set()
             statuses = node_views(self.state, self.breaker_of, self.known_breakers, only=changed, now=time.time())
@@ -155,18 +173,23 @@ class RunView:
         if self.lines:
             lines, self.lines = self.lines, []
             self.log.push("\n".join(lines))
-        if self.finished and not self.state.ended:  # the log closed without a final event
-            self.status.text = "unfinished" if self.state.status == "running" else "not run"
-        else:
-            self.status.text = self.state.status if self.state.status != "pending" else "starting"
-        if self.state.paused:
-            self.status.text = f"paused ({self.state.paused})"
-        if self.finished:
-            self.timer.deactivate()
+        if self.finished and not self.end_shown:
+            self.end_shown = True
+            if self.state.status != "waiting" or self.successor is None:
+                self.timer.deactivate()  # a waiting run's view keeps looking for the run woken elsewhere
             self.stop.set_visibility(False)
             self.pause.set_visibility(False)
             self.resume.set_visibility(bool(self.state.paused) and self.on_resume is not None)
             self.show_outputs()
+
+    def follow_successor(self) -> None:
+        """A waiting run woken elsewhere (the Inbox, a timer, the command line, another tab)
+        goes on in this server as a new live run: follow it here too."""
+        if self.successor is None or self.live is None:
+            return
+        going = self.successor(self.live.run_id)
+        if going is not None and going is not self.live:
+            self.follow(going, continuing=True)
 
     def show_outputs(self) -> None:
         self.outputs.clear()
@@ -178,6 +201,15 @@ class RunView:
             text = json.dumps(self.state.outputs, indent=2, ensure_ascii=False, default=str)
             # a label (text), never ui.code: its markdown fence is closed by U+2028 and the rest renders as HTML
             tag(ui.label(text).classes("full-width gf-mono gf-output"), "run-outputs")
+
+
+def panel_status(state: RunState, finished: bool) -> str:
+    """The run panel's one-word status: the run's own, or why its log ended without one."""
+    if state.paused:
+        return f"paused ({state.paused})"
+    if finished and state.status in ("pending", "running"):  # the log closed without a final event
+        return "unfinished" if state.status == "running" else "not run"
+    return "starting" if state.status == "pending" else state.status
 
 
 def input_fields(compiled: CompiledGraph) -> list[Any]:

@@ -1,0 +1,43 @@
+"""The editor's run panel in chromium ends with the run's status: a run that waits says
+'waiting' (it said 'not run'), and follows the run when it is decided in another tab (the
+Inbox), to 'succeeded' with the outputs."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from test_app_browser import notified, open_editor, save
+
+pytestmark = pytest.mark.browser
+LABELLED = {"schema_version": 1, "id": "panel_waits", "name": "Panel waits", "nodes": [
+    {"id": "in", "kind": "input", "config": {"name": "x", "type": "object", "example": {"label": "spam"}},
+     "position": {"x": 0, "y": 0}},
+    {"id": "r", "kind": "review", "config": {"variant": "label", "labels": ["spam", "ham"], "proposal_field": "label"},
+     "position": {"x": 250, "y": 0}},
+    {"id": "y", "kind": "output", "config": {"name": "y"}, "position": {"x": 500, "y": 0}}], "edges": [
+    {"id": "e1", "source": "in", "target": "r"}, {"id": "e2", "source": "r", "target": "y"}]}
+
+
+def test_a_waiting_run_says_waiting_and_goes_on_when_decided_elsewhere(page: Page, served):
+    save(served.db, LABELLED)
+    open_editor(page, served.url + "/graph/panel_waits")
+    page.get_by_test_id("run").click()
+    page.get_by_test_id("start-run").click()
+    notified(page, "running version 1")
+    status = page.get_by_test_id("run-status")
+    expect(status).to_have_text("waiting", timeout=15_000)
+    run_id = page.get_by_test_id("run-id").inner_text().split()[1]
+
+    inbox = page.context.new_page()
+    try:
+        inbox.goto(served.url + "/inbox")
+        card = inbox.locator(f"[data-testid=review-item][data-run='{run_id}']")
+        card.get_by_test_id("review-age").click()
+        expect(card).to_have_attribute("data-selected", "true")
+        inbox.keyboard.press("l")
+        inbox.locator("[data-testid=label-choice][data-label=ham]").click()
+    finally:
+        inbox.close()
+    expect(status).to_have_text("succeeded", timeout=15_000)
+    expect(page.get_by_test_id("run-outputs")).to_contain_text('"y": "ham"')
+    expect(page.locator('[data-node-id="y"]')).to_have_attribute("data-status", "succeeded")
