@@ -73,6 +73,13 @@ def success_notes(event: ev.NodeSucceeded) -> list[str]:
     return notes
 
 
+def reuse_text(event: ev.RunStarted) -> str:
+    """``run from node 'd', reusing run R`` / ``resumed from R``; empty for a plain run."""
+    if event.from_node:
+        return f"run from node {event.from_node!r}, reusing run {event.resumed_from}"
+    return f"resumed from {event.resumed_from}" if event.resumed_from else ""
+
+
 def usage_note(event: ev.NodeSucceeded | ev.NodeFailed) -> str:
     """``" (120 tokens, $0.0012)"`` when the node spent any; tokens in/out from a model node's usage."""
     if not event.tokens and not event.cost:
@@ -97,7 +104,7 @@ def detail(event: ev.Event) -> str:
     """What the event says beyond its kind: the node, then what happened to it."""
     if isinstance(event, ev.RunStarted):
         return f"graph {event.graph_id}" + (f" v{event.graph_version}" if event.graph_version else "") + (
-            f", resumed from {event.resumed_from}" if event.resumed_from else "")
+            reuse_text(event) and f", {reuse_text(event)}")
     if isinstance(event, ev.RunFinished):
         text = event.status + (f" at {event.failed_node}" if event.failed_node else "")
         text += f": {event.error}" if event.error else ""

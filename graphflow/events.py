@@ -47,7 +47,10 @@ class RunStarted(_EventBase):
     inputs: dict[str, Any] = Field(default_factory=dict)
     node_ids: list[str] = Field(default_factory=list)
     resumed_from: str | None = None
-    """A new run that continues a failed one reuses that run's outputs."""
+    """A new run that continues a failed one (or runs from a node) reuses that run's outputs."""
+    from_node: str | None = None
+    """A run from this node: it and its descendants ran again, every other node's output was
+    reused from ``resumed_from`` (with that run's inputs)."""
     parent_run_id: str | None = None
     """Set on a run made by another run's node (an agent's graph tool; its run id is the call's
     idempotency key): the run it belongs to."""

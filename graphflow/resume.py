@@ -91,13 +91,15 @@ def recover(events: Sequence[ev.Event]) -> Recovery:
 
 @dataclass
 class Seed:
-    """Outputs a new run may reuse from an earlier, failed one."""
+    """Outputs a new run may reuse from an earlier one (a failed one, or any, run from a node)."""
 
     from_run: str
     outputs: dict[str, dict[str, Any]]
     changed: list[str]
     """Nodes whose spec differs between the two graph versions (they and their
     descendants run again)."""
+    from_node: str | None = None
+    """A run from this node: it and its descendants run again, whether or not they changed."""
 
 
 def _behaviour(node: NodeSpec) -> dict[str, Any]:
@@ -106,16 +108,19 @@ def _behaviour(node: NodeSpec) -> dict[str, Any]:
 
 
 def changed_nodes(old: GraphSpec, new: GraphSpec) -> list[str]:
+    """Nodes of ``new`` that are new, behave differently, or whose incoming edges were added or removed."""
     old_nodes = {n.id: n for n in old.nodes}
     old_edges = {(e.source, e.source_port, e.target, e.target_port, e.condition) for e in old.edges}
+    new_edges = {(e.source, e.source_port, e.target, e.target_port, e.condition) for e in new.edges}
     changed = {n.id for n in new.nodes if n.id not in old_nodes or _behaviour(n) != _behaviour(old_nodes[n.id])}
-    changed |= {e.target for e in new.edges if (e.source, e.source_port, e.target, e.target_port, e.condition)
-                not in old_edges}
+    ids = {n.id for n in new.nodes}
+    changed |= {edge[2] for edge in old_edges ^ new_edges if edge[2] in ids}
     return sorted(changed)
 
 
-def seed_from(events: Sequence[ev.Event], old: GraphSpec, new: GraphSpec) -> Seed:
-    """Reuse every success of the old run that neither changed nor depends on a change."""
+def seed_from(events: Sequence[ev.Event], old: GraphSpec, new: GraphSpec, from_node: str | None = None) -> Seed:
+    """Reuse every success of the old run that neither changed nor depends on a change
+    (nor, with ``from_node``, is that node or downstream of it)."""
     if not events or not isinstance(events[0], ev.RunStarted):
         raise ValueError("the log does not start with run_started")
     import networkx as nx  # late: most runs never resume from a failure
@@ -124,9 +129,9 @@ def seed_from(events: Sequence[ev.Event], old: GraphSpec, new: GraphSpec) -> See
     graph = nx.DiGraph()
     graph.add_nodes_from(n.id for n in new.nodes)
     graph.add_edges_from((e.source, e.target) for e in new.edges)
-    dirty = set(changed)
-    for node_id in changed:
+    dirty = set(changed) | ({from_node} if from_node else set())
+    for node_id in list(dirty):
         dirty |= nx.descendants(graph, node_id)
     outputs = {e.node_id: dict(e.output) for e in events
                if isinstance(e, ev.NodeSucceeded) and not e.degraded and e.node_id in graph and e.node_id not in dirty}
-    return Seed(events[0].run_id, outputs, changed)
+    return Seed(events[0].run_id, outputs, changed, from_node)

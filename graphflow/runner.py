@@ -173,7 +173,7 @@ class Runner:
         seed: Seed | None = None,
         parent_run_id: str | None = None,
     ) -> RunResult:
-        """Run the graph. With ``seed``, outputs of an earlier failed run are reused;
+        """Run the graph. With ``seed``, outputs of an earlier run are reused;
         ``parent_run_id``: the run this one is part of (on its ``RunStarted``)."""
         inputs = check_run_inputs(self.graph, inputs or {})
         run = _Run(self, dict(inputs), run_id or uuid.uuid4().hex, control or RunControl(), graph_version)
@@ -251,7 +251,8 @@ class _Run:
     async def start_fresh(self, seed: Seed | None) -> None:
         await self.emit(ev.RunStarted, graph_id=self.graph.spec.id, graph_version=self.graph_version,
                         inputs=self.inputs, node_ids=list(self.graph.order),
-                        resumed_from=seed.from_run if seed else None, parent_run_id=self.parent_run_id)
+                        resumed_from=seed.from_run if seed else None, from_node=seed.from_node if seed else None,
+                        parent_run_id=self.parent_run_id)
         await self.checkpoint()  # a durable run exists before any of its nodes runs
         if seed is not None:
             self.reused_from = seed.from_run

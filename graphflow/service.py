@@ -44,6 +44,7 @@ from graphflow.errors import (
     VersionConflict,
 )
 from graphflow.formatting import when
+from graphflow.from_here import RunFrom, no_fit, rerun_set, verdict
 from graphflow.inputs import check_run_inputs
 from graphflow.leases import lease_seconds, new_owner
 from graphflow.model import GraphSpec
@@ -64,7 +65,7 @@ from graphflow.ports import (
 )
 from graphflow.registry import Registry
 from graphflow.resilience import BreakerRegistry
-from graphflow.resume import seed_from
+from graphflow.resume import Seed, seed_from
 from graphflow.runner import RunControl, Runner, RunResult
 from graphflow.samples import offer_samples
 from graphflow.secrets import EnvSecrets
@@ -508,13 +509,50 @@ class Workspace:
             raise RunRefused(f"run {run_id} is {old.status}: only a failed or cancelled run can be resumed from")
         old_graph = await self.store.get_graph(old.graph_id, old.graph_version)
         new_graph = await self.store.get_graph(old.graph_id, version)
-        compiled = await self._compile(new_graph)
         seed = seed_from(await self.store.load_events(run_id), old_graph.spec, new_graph.spec)
-        new_run_id = new_run_id or uuid.uuid4().hex
-        self.store.claim_new_run(new_run_id, self.owner, self.lease, self.clock.time())
-        result = await self._execute(compiled, sinks, control, new_run_id, lambda runner, control: runner.run(
-            old.inputs, graph_version=new_graph.version, seed=seed, control=control, run_id=new_run_id))
+        result = await self._run_seeded(new_graph, old.inputs, seed, sinks, control, new_run_id)
         return result, seed.changed
+
+    async def plan_from(self, graph_id: str, node_id: str, *, after: str | None = None,
+                        version: int | None = None, look_back: int = 100) -> RunFrom:
+        """A run from ``node_id`` of the graph's ``version`` (default: the latest): the node and its
+        descendants run again, every other node's output (and the inputs) come from run ``after``
+        (default: the newest of the graph's latest ``look_back`` runs whose outputs fit). ``RunRefused``
+        saying why not (an unknown or input node, no run that fits, a node changed since), ``NotFound``."""
+        stored = await self.store.get_graph(graph_id, version)
+        try:
+            rerun = rerun_set(await self._compile(stored), node_id)
+        except ValueError as exc:
+            raise RunRefused(str(exc)) from None
+        candidates = [await self.store.get_run(after)] if after else await self.store.list_runs(graph_id, look_back)
+        verdicts = []
+        for earlier in candidates:
+            if earlier.graph_id != graph_id:
+                raise RunRefused(f"run {earlier.run_id} is a run of {earlier.graph_id!r}, not of {graph_id!r}")
+            if earlier.graph_version is None:
+                continue
+            old = (await self.store.get_graph(graph_id, earlier.graph_version)).spec
+            events = await self.store.load_events(earlier.run_id)
+            found = verdict(events, old, stored.spec, rerun)
+            if found.fits:
+                return RunFrom(stored, node_id, rerun, earlier, seed_from(events, old, stored.spec, node_id))
+            verdicts.append(found)
+        raise RunRefused(no_fit(graph_id, node_id, verdicts, named=after is not None))
+
+    async def run_from(self, plan: RunFrom, *, sinks: Sequence[EventSink] = (), control: RunControl | None = None,
+                       run_id: str | None = None) -> RunResult:
+        """Start the run ``plan_from`` made ready, with the earlier run's inputs."""
+        result = await self._run_seeded(plan.graph, plan.earlier.inputs, plan.seed, sinks, control, run_id)
+        return await self._woken_meanwhile(result, sinks, control)
+
+    async def _run_seeded(self, stored: GraphVersion, inputs: Mapping[str, Any], seed: Seed,
+                          sinks: Sequence[EventSink], control: RunControl | None, run_id: str | None) -> RunResult:
+        """A new run of ``stored`` that reuses the outputs ``seed`` holds."""
+        compiled = await self._compile(stored)
+        run_id = run_id or uuid.uuid4().hex
+        self.store.claim_new_run(run_id, self.owner, self.lease, self.clock.time())
+        return await self._execute(compiled, sinks, control, run_id, lambda runner, control: runner.run(
+            inputs, graph_version=stored.version, seed=seed, control=control, run_id=run_id))
 
     async def recover(self, run_id: str, *, sinks: Sequence[EventSink] = (),
                       control: RunControl | None = None) -> RunResult | None:
