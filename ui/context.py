@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from anyio.abc import TaskGroup
 
 import graphflow
 from graphflow.errors import LeaseHeld
+from graphflow.from_here import RunFrom
 from graphflow.ports import ReviewItem
 from graphflow.runner import RunControl, RunResult
 from graphflow.service import Workspace
@@ -43,34 +44,37 @@ class LiveRuns:
         self.runs: dict[str, LiveRun] = {}
 
     def start(self, graph_id: str, inputs: Mapping[str, Any], *, version: int | None = None) -> LiveRun:
-        live = LiveRun(uuid.uuid4().hex, graph_id)
-        self.runs[live.run_id] = live
-        self.task_group.start_soon(self._run, live, dict(inputs), version)
-        return live
+        live, inputs = LiveRun(uuid.uuid4().hex, graph_id), dict(inputs)
+        return self._launch(live, lambda: self.workspace.run(
+            graph_id, inputs, version=version, sinks=[live.log], control=live.control, run_id=live.run_id))
 
     def resume_from_failure(self, failed_run_id: str, graph_id: str, *, version: int | None = None) -> LiveRun:
         """A new run that continues a failed one from its failure."""
         live = LiveRun(uuid.uuid4().hex, graph_id)
+
+        async def work() -> RunResult:
+            result, _ = await self.workspace.resume_from_failure(
+                failed_run_id, version=version, sinks=[live.log], control=live.control, new_run_id=live.run_id)
+            return result
+        return self._launch(live, work)
+
+    def start_from(self, plan: RunFrom) -> LiveRun:
+        """A run from a node (``Workspace.plan_from``), reusing an earlier run's outputs for the rest."""
+        live = LiveRun(uuid.uuid4().hex, plan.graph.graph_id)
+        return self._launch(live, lambda: self.workspace.run_from(
+            plan, sinks=[live.log], control=live.control, run_id=live.run_id))
+
+    def _launch(self, live: LiveRun, work: Callable[[], Awaitable[RunResult]]) -> LiveRun:
         self.runs[live.run_id] = live
-        self.task_group.start_soon(self._resume, live, failed_run_id, version)
+        self.task_group.start_soon(self._drive, live, work)
         return live
 
-    async def _run(self, live: LiveRun, inputs: dict[str, Any], version: int | None) -> None:
+    async def _drive(self, live: LiveRun, work: Callable[[], Awaitable[RunResult]]) -> None:
         try:
-            live.result = await self.workspace.run(live.graph_id, inputs, version=version, sinks=[live.log],
-                                                   control=live.control, run_id=live.run_id)
+            live.result = await work()
         except Exception as exc:  # the graph was deleted, a storage error: shown on the page
             # (bad inputs or a stored graph that no longer validates are a failed run the workspace records)
             log.exception("run %s of %s could not run", live.run_id, live.graph_id)
-            live.error = str(exc)
-            live.log.close()
-
-    async def _resume(self, live: LiveRun, run_id: str, version: int | None) -> None:
-        try:
-            live.result, _ = await self.workspace.resume_from_failure(
-                run_id, version=version, sinks=[live.log], control=live.control, new_run_id=live.run_id)
-        except Exception as exc:
-            log.exception("resuming run %s failed", run_id)
             live.error = str(exc)
             live.log.close()
 

@@ -80,6 +80,7 @@ export default {
     lazy: { default: null }, // true | false | null: automatic, above LAZY_ABOVE nodes
     readonly: { type: Boolean, default: false },
     machineEvents: { type: Boolean, default: false }, // state machine cards offer their valid events as buttons
+    runFrom: { type: Boolean, default: false },
   },
   emits: ["graphChange", "select", "connectRefused", "save", "run", "machineEvent"],
   setup(props, { emit }) {

@@ -84,6 +84,7 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         self._props["lazy"] = lazy
         self._props["readonly"] = readonly
         self._props["machineEvents"] = on_machine_event is not None
+        self._props["runFrom"] = on_run is not None
         self._handlers: dict[str, list[Handler[Any]]] = {
             n: [] for n in ("change", "select", "refused", "save", "run", "machine")}
         self.on("graphChange", self._on_graph_change)
@@ -91,7 +92,7 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
                                                      node_ids=list(e.args.get("node_ids") or [])))
         self.on("connectRefused", lambda e: self._dispatch("refused", ConnectRefusedEvent, e, **_refusal(e.args)))
         self.on("save", self._on_save)
-        self.on("run", lambda e: self._dispatch("run", RunEvent, e))
+        self.on("run", lambda e: self._dispatch("run", RunEvent, e, from_node=_text_or_none(e.args.get("from_node"))))
         self.on("machineEvent", lambda e: self._dispatch("machine", MachineEventSent, e,
                                                          node_id=str(e.args.get("node_id") or ""),
                                                          event=str(e.args.get("event") or "")))
@@ -126,8 +127,10 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         return self
 
     def on_run(self, handler: Handler[RunEvent]) -> Self:
-        """Ctrl+Enter inside the canvas."""
+        """Ctrl+Enter inside the canvas, or "Run from here" on a node's menu (``from_node``)."""
         self._handlers["run"].append(handler)
+        self._props["runFrom"] = True
+        self.update()
         return self
 
     # --- commands: Python -> browser
@@ -230,6 +233,10 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
     def _on_save(self, raw: GenericEventArguments) -> None:
         self._props["graph"] = raw.args["graph"]
         self._dispatch("save", SaveEvent, raw, graph=raw.args["graph"])
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _refusal(args: Mapping[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class NodeView(TypedDict, total=False):
     cost: float
     text: str | None
     """A model node's reply: the text so far while it streams, then the final text (its tail)."""
+    reused: str
+    """Its output was reused from this earlier run (not run again): the card says "reused"."""
     output: str
     """After it succeeded: its output as text (``output_text``); the card shows the first lines, a click all of it."""
     elapsed: float
@@ -92,7 +94,7 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None, now:
         error=record.error,
         breaker=breaker,
         progress=list(record.progress) if record.progress else None,
-        duration=record.duration,
+        duration=None if record.reused_from else record.duration,  # a reused output took no time here
     )
     if record.tokens or record.cost:
         status["tokens"], status["cost"] = record.tokens, record.cost
@@ -105,6 +107,8 @@ def node_status(record: NodeRecord, *, breaker: BreakerState | None = None, now:
         status["elapsed"] = max(0.0, now - record.started_at)
     if record.degraded:
         status["degraded"] = True
+    if record.reused_from:
+        status["reused"] = record.reused_from
     if record.steps:
         status["steps"] = steps_lines(record)
     if record.machine_state is not None:
@@ -157,7 +161,8 @@ class SaveEvent(UiEventArguments):
 
 @dataclass(kw_only=True, slots=True)
 class RunEvent(UiEventArguments):
-    pass
+    from_node: str | None = None
+    """"Run from here" on a node's menu: a run from this node; None for a whole run (Ctrl+Enter)."""
 
 
 @dataclass(kw_only=True, slots=True)

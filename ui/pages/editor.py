@@ -8,7 +8,8 @@ makes a new version when the graph is valid; with problems it keeps the draft an
 is no version. A save over a version saved meanwhile (another tab) asks first. Leaving the page
 with unsaved edits asks first too (``page_keys.py``, also Ctrl+S anywhere on the page).
 
-RUN runs a saved version, never unsaved edits: with edits it asks to save them first.
+RUN runs a saved version, never unsaved edits: with edits it asks to save them first. So does
+"Run from here" on a node's menu, which reuses an earlier run's outputs for every node not downstream.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from graphflow.service import RunRefused
 from graphflow.validate import spec_from_data
 
 from ..canvas import GraphCanvas
-from ..canvas.events import GraphChangeEvent, MachineEventSent, SaveEvent, SelectEvent
+from ..canvas.events import GraphChangeEvent, MachineEventSent, RunEvent, SaveEvent, SelectEvent
 from ..context import AppContext, LiveRun
 from .chat import ChatPanel
 from .editor_dialogs import ask_before_run, ask_on_conflict
@@ -103,7 +104,7 @@ class Editor:
             with ui.row().classes("full-width no-wrap gf-fill").style("gap: 12px; align-items: stretch"):
                 self.canvas = GraphCanvas(list(self.kinds.values()), self.graph, registry=self.ctx.registry,
                                           on_change=self.on_change, on_select=self.on_select,
-                                          on_save=self.on_save, on_run=self.run,
+                                          on_save=self.on_save, on_run=self.on_run,
                                           on_machine_event=self.send_event)
                 self.canvas.style("flex: 1; height: 100%; min-width: 0")
                 with ui.column().style("width: 380px; flex: none; height: 100%; overflow: auto"):
@@ -283,19 +284,30 @@ class Editor:
 
     # --- running
 
-    async def run(self) -> None:
-        """Run the saved version; with unsaved edits, ask to save them first (or run without them)."""
+    async def on_run(self, event: RunEvent) -> None:
+        """Ctrl+Enter on the canvas, or "Run from here" on a node's menu."""
+        await (self.run() if event.from_node is None else self.run_from(event.from_node))
+
+    async def ready_to_run(self) -> bool:
+        """No run going on here, and the saved version is the one to run: with unsaved edits, ask to
+        save them first (or run without them); False when the user said no or the save failed."""
         if self.run_view is not None and not self.run_view.finished:
             ui.notify("a run is going on: stop it first")
-            return
+            return False
         if self.panel.pending():
             self.panel.apply_pending()
         if self.dirty:
             choice = await ask_before_run(self.version, 0 if self.compiled else len(self.problems))
             if choice == "cancel":
-                return
+                return False
             if choice == "save" and await self.save(announce=False) is None:
-                return
+                return False
+        return True
+
+    async def run(self) -> None:
+        """Run the saved version; with unsaved edits, ask to save them first (or run without them)."""
+        if not await self.ready_to_run():
+            return
         version, spec = self.version, self.saved
         compiled, problems = self.ctx.workspace.check(spec)
         if compiled is None:
@@ -306,6 +318,20 @@ class Editor:
             return
         ui.notify(f"running version {version}")
         self.watch(self.ctx.runs.start(self.graph_id, inputs, version=version), spec, version)
+
+    async def run_from(self, node_id: str) -> None:
+        """Run the saved version from a node: it and its descendants run again, every other node's
+        output (and the inputs) come from the latest earlier run they fit, or a refusal says why not."""
+        if not await self.ready_to_run():
+            return
+        try:
+            plan = await self.ctx.workspace.plan_from(self.graph_id, node_id, version=self.version)
+        except (RunRefused, NotFound) as exc:
+            ui.notify(f"cannot run from {node_id!r}: {exc}", type="warning", multi_line=True, timeout=12000)
+            return
+        ui.notify(f"running version {plan.graph.version} from {node_id!r}: {plural(len(plan.rerun), 'node')} run "
+                  f"again, {len(plan.reused)} reused from run {plan.earlier.run_id} (with its inputs)")
+        self.watch(self.ctx.runs.start_from(plan), plan.graph.spec, plan.graph.version)
 
     async def send_event(self, event: MachineEventSent) -> None:
         """A state machine card's button: the event goes to the run on the canvas, which goes on here."""

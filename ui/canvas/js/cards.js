@@ -95,6 +95,7 @@ function statusRow(editor, status) {
   const shown = shownStatus(status);
   const items = [h("span", { class: ["gf-badge", `gf-badge-${shown}`], "data-testid": "status" },
     STATUS_TEXT[shown] || shown)];
+  if (status.reused) items.push(h("span", { class: "gf-reused", "data-testid": "reused", title: `reused from run ${status.reused}` }, "reused"));
   if (status.attempts > 1) items.push(h("span", { class: "gf-attempts", "data-testid": "attempts" }, `×${status.attempts}`));
   if (status.breaker) {
     items.push(h("span", { class: ["gf-breaker", `gf-breaker-${status.breaker}`], "data-testid": "breaker" },

@@ -21,6 +21,7 @@ export class Editor {
     this.ready = shallowRef(false);
     this.lazyOption = props.lazy; // true | false | null (automatic)
     this.machineEvents = props.machineEvents === true;
+    this.runFrom = props.runFrom === true; // the node menu offers "Run from here" (a run event with from_node)
     this.lazy = shallowRef(props.lazy === true);
     this.minimap = shallowRef(false);
     const prefs = loadPrefs();

@@ -9,7 +9,7 @@ import { h } from "vue";
 export const SHORTCUTS = [
   ["Double click on the canvas", "add a node there (type to search, Enter to add)"],
   ["Drag an edge onto empty space", "add a node that takes it, connected"],
-  ["Right click a node", "duplicate, rename, disable, delete"],
+  ["Right click a node", "duplicate, rename, disable, run from here, delete"],
   ["Double click a label", "rename the node"],
   ["Delete / Backspace", "delete the selection"],
   ["Ctrl+C / Ctrl+V", "copy / paste the selection"],
@@ -74,13 +74,16 @@ export function contextMenu(editor) {
     ["duplicate", "content_copy", "Duplicate", () => editor.duplicate(menu.nodeId)],
     ["rename", "edit", "Rename", () => editor.startEditing(menu.nodeId)],
     ["disable", disabled ? "play_circle" : "block", disabled ? "Enable" : "Disable", () => editor.toggleDisabled(menu.nodeId)],
+    editor.runFrom && ["run-from", "replay", "Run from here", () => editor.emit("run", { from_node: menu.nodeId }),
+      node.data.spec.kind === "input" ? "An input node only passes the run's inputs on: use Run" : null],
     ["delete", "delete", "Delete", () => editor.deleteNode(menu.nodeId)],
-  ];
+  ].filter(Boolean);
   return h("div", {
     class: "gf-menu nodrag nopan", role: "menu", "data-testid": "node-menu", style: { left: `${menu.x}px`, top: `${menu.y}px` },
     onPointerdown: (ev) => ev.stopPropagation(),
-  }, items.map(([action, icon, text, run]) => h("button", {
+  }, items.map(([action, icon, text, run, refused]) => h("button", { // refused: why it cannot work here
     type: "button", role: "menuitem", class: "gf-menu-item", key: action, "data-action": action,
+    disabled: !!refused, title: refused || undefined, "aria-disabled": refused ? "true" : undefined,
     onClick: () => { editor.menu.value = null; run(); },
   }, [h("span", { class: "material-icons", "aria-hidden": "true" }, icon), h("span", {}, text)])));
 }
