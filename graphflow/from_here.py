@@ -99,6 +99,7 @@ def no_fit(graph_id: str, node_id: str, verdicts: Sequence[Verdict], named: bool
     latest = verdicts[0]
     shown = ", ".join(latest.missing[:5]) + (f" and {len(latest.missing) - 5} more" if len(latest.missing) > 5 else "")
     if named:
-        return f"{where} cannot reuse run {latest.run_id}: not every node outside its downstream succeeded there ({shown})"
+        return (f"{where} cannot reuse run {latest.run_id}: not every node outside its downstream succeeded "
+                f"there ({shown})")
     return (f"{where} needs an earlier run in which every node outside its downstream succeeded; none of the latest "
             f"{len(verdicts)} run{'s' if len(verdicts) != 1 else ''} has that (latest, {latest.run_id}: {shown})")

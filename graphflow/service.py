@@ -44,7 +44,7 @@ from graphflow.errors import (
     VersionConflict,
 )
 from graphflow.formatting import when
-from graphflow.from_here import RunFrom, no_fit, rerun_set, verdict
+from graphflow.from_here import RunFrom, Verdict, no_fit, rerun_set, verdict
 from graphflow.inputs import check_run_inputs
 from graphflow.leases import lease_seconds, new_owner
 from graphflow.model import GraphSpec
@@ -525,7 +525,7 @@ class Workspace:
         except ValueError as exc:
             raise RunRefused(str(exc)) from None
         candidates = [await self.store.get_run(after)] if after else await self.store.list_runs(graph_id, look_back)
-        verdicts = []
+        verdicts: list[Verdict] = []
         for earlier in candidates:
             if earlier.graph_id != graph_id:
                 raise RunRefused(f"run {earlier.run_id} is a run of {earlier.graph_id!r}, not of {graph_id!r}")

@@ -68,6 +68,8 @@ class NodeRecord:
     retries: int = 0
     degraded: bool = False
     cached: bool = False
+    reused_from: str | None = None
+    """Its output was reused from this earlier run (a resume from a failure, a run from a node)."""
     progress: tuple[int, int, int] | None = None
     """Map nodes: (done, failed, total)."""
     tokens: int = 0
@@ -151,7 +153,7 @@ class RunState:
             node.status, node.duration, node.output = NodeStatus.SUCCEEDED, event.duration, event.output
             node.attempts = max(node.attempts, event.attempt)
             node.edges_taken = list(event.edges_taken)
-            node.degraded, node.cached = event.degraded, event.cached
+            node.degraded, node.cached, node.reused_from = event.degraded, event.cached, event.reused_from
             node.tokens, node.cost = event.tokens, event.cost
             if event.error:
                 node.error = event.error
