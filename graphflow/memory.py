@@ -1,4 +1,5 @@
 """``MemoryStore``: the storage ports in plain dicts, for tests, scripts and the UI fallback.
+Review items too (``graphflow.memory_reviews``): a review node's run waits, and is decided, as on SQLite.
 
 It behaves as ``graphflow.storage.SqliteStore`` does (one conformance suite runs against
 both): seqs are checked on publish, events and values round-trip through JSON so a
@@ -19,6 +20,7 @@ from graphflow import events as ev
 from graphflow.clock import Clock, RealClock
 from graphflow.drafts import decode_draft, encode_draft
 from graphflow.errors import LeaseHeld, LeaseLost
+from graphflow.memory_reviews import MemoryReviews
 from graphflow.model import GraphSpec
 from graphflow.ports import Draft, GraphSummary, GraphVersion, Lease, NotFound, RunSummary
 from graphflow.waits import PAUSED, RESUME, WaitRow, Wake
@@ -40,8 +42,9 @@ class _Run:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-class MemoryStore:
-    """GraphStore + DraftStore + RunStore + KeyValueStore + LeaseStore (``graphflow.ports``) in memory."""
+class MemoryStore(MemoryReviews):
+    """GraphStore + DraftStore + RunStore + KeyValueStore + LeaseStore + WaitStore + ReviewStore
+    (``graphflow.ports``) in memory."""
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or RealClock()
@@ -51,6 +54,7 @@ class MemoryStore:
         self._leases: dict[str, Lease] = {}
         self._sessions: dict[str, list[dict[str, Any]]] = {}
         self._waits: dict[tuple[str, str], WaitRow] = {}
+        self._reviews = {}
 
     async def session_messages(self, session_id: str, limit: int = 500) -> list[dict[str, Any]]:
         kept = self._sessions.get(session_id, [])
@@ -117,6 +121,8 @@ class MemoryStore:
             del self._runs[run_id]
             for key in [k for k in self._waits if k[0] == run_id]:
                 del self._waits[key]
+            for item in self._items(run_id=run_id):
+                del self._reviews[item.id]
 
     # DraftStore
 
@@ -175,6 +181,7 @@ class MemoryStore:
             s = replace(s, status="running")
         self._derive_waits(event)
         run.log.append(body)
+        self._derive_review(event)
         run.summary = replace(s, last_seq=event.seq)
 
     def _derive_waits(self, event: ev.Event) -> None:
@@ -204,11 +211,24 @@ class MemoryStore:
                       key=lambda w: w.since)
 
     async def claim_wake(self, run_id: str, node_id: str, wake: Wake) -> bool:
+        """``_claim``; a timer that wins also times out the node's review item."""
+        won = self._claim(run_id, node_id, wake)
+        if won and wake.kind == "timer":
+            self._timed_out(run_id, node_id, wake.at)
+        return won
+
+    def _claim(self, run_id: str, node_id: str, wake: Wake) -> bool:
         row = self._waits.get((run_id, node_id))
         if row is None or row.wake is not None:
             return False
         self._waits[(run_id, node_id)] = replace(row, wake=wake)
         return True
+
+    def _graph_of(self, run_id: str) -> str:
+        return self._runs[run_id].summary.graph_id
+
+    def _time(self) -> float:
+        return self._clock.time()
 
     async def due_waits(self, now: float, limit: int = 100) -> list[WaitRow]:
         due = [w for w in self._waits.values() if w.wake is None and w.due_at is not None and w.due_at <= now]

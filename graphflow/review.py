@@ -34,6 +34,10 @@ DECISIONS: dict[str, tuple[str, ...]] = {
 REASONS = ("low_confidence", "model_uncertainty", "high_value", "escalation", "review")
 """Why an item was queued (a node may also name its own)."""
 MAX_REASON = 2000
+PENDING = "pending"
+STATUS_OF = {"approve": "approved", "edit": "edited", "reject": "rejected", "label": "labelled",
+             "answer": "answered"}
+"""A review item's status after each decision (every store: ``storage/reviews.py``, ``graphflow.memory``)."""
 
 
 def check_decision(detail: Mapping[str, Any], data: Any) -> dict[str, Any]:
@@ -65,6 +69,28 @@ def check_decision(detail: Mapping[str, Any], data: Any) -> dict[str, Any]:
             raise ValueError(f"label {label!r} is not one of {', '.join(labels)}")
         out["label"] = label
     return out
+
+
+def not_decidable(status: str, item_id: str, decided_by: str = "") -> str:
+    """Why an item no longer pending (``status``) takes no decision, as every store words it."""
+    if status == "timed_out":
+        return f"review item {item_id!r} timed out; its run took the timeout path"
+    if status == "closed":
+        return f"review item {item_id!r} is closed: its run ended without a decision"
+    who = f" by {decided_by}" if decided_by else ""
+    return f"review item {item_id!r} was already decided ({status}{who})"
+
+
+def too_late(item_id: str) -> str:
+    return f"review item {item_id!r} timed out before this decision; its run took the timeout path"
+
+
+def decided_label(variant: str, decision: Mapping[str, Any], proposal: Any) -> str | None:
+    """The label a decision stores: a label review's label, or the label of the proposal it approves."""
+    if decision["decision"] == "approve" and variant == "label":
+        return proposal_label(proposal)
+    label = decision.get("label")
+    return label if isinstance(label, str) else None
 
 
 def decided_value(detail: Mapping[str, Any], decision: Mapping[str, Any]) -> Any:

@@ -20,15 +20,11 @@ from graphflow import events as ev
 from graphflow.clock import Clock
 from graphflow.errors import WakeRefused
 from graphflow.ports import NotFound, ReviewItem
-from graphflow.review import check_decision, proposal_label
+from graphflow.review import PENDING, STATUS_OF, check_decision, decided_label, not_decidable, too_late
 from graphflow.waits import Wake
 
 from .db import Database
 
-PENDING = "pending"
-STATUS_OF = {"approve": "approved", "edit": "edited", "reject": "rejected", "label": "labelled",
-             "answer": "answered"}
-"""The item's status after each decision."""
 _COLUMNS = ("id, run_id, node_id, status, payload_json, created_at, decided_at, decision_json, graph_id, reason, "
             "confidence, due_at, decided_by, decision, edited_value_json, label")
 Claim = Callable[[sqlite3.Connection, str, str, Wake], bool]
@@ -86,30 +82,19 @@ def decide_in(conn: sqlite3.Connection, claim: Claim, item_id: str, data: Any, b
         raise NotFound(f"no review item {item_id!r}")
     item = _item(row)
     if item.status != PENDING:
-        return _already(item)
+        return not_decidable(item.status, item.id, item.decided_by)
     decision = check_decision(item.detail, data)
     kind = decision["decision"]
     if not claim(conn, item.run_id, item.node_id, Wake("decision", now, decision, by=by)):
         timed_out(conn, item.run_id, item.node_id, now)
-        return f"review item {item_id!r} timed out before this decision; its run took the timeout path"
-    label = decision.get("label")
-    if kind == "approve" and item.variant == "label":
-        label = proposal_label(item.detail.get("proposal"))
+        return too_late(item_id)
+    label = decided_label(item.variant, decision, item.detail.get("proposal"))
     edited = json.dumps(decision["value"]) if "value" in decision else None
     conn.execute(
         "UPDATE review_items SET status = ?, decided_at = ?, decision_json = ?, decided_by = ?, decision = ?, "
         "edited_value_json = ?, label = ? WHERE id = ?",
         (STATUS_OF[kind], now, json.dumps(decision), by, kind, edited, label, item_id))
     return None
-
-
-def _already(item: ReviewItem) -> str:
-    if item.status == "timed_out":
-        return f"review item {item.id!r} timed out; its run took the timeout path"
-    if item.status == "closed":
-        return f"review item {item.id!r} is closed: its run ended without a decision"
-    who = f" by {item.decided_by}" if item.decided_by else ""
-    return f"review item {item.id!r} was already decided ({item.status}{who})"
 
 
 class ReviewRepository:

@@ -1,8 +1,9 @@
-"""Review nodes through a workspace on SQLite: a decision continues the run (in another process
-too), and of a decision and its timeout exactly one takes effect."""
+"""Review nodes through a workspace, on SQLite and in memory: a decision continues the run (in
+another process too, on SQLite), and of a decision and its timeout exactly one takes effect."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 import graphflow
 from graphflow.clock import FakeClock
 from graphflow.errors import WakeRefused
+from graphflow.memory import MemoryStore
 from graphflow.service import Workspace
 from graphflow.waits import Wake, review_item_id
 from storage import open_store
@@ -34,6 +36,21 @@ def review_graph(**config: Any) -> dict[str, Any]:
 
 REPLY = {"text": "We will refund you.", "confidence": 0.5}
 REVIEW = review_graph(threshold=0.85, proposal_field="text", timeout=HOUR)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def ws(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Workspace]:
+    registry = graphflow.default_registry(installed=False)
+    if request.param == "memory":
+        yield Workspace(MemoryStore(clock=clock), registry, clock=clock)
+    else:
+        async with open_store(tmp_path / "r.db", clock=clock) as store:
+            yield Workspace(store, registry, clock=clock)
 
 
 async def test_a_confident_reply_runs_straight_through(tmp_path: Path) -> None:
@@ -67,30 +84,42 @@ async def test_a_waiting_review_survives_a_restart_and_a_decision_there_continue
         assert await ws.reviews() == []
 
 
-async def test_a_decision_that_does_not_fit_changes_nothing(tmp_path: Path) -> None:
-    async with open_store(tmp_path / "r.db") as store:
-        ws = Workspace(store, graphflow.default_registry(installed=False))
-        first = await ws.run(await ws.save(review_graph(variant="approval")), {"x": "ship it?"})
-        item_id = review_item_id(first.run_id, "r")
-        with pytest.raises(ValueError, match="approval review takes approve, reject"):
-            await ws.decide(item_id, {"decision": "edit", "value": "x"}, by="ana")
-        assert (await ws.review_item(item_id)).status == "pending"
-        assert [w.wake for w in await ws.waits(first.run_id)] == [None]
-        assert (await ws.run_summary(first.run_id)).status == "waiting"
+async def test_a_decision_that_does_not_fit_changes_nothing(ws: Workspace) -> None:
+    first = await ws.run(await ws.save(review_graph(variant="approval")), {"x": "ship it?"})
+    item_id = review_item_id(first.run_id, "r")
+    with pytest.raises(ValueError, match="approval review takes approve, reject"):
+        await ws.decide(item_id, {"decision": "edit", "value": "x"}, by="ana")
+    assert (await ws.review_item(item_id)).status == "pending"
+    assert [w.wake for w in await ws.waits(first.run_id)] == [None]
+    assert (await ws.run_summary(first.run_id)).status == "waiting"
 
 
-async def test_a_timeout_escalates_and_a_late_decision_is_refused(tmp_path: Path) -> None:
-    clock = FakeClock()
-    async with open_store(tmp_path / "r.db", clock=clock) as store:
-        ws = Workspace(store, graphflow.default_registry(installed=False), clock=clock)
-        first = await ws.run(await ws.save(REVIEW), {"x": REPLY})
-        clock.advance(HOUR)
-        (done,) = await ws.wake_due()
-        assert done.outputs == {"escalated": {"proposal": REPLY["text"], "context": REPLY, "reason": "timeout"}}
-        item = await ws.review_item(review_item_id(first.run_id, "r"))
-        assert (item.status, item.decided_by) == ("timed_out", "timer")
-        with pytest.raises(WakeRefused, match="timed out"):
-            await ws.decide(item.id, {"decision": "approve"}, by="ana")
+async def test_a_timeout_escalates_and_a_late_decision_is_refused(ws: Workspace, clock: FakeClock) -> None:
+    first = await ws.run(await ws.save(REVIEW), {"x": REPLY})
+    clock.advance(HOUR)
+    (done,) = await ws.wake_due()
+    assert done.outputs == {"escalated": {"proposal": REPLY["text"], "context": REPLY, "reason": "timeout"}}
+    item = await ws.review_item(review_item_id(first.run_id, "r"))
+    assert (item.status, item.decided_by) == ("timed_out", "timer")
+    with pytest.raises(WakeRefused, match="timed out"):
+        await ws.decide(item.id, {"decision": "approve"}, by="ana")
+
+
+async def test_an_item_is_listed_decided_once_and_its_label_kept(ws: Workspace, clock: FakeClock) -> None:
+    graph = review_graph(variant="label", labels=["spam", "ham"], reason="triage")
+    first = await ws.run(await ws.save(graph), {"x": "win a prize"})
+    assert first.status == "waiting"
+    (item,) = await ws.reviews(graph_id="reply", reason="triage")
+    assert (item.id, item.status, item.detail["proposal"]) == (review_item_id(first.run_id, "r"), "pending",
+                                                              "win a prize")
+    clock.advance(5)
+    decided = await ws.decide(item.id, {"decision": "label", "label": "spam"}, by="ana")
+    assert decided.result is not None and decided.result.outputs == {"y": "spam"}
+    assert (decided.item.status, decided.item.label, decided.item.decided_at) == ("labelled", "spam", clock.time())
+    assert [i.label for i in await ws.labelled("reply")] == ["spam"]
+    with pytest.raises(WakeRefused, match="already decided \\(labelled by ana\\)"):
+        await ws.decide(item.id, {"decision": "label", "label": "ham"}, by="bo")
+    assert await ws.reviews() == []
 
 
 async def test_a_hundred_decision_and_timeout_races_each_take_effect_once(tmp_path: Path) -> None:
