@@ -10,6 +10,7 @@ import anyio
 
 from graphflow.clock import Clock
 from graphflow.compile import CompiledGraph, compile_graph
+from graphflow.errors import StoreNeeded
 from graphflow.model import GraphSpec
 from graphflow.ports import EventSink, KeyValueStore, SecretSource
 from graphflow.registry import Registry, default_registry
@@ -55,9 +56,21 @@ async def run(
     Pass the same ``breakers`` (and ``cache``) to several runs to share circuit breakers
     (and cached outputs) between them."""
     compiled = graph if isinstance(graph, CompiledGraph) else validate_graph(graph, registry)
+    refuse_waiting(compiled)
     runner = Runner(compiled, sinks=sinks, clock=clock, max_concurrency=max_concurrency, breakers=breakers,
                     cache=cache, secrets=secrets)
     return await runner.run(inputs, run_id=run_id, control=control)
+
+
+def refuse_waiting(compiled: CompiledGraph) -> None:
+    """``StoreNeeded`` when a node of the graph may wait: the engine alone cannot keep a waiting run."""
+    waiting = [f"{n.id!r} ({n.spec.kind})" for n in compiled.nodes.values() if n.kind.may_wait(n.config)]
+    if waiting:
+        raise StoreNeeded(
+            f"graph {compiled.spec.id!r} cannot run without a database: node{'s' if len(waiting) > 1 else ''} "
+            f"{', '.join(waiting)} may wait for an event or a person, and a waiting run needs a store to be kept "
+            "in and woken from (run it through a workspace: graphflow run without --no-store, or "
+            "graphflow.Workspace in Python)")
 
 
 def run_sync(

@@ -8,6 +8,7 @@
     ├── LeaseHeld                another live process executes the run (names it, and when its lease expires)
     ├── LeaseLost                this process lost the lease of a run it was executing and stopped it
     ├── WakeRefused              an event or decision a run is not waiting for (or one already decided)
+    ├── StoreNeeded              a graph whose nodes wait run by the engine alone (no store): refused at start
     ├── VersionConflict          a save over a graph that gained a newer version since the edit began
     ├── ExpressionError          (expressions.py) an expression does not parse or fails
     │   ├── ExpressionSyntaxError
@@ -304,6 +305,12 @@ class ToolCallFailed(NodeError):
 class WakeRefused(GraphflowError):
     """An event, decision or timer that changes nothing: the run (or review item) is not waiting
     for it, or another wake was first. Nothing stored was changed."""
+
+
+class StoreNeeded(GraphflowError):
+    """``graphflow.run`` (``graphflow run --no-store``) was given a graph with nodes that wait for
+    an event or a person (``NodeKind.may_wait``): nothing could keep the waiting run or wake it, so it is
+    refused before anything runs. Run it through a workspace, which has a store."""
 
 
 class WaitUnsupported(NodeError):

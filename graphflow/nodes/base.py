@@ -180,6 +180,12 @@ class NodeKind:
     """Can fail in a way that a retry, a breaker or a cache helps with (not so a graph's input
     or output): the settings form shows those options only then."""
 
+    def may_wait(self, config: Any) -> bool:
+        """The node may wait for an event or a person (``graphflow.waits``): the engine alone, with no
+        store to keep a waiting run, refuses its graph at start (``StoreNeeded``). A delay is not such
+        a node: without a store it sleeps."""
+        return False
+
     def parse_config(self, raw: Mapping[str, Any]) -> NodeConfig:
         return self.Config.model_validate(raw)
 

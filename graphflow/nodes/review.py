@@ -112,6 +112,9 @@ class ReviewNode(NodeKind):
               port("context", required=False, description="What the reviewer sees beside the proposal."))
     outputs = (port("out"), port("rejected", "object"), port("escalated", "object"), port("decision", "object"))
 
+    def may_wait(self, config: ReviewConfig) -> bool:
+        return True
+
     def expressions(self, config: ReviewConfig) -> Iterable[tuple[str, str]]:
         return [("review_when", config.review_when)] if config.review_when else []
 

@@ -79,6 +79,10 @@ class StateMachineNode(NodeKind):
     outputs = (port("out", "object", description="{state, history} once a terminal state is reached"),)
     can_retry = True
 
+    def may_wait(self, config: MachineConfig) -> bool:
+        initial = config.state(config.initial)
+        return initial is None or not initial.terminal  # one that ends where it starts never waits
+
     def expressions(self, config: MachineConfig) -> Iterable[tuple[str, str]]:
         found = [(f"transitions[{i}].guard", t.guard) for i, t in enumerate(config.transitions) if t.guard]
         for i, state in enumerate(config.states):

@@ -41,6 +41,9 @@ class WaitEventNode(NodeKind):
     Config = WaitEventConfig
     inputs = (port("in", required=False),)
 
+    def may_wait(self, config: WaitEventConfig) -> bool:
+        return True
+
     async def run(self, config: WaitEventConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any] | Wait:
         wake = ctx.wake
         if wake is not None and wake.kind == "timer":

@@ -191,3 +191,16 @@ def test_decisions_that_do_not_fit_are_refused(detail: dict[str, Any], data: Any
 def test_bad_config_is_a_validation_error(config: dict[str, Any], problem: str) -> None:
     with pytest.raises(GraphValidationError, match=problem):
         graphflow.validate_graph(spec(**config), graphflow.default_registry(installed=False))
+
+
+async def test_graphflow_run_refuses_a_review_graph_at_start_saying_a_database_is_needed() -> None:
+    seen: list[str] = []
+
+    class Sink:
+        async def publish(self, event: Any) -> None:
+            seen.append(event.kind)
+
+    with pytest.raises(graphflow.errors.StoreNeeded, match="node 'r' \\(review\\) may wait .* a store"):
+        await graphflow.run(spec(), {"x": REPLY}, registry=graphflow.default_registry(installed=False),
+                            sinks=[Sink()])
+    assert seen == []  # nothing ran, nothing was spent

@@ -241,7 +241,9 @@ async def test_an_initial_terminal_state_ends_at_once_and_a_bare_runner_cannot_w
     registry = graphflow.default_registry(installed=False)
     result = await graphflow.run(machine_graph(done_at_once), {"x": 1}, registry=registry)
     assert result.status == "succeeded" and result.outputs["result"]["state"] == "only"
-    bare = await graphflow.run(machine_graph(LOOP), {"x": 1}, registry=registry)
+    with pytest.raises(graphflow.errors.StoreNeeded, match="node 'm' \\(state_machine\\) may wait"):
+        await graphflow.run(machine_graph(LOOP), {"x": 1}, registry=registry)  # refused before it starts
+    bare = await Runner(graphflow.validate_graph(machine_graph(LOOP), registry)).run({"x": 1})
     assert bare.status == "failed" and bare.error is not None and "WaitUnsupported" in bare.error
 
 

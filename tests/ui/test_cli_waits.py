@@ -99,3 +99,12 @@ def test_the_waiting_line_dates_a_due_time_that_is_not_today(tmp_path: Path) -> 
     started = invoke("run", str(graph), "--example", "-q", "--db", str(tmp_path / "gf.db"))
     assert started.exit_code == 0, started.stderr
     assert re.search(r"event 'approved' \(due \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)", started.stderr), started.stderr
+
+
+def test_the_engine_alone_refuses_a_graph_that_may_wait_before_anything_runs(tmp_path: Path) -> None:
+    graph = tmp_path / "approve.json"
+    graph.write_text(json.dumps(APPROVE))
+    refused = invoke("run", str(graph), "--example", "--no-store")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert "cannot run without a database: node 'wait' (wait_event) may wait" in refused.stderr
+    assert "without --no-store" in refused.stderr and "node_started" not in refused.stderr

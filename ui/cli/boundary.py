@@ -7,7 +7,14 @@ from collections.abc import Iterator
 
 import typer
 
-from graphflow.errors import GraphflowError, GraphValidationError, NotFound, RegistryError, RunInputError
+from graphflow.errors import (
+    GraphflowError,
+    GraphValidationError,
+    NotFound,
+    RegistryError,
+    RunInputError,
+    StoreNeeded,
+)
 from graphflow.text import printable
 
 EXIT_FAILED = 1
@@ -47,7 +54,7 @@ def boundary(graph_path: str | None = None) -> Iterator[None]:
             typer.echo(printable(f"{where}{problem}"), err=True)
         error(f"invalid graph ({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''})")
         raise typer.Exit(EXIT_FAILED) from None
-    except (RunInputError, RegistryError) as exc:
+    except (RunInputError, RegistryError, StoreNeeded) as exc:
         error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except NotFound as exc:

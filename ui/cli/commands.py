@@ -140,6 +140,10 @@ def run(
         registry = load_registry(plugin)
         compiled = load_compiled(graph, registry)
         inputs = collect_inputs(compiled, input, input_json, example)
+        if no_store:
+            from graphflow.api import refuse_waiting
+
+            refuse_waiting(compiled)  # before any progress is shown
         start = engine_start(max_concurrency) if no_store else stored_start(db, registry, max_concurrency)
         run_and_report(compiled, inputs, quiet=quiet, progress=progress.value, events_jsonl=events_jsonl,
                        start=start)
