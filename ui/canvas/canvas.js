@@ -105,6 +105,8 @@ export default {
     };
     window.addEventListener("keydown", this.onKeydown);
     window.addEventListener("pointerdown", this.onPointerdown, true);
+    this.onTheme = (event) => this.editor.followTheme(event);
+    window.addEventListener("graphflow-theme", this.onTheme);
     this.resizeObserver = new ResizeObserver(() => this.editor.fitIfNeeded());
     this.resizeObserver.observe(this.$el);
     await Promise.all(VENDORED_CSS.map((name) => loadResource(import.meta.resolve(name))));
@@ -113,6 +115,7 @@ export default {
   beforeUnmount() {
     window.removeEventListener("keydown", this.onKeydown);
     window.removeEventListener("pointerdown", this.onPointerdown, true);
+    window.removeEventListener("graphflow-theme", this.onTheme);
     this.resizeObserver?.disconnect();
     cancelAnimationFrame(this.editor.frame);
     clearInterval(this.editor.ticker);

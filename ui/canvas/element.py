@@ -19,6 +19,7 @@ from nicegui.events import GenericEventArguments, Handler, handle_event
 from graphflow.registry import Registry
 from graphflow.state import EdgeState
 
+from ..theme import add_theme
 from .events import (
     ConnectRefusedEvent,
     GraphChangeEvent,
@@ -74,6 +75,7 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         :param readonly: a graph to look at (a stored version): no palette, nothing dragged, connected or deleted
         """
         super().__init__()
+        add_theme()  # the canvas follows the app's theme choice
         self._registry = registry
         if node_ports is None and registry is not None:
             node_ports = ports_for(graph, registry)

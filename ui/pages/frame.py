@@ -14,6 +14,8 @@ from typing import Any
 
 from nicegui import app, background_tasks, ui
 
+from ..theme import add_theme, theme_toggle
+
 COUNT_EVERY = 5.0
 """Seconds between updates of the header's pending review count."""
 CSS = """
@@ -52,6 +54,7 @@ def frame(title: str, *, nav: bool = True, graph_id: str | None = None, here: st
     ``graph_id``: a graph's page (``here`` names which): its pages are linked in the header."""
     ui.page_title(f"{title} · graphflow")
     ui.add_css(CSS)
+    add_theme()
     with ui.header().classes("gf-header items-center q-px-md q-py-sm no-wrap"):
         ui.link("graphflow", "/").classes("gf-brand").props('data-testid="home"')
         tag(ui.label(title).classes("gf-title"), "page-title")
@@ -68,6 +71,7 @@ def frame(title: str, *, nav: bool = True, graph_id: str | None = None, here: st
             ui.link("Credentials", "/settings/credentials").classes("gf-nav q-ml-md") \
                 .props('data-testid="nav-credentials"')
             inbox_link()
+        theme_toggle().classes("q-ml-md")
     with ui.column().classes("gf-content") as content:
         yield content
 

@@ -26,7 +26,7 @@ export class Editor {
     this.minimap = shallowRef(false);
     const prefs = loadPrefs();
     this.minimapChoice = prefs.minimap ?? null; // true | false | null (by graph size)
-    this.theme = shallowRef(prefs.theme === "dark" ? "dark" : "light");
+    this.theme = shallowRef(window.graphflowTheme?.get() === "dark" ? "dark" : "light");
     this.sheet = shallowRef(false); // the shortcut sheet
     this.menu = shallowRef(null); // {nodeId, x, y}: a node's right-click menu
     this.quick = shallowRef(null); // {x, y, at, from, query, active}: the quick-add list

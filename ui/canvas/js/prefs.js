@@ -1,7 +1,7 @@
-// The viewer's choices kept in localStorage (minimap, theme) and the toggles the toolbar and keys use.
+// The viewer's choices kept in localStorage (the minimap; the theme is the app's) and the toggles the toolbar and keys use.
 
 const MINIMAP_ABOVE = 40; // nodes: the minimap is shown for larger graphs only (a small one fits in view)...
-const PREFS = "graphflow-canvas"; // ...unless toggled (M): that choice and the theme are kept in localStorage
+const PREFS = "graphflow-canvas"; // ...unless toggled (M): that choice is kept in localStorage
 
 export function loadPrefs() {
   try {
@@ -33,8 +33,13 @@ export const prefs = {
     savePrefs({ minimap: this.minimapChoice });
   },
 
+  // The theme is the whole app's (ui/theme.py): switching it here switches the page, and this
+  // canvas follows the page's "graphflow-theme" event like every other canvas open in the browser.
   toggleTheme() {
-    this.theme.value = this.theme.value === "dark" ? "light" : "dark";
-    savePrefs({ theme: this.theme.value });
+    window.graphflowTheme?.toggle();
+  },
+
+  followTheme(event) {
+    this.theme.value = event.detail === "dark" ? "dark" : "light";
   },
 };
