@@ -18,8 +18,8 @@ GRAPH = {"schema_version": 1, "id": "themed", "name": "Themed", "description": "
 # Quasar's and the app's texts are opaque)
 CONTRAST = """(selectors) => {
   const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
-    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const channel = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
   const behind = (el) => {
     for (; el; el = el.parentElement) {
       const c = rgb(getComputedStyle(el).backgroundColor);
@@ -29,7 +29,8 @@ CONTRAST = """(selectors) => {
   };
   const found = {};
   for (const selector of selectors) {
-    const els = [...document.querySelectorAll(selector)].filter((el) => el.offsetParent && (el.value || el.textContent).trim());
+    const els = [...document.querySelectorAll(selector)]
+      .filter((el) => el.offsetParent && (el.value || el.textContent).trim());
     if (!els.length) { found[selector] = null; continue; }
     found[selector] = Math.min(...els.map((el) => {
       const [a, b] = [lum(rgb(getComputedStyle(el).color).slice(0, 3)), lum(behind(el))];
@@ -39,7 +40,9 @@ CONTRAST = """(selectors) => {
   return found;
 }"""
 EDITOR_TEXTS = ["[data-testid=page-title]", "[data-testid=version]", ".q-tab__label", "[data-testid=settings] label",
-                "[data-testid=settings] input", ".gf-muted", ".gf-palette-item", ".gf-node .gf-kind", ".gf-node .gf-port"]
+                "[data-testid=settings] input", ".gf-muted", ".gf-palette-item", ".gf-node .gf-kind",
+                ".gf-node .gf-port"]
+SETTLED = "Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition).map((a) => a.finished))"
 
 
 def theme(page: Page) -> str:
@@ -47,7 +50,7 @@ def theme(page: Page) -> str:
 
 
 def readable(page: Page, selectors: list[str], minimum: float = 4.5) -> None:
-    page.evaluate("Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition).map((a) => a.finished))")  # colours fade in
+    page.evaluate(SETTLED)  # colours fade in: measure where they end
     ratios = page.evaluate(CONTRAST, selectors)
     missing = [s for s in selectors if ratios[s] is None]
     assert not missing, missing
