@@ -64,6 +64,9 @@ async def test_a_paused_run_finishes_what_runs_starts_nothing_and_resumes() -> N
     assert summary.status == "waiting"
     [row] = await ws.waits("r1")
     assert (row.node_id, row.key, row.detail) == (PAUSED, "resume", {"paused": "checking the data"})
+    assert row.waits_for() == "event 'resume' (paused: checking the data)"  # as refusals and listings say it
+    with pytest.raises(RunRefused, match=r"refused event 'go'.*it takes: 'resume'"):
+        await ws.send("r1", "go")
     with pytest.raises(RunRefused, match="only a running run"):
         await ws.pause("r1")
 
