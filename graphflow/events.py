@@ -7,6 +7,7 @@ each carries enough to rebuild the run's state from the log alone (see ``RunStat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -305,7 +306,30 @@ def event_to_json(event: Event) -> str:
     return event.model_dump_json()
 
 
-_LAYOUT: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...], frozenset[str], frozenset[str]]] = {}
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How to build one event class without validating: computed once per class."""
+
+    template: dict[str, Any]
+    factories: tuple[tuple[str, Any], ...]
+    names: frozenset[str]
+    required: frozenset[str]
+
+
+_LAYOUT: dict[type[BaseModel], _Layout] = {}
+_STAMP = frozenset({"run_id", "seq", "at"})
+_set = object.__setattr__
+
+
+def _layout(cls: type[_EventBase]) -> _Layout:
+    layout = _LAYOUT.get(cls)
+    if layout is None:
+        fields = cls.model_fields
+        template = {n: None if f.is_required() or f.default_factory else f.default for n, f in fields.items()}
+        factories = tuple((n, f.default_factory) for n, f in fields.items() if f.default_factory)
+        required = frozenset(n for n, f in fields.items() if f.is_required())
+        layout = _LAYOUT[cls] = _Layout(template, factories, frozenset(fields), required)
+    return layout
 
 
 def make_event(cls: type[_EventBase], **fields: Any) -> Any:
@@ -316,25 +340,36 @@ def make_event(cls: type[_EventBase], **fields: Any) -> Any:
     factories still run per event, so no two events share a mutable default. Field names
     are checked (a misspelt or missing one raises ``TypeError``); values are not.
     """
-    layout = _LAYOUT.get(cls)
-    if layout is None:
-        template = {n: None if f.is_required() or f.default_factory else f.default for n, f in cls.model_fields.items()}
-        factories = tuple((n, f.default_factory) for n, f in cls.model_fields.items() if f.default_factory)
-        names = frozenset(cls.model_fields)
-        required = frozenset(n for n, f in cls.model_fields.items() if f.is_required())
-        layout = _LAYOUT[cls] = (template, factories, names, required)
-    template, factories, names, required = layout
-    given = fields.keys()
+    layout = _layout(cls)
+    _check_names(cls, layout, fields.keys(), layout.names, layout.required)
+    return _build(cls, layout, layout.template.copy(), fields, set(fields))
+
+
+def stamp_event(cls: type[_EventBase], run_id: str, seq: int, at: float, fields: dict[str, Any]) -> Any:
+    """``make_event`` for the run loop: the event's own fields as a dict (no keyword packing
+    on the hot path), numbered and timed by the loop. Names are checked the same way."""
+    layout = _layout(cls)
+    _check_names(cls, layout, fields.keys(), layout.names - _STAMP, layout.required - _STAMP)
+    data = layout.template.copy()
+    data["run_id"], data["seq"], data["at"] = run_id, seq, at
+    return _build(cls, layout, data, fields, {"run_id", "seq", "at", *fields})
+
+
+def _check_names(cls: type[_EventBase], layout: _Layout, given: Any, names: frozenset[str],
+                 required: frozenset[str]) -> None:
     if not (given <= names and required <= given):
         raise TypeError(f"{cls.__name__}: unknown fields {sorted(given - names)}, missing {sorted(required - given)}")
-    data = template.copy()  # keeps the field order, so JSON dumps read the same as validated events
-    data.update(fields)
-    for name, factory in factories:
+
+
+def _build(cls: type[_EventBase], layout: _Layout, data: dict[str, Any], fields: dict[str, Any],
+           fields_set: set[str]) -> Any:
+    data.update(fields)  # ``data`` is the template's copy: keeps the field order, so JSON dumps read as validated
+    for name, factory in layout.factories:
         if name not in fields:
-            data[name] = factory()  # type: ignore[call-arg]  # typed as maybe taking the data; these take none
-    event = cls.__new__(cls)
-    object.__setattr__(event, "__dict__", data)
-    object.__setattr__(event, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(event, "__pydantic_extra__", None)
-    object.__setattr__(event, "__pydantic_private__", None)
+            data[name] = factory()  # typed as maybe taking the data; these take none
+    event = object.__new__(cls)
+    _set(event, "__dict__", data)
+    _set(event, "__pydantic_fields_set__", fields_set)
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
     return event

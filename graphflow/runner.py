@@ -231,6 +231,8 @@ class _Run:
         self.mailbox: Mailbox[Message] = Mailbox()
         self.attempts = Attempts(self.clock, runner.breakers, runner.cache, runner.rng, self.mailbox)
         self.workers: Workers | None = None
+        """Node tasks, made when the first node needs one (until then ``deferred`` holds those nodes)."""
+        self.deferred: dict[str, tuple[Any, ...]] = {}
         self.alone: anyio.CancelScope | None = None
         """The scope of the node the loop awaits itself, while it does."""
         self.alone_count = 0
@@ -281,19 +283,28 @@ class _Run:
         if self.control.pause_requested is not None:
             self.paused, self.control.pause_requested = self.control.pause_requested, None
         try:
-            async with anyio.create_task_group() as tg:
-                self.workers = Workers(tg, self.attempts.execute, self.attempts.cancelled)
-                await self.pump()
-                while not self.plan.finished and not self.suspended:
-                    await self.mailbox.wait()
-                    # handle everything already there before scheduling again
-                    while not self.plan.finished and (message := self.mailbox.get_nowait()) is not None:
-                        await self.handle(message)
-                    await self.pump()
-                self.workers.close()
+            await self.loop()  # inline and solo nodes need no task: a run of only those opens no task group
+            if self.deferred:
+                async with anyio.create_task_group() as tg:
+                    self.workers = Workers(tg, self.attempts.execute, self.attempts.cancelled)
+                    deferred, self.deferred = self.deferred, {}
+                    for node_id, item in deferred.items():
+                        self.workers.submit(node_id, item)
+                    await self.loop()
+                    self.workers.close()
         finally:
             self.control.detach()
         return await self.finish()
+
+    async def loop(self) -> None:
+        """Until the run ends or suspends (or, before there are workers, a node needs one)."""
+        await self.pump()
+        while not self.plan.finished and not self.suspended and not self.deferred:
+            await self.mailbox.wait()
+            # handle everything already there before scheduling again
+            while not self.plan.finished and (message := self.mailbox.get_nowait()) is not None:
+                await self.handle(message)
+            await self.pump()
 
     async def handle(self, message: Message) -> None:
         match message:
@@ -382,7 +393,7 @@ class _Run:
     async def start(self, node: CompiledNode, alone: bool = False) -> None:
         attempt, retry_at = self.resume_point(node.id)
         record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
-        await self.emit(ev.NodeStarted, node_id=node.id, attempt=attempt)
+        await self.emit_draft(ev.NodeStarted, {"node_id": node.id, "attempt": attempt})
         first = self.recovery.first_started.get(node.id) if self.recovery is not None else None
         ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng,
                           secrets=self.r.secrets, sessions=self.r.sessions,
@@ -403,8 +414,9 @@ class _Run:
         self.in_flight += 1
         if alone and retry_at is None and node.id in self.r.solo:
             await self.run_alone(node, inputs, ctx)
+        elif self.workers is None:
+            self.deferred[node.id] = (node, inputs, ctx, retry_at)
         else:
-            assert self.workers is not None
             self.workers.submit(node.id, (node, inputs, ctx, retry_at))
 
     async def run_alone(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> None:
@@ -510,13 +522,20 @@ class _Run:
             self.nodes[t.node_id] = NodeRun(started_at=now)
         elif t.state is NodeState.SUCCEEDED:
             self.collect_output(t.node_id, t.output or {})
-        elif t.state is NodeState.CANCELLED and self.workers is not None:
-            self.workers.cancel(t.node_id)
+        elif t.state is NodeState.CANCELLED:
+            self.cancel_task(t.node_id)
         failed_with = self.plan.inputs_for(t.node_id) if t.state is NodeState.FAILED else None
         cls, fields = node_event(t, record, now, self.reused_from, failed_with)
         if t.state is NodeState.WAITING and t.node_id in self.wakes:
             fields["woken"] = True
-        await self.emit(cls, **fields)
+        await self.emit_draft(cls, fields)
+
+    def cancel_task(self, node_id: str) -> None:
+        """End a node that runs in (or waits for) a task; its ``Done`` reports it."""
+        if self.workers is not None:
+            self.workers.cancel(node_id)
+        elif node_id in self.deferred:
+            self.attempts.cancelled(*self.deferred.pop(node_id))
 
     def collect_output(self, node_id: str, output: dict[str, Any]) -> None:
         named = published(self.graph.nodes[node_id], output)
@@ -526,7 +545,10 @@ class _Run:
     # -- events and the end --------------------------------------------------------------
 
     async def emit(self, cls: type[ev._EventBase], **fields: Any) -> None:
-        event = ev.make_event(cls, run_id=self.run_id, seq=self.seq, at=self.clock.time(), **fields)
+        await self.emit_draft(cls, fields)
+
+    async def emit_draft(self, cls: type[ev._EventBase], fields: dict[str, Any]) -> None:
+        event = ev.stamp_event(cls, self.run_id, self.seq, self.clock.time(), fields)
         self.seq += 1
         self.events.append(event)
         for sink in self.r.sinks:

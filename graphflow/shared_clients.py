@@ -7,9 +7,8 @@ items and sub-graphs inside it) shares one client per key; the outermost run clo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar, Token
 from typing import Any, TypeVar
 
 import anyio
@@ -32,6 +31,10 @@ class SharedClients:
             return client
         return found[0]
 
+    @property
+    def has_clients(self) -> bool:
+        return bool(self._clients)
+
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         for client, close in clients:
@@ -49,17 +52,26 @@ def current() -> SharedClients | None:
     return _current.get()
 
 
-@asynccontextmanager
-async def shared_clients() -> AsyncIterator[None]:
-    """Scope of a run. Nested runs (map items, sub-graphs) use the enclosing run's clients."""
-    if _current.get() is not None:
-        yield
-        return
-    scope = SharedClients()
-    token = _current.set(scope)
-    try:
-        yield
-    finally:
-        _current.reset(token)
-        with anyio.CancelScope(shield=True):
-            await scope.aclose()
+class shared_clients:  # noqa: N801 - used as ``async with shared_clients():``, like the function it replaced
+    """Scope of a run. Nested runs (map items, sub-graphs) use the enclosing run's clients.
+    A class, not a generator context manager: every run enters one, and a run that made no
+    client closes nothing (no shielded scope)."""
+
+    __slots__ = ("_scope", "_token")
+
+    def __init__(self) -> None:
+        self._scope: SharedClients | None = None
+        self._token: Token[SharedClients | None] | None = None
+
+    async def __aenter__(self) -> None:
+        if _current.get() is None:
+            self._scope = SharedClients()
+            self._token = _current.set(self._scope)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._scope is None or self._token is None:
+            return
+        _current.reset(self._token)
+        if self._scope.has_clients:
+            with anyio.CancelScope(shield=True):
+                await self._scope.aclose()
