@@ -169,8 +169,7 @@ class Attempts:
         """Run the node and send its ``Done``. A cancelled node sends nothing: its worker does."""
         spec = node.spec
         t0 = self.clock.monotonic()
-        if spec.retry is None and spec.breaker is None and spec.cache is None and spec.timeout is None \
-                and retry_at is None:
+        if node.plain and retry_at is None:
             # One attempt, no policies: the common case, kept short because it is hot.
             try:
                 output = checked(await run_node(node, inputs, ctx))

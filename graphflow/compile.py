@@ -8,7 +8,7 @@ graph itself is plain frozen data.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,18 @@ class CompiledNode:
     inline: bool
     """Runs in the scheduler loop: a pure or plain sync kind with no timeout, retry,
     breaker or cache (those need a task)."""
+    plain: bool = field(init=False)
+    """No retry, breaker, cache or timeout: one attempt, nothing reported from inside it."""
+    required_ports: tuple[str, ...] = field(init=False)
+    """Derived from ``inputs``, once: the planner asks per node run."""
+    multi_ports: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        spec = self.spec
+        plain = spec.retry is None and spec.breaker is None and spec.cache is None and spec.timeout is None
+        object.__setattr__(self, "plain", plain)
+        object.__setattr__(self, "required_ports", tuple(p.name for p in self.inputs if p.required))
+        object.__setattr__(self, "multi_ports", frozenset(p.name for p in self.inputs if p.multi))
 
 
 @dataclass(frozen=True)
@@ -159,11 +171,11 @@ def _resolve_kind(node: NodeSpec, registry: Registry, problems: list[Problem]) -
         return None
     for code, message in kind.check(config, registry):
         problems.append(Problem(code, message, node.id))
-    for field, text in kind.expressions(config):
+    for name, text in kind.expressions(config):
         try:
             parse_expression(text)
         except ExpressionError as exc:
-            problems.append(Problem("bad_expression", f"config.{field}: {exc}", node.id, path=f"config.{field}"))
+            problems.append(Problem("bad_expression", f"config.{name}: {exc}", node.id, path=f"config.{name}"))
     return kind, config
 
 

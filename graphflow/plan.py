@@ -158,12 +158,12 @@ class Plan:
         """Values of the live incoming edges, by port (a multi port maps source -> value)."""
         node = self._graph.nodes[node_id]
         values: dict[str, Any] = {}
-        multi = {p.name for p in node.inputs if p.multi}
+        multi = node.multi_ports
         for edge in node.in_edges:
             status, value = self._edges.get(edge.id, (None, None))
             if status != LIVE:
                 continue
-            if edge.target_port in multi:
+            if multi and edge.target_port in multi:
                 values.setdefault(edge.target_port, {})[edge.source] = value
             else:
                 values[edge.target_port] = value
@@ -370,16 +370,21 @@ class Plan:
         if node.spec.disabled:
             self._skip(node_id, "disabled")
             return
-        statuses = [self._edges[e.id] for e in node.in_edges]
-        errors = [v for s, v in statuses if s == ERROR]
-        if errors:
-            self._skip(node_id, f"upstream node {errors[0].node_id!r} failed", ERROR, errors[0])
+        live_ports: set[str] = set()
+        error: ErrorInfo | None = None
+        for edge in node.in_edges:  # one pass: this runs once per node of every run
+            status, value = self._edges[edge.id]
+            if status == LIVE:
+                live_ports.add(edge.target_port)
+            elif status == ERROR and error is None:
+                error = value
+        if error is not None:
+            self._skip(node_id, f"upstream node {error.node_id!r} failed", ERROR, error)
             return
-        if node.in_edges and not any(s == LIVE for s, _ in statuses):
+        if node.in_edges and not live_ports:
             self._skip(node_id, "no incoming branch was taken")
             return
-        live_ports = {e.target_port for e in node.in_edges if self._edges[e.id][0] == LIVE}
-        missing = [p.name for p in node.inputs if p.required and p.name not in live_ports]
+        missing = [name for name in node.required_ports if name not in live_ports]
         if missing:
             self._skip(node_id, f"required input {missing[0]!r} received no value")
             return

@@ -198,9 +198,7 @@ class Runner:
 def _may_run_alone(node: CompiledNode) -> bool:
     """Its kind says it stops at once when cancelled and reports nothing while it runs, and
     no policy reports from inside its attempt (retries, breakers, cache, timeout)."""
-    spec = node.spec
-    return (not node.inline and spec.retry is None and spec.breaker is None and spec.cache is None
-            and spec.timeout is None and node.kind.stops_when_cancelled(node.runtime))
+    return not node.inline and node.plain and node.kind.stops_when_cancelled(node.runtime)
 
 
 SOLO_YIELD_EVERY = 16
