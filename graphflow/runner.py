@@ -30,7 +30,7 @@ from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
 from graphflow.errors import NotFound
 from graphflow.inputs import check_run_inputs
-from graphflow.mailbox import Mailbox, Workers
+from graphflow.mailbox import Mailbox, Workers, task_group
 from graphflow.messages import (
     AttemptStarted,
     BreakerChanges,
@@ -283,7 +283,7 @@ class _Run:
         try:
             await self.loop()  # inline and solo nodes need no task: a run of only those opens no task group
             if self.deferred:
-                async with anyio.create_task_group() as tg:
+                async with task_group() as tg:
                     self.workers = Workers(tg, self.attempts.execute, self.attempts.cancelled)
                     deferred, self.deferred = self.deferred, {}
                     for node_id, item in deferred.items():
