@@ -48,7 +48,7 @@ html[data-gf-theme=dark], html[data-gf-theme=dark] body { background: #121212; c
 html[data-gf-theme=dark] .gf-muted { color: #9ca3af; }
 html[data-gf-theme=dark] .gf-notice { color: #fcd34d; }
 html[data-gf-theme=dark] .gf-problem { color: #fca5a5; }
-html[data-gf-theme=dark] .gf-output { background: #1f2937; color: #e5e7eb; }
+html[data-gf-theme=dark] .gf-value { background: #1f2937; color: #e5e7eb; }
 html[data-gf-theme=dark] a:not(.gf-nav):not(.gf-brand) { color: #93c5fd; }
 /* Quasar's primary and negative read too dark as text on a dark page (flat and outlined buttons);
    its colour classes are !important in a cascade layer, so the variable they read is set instead */

@@ -38,7 +38,7 @@ CSS = """
 /* long log lines and output values wrap in their box instead of running out of it */
 .nicegui-log { overflow-x: hidden; }
 .nicegui-log > * { white-space: pre-wrap; overflow-wrap: anywhere; }
-.gf-output { overflow-wrap: anywhere; background: #f3f4f6; padding: 6px 8px; border-radius: 4px; }
+.gf-value { overflow-wrap: anywhere; background: #f3f4f6; padding: 6px 8px; border-radius: 4px; }
 """
 
 

@@ -91,7 +91,7 @@ def register(ctx: AppContext) -> None:
                     ui.label(f"takes: {item.variant}").classes("gf-muted")
                     ui.space()
                     ui.link("run", f"/run/{item.run_id}").classes("gf-muted")
-                tag(ui.label(_text(item.detail.get("proposal"))).classes("gf-mono gf-output full-width"),
+                tag(ui.label(_text(item.detail.get("proposal"))).classes("gf-mono gf-value full-width"),
                     "review-proposal")
                 context = item.detail.get("context")
                 if context is not None:

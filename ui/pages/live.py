@@ -200,7 +200,7 @@ class RunView:
             ui.label("Outputs").classes("gf-muted")
             text = json.dumps(self.state.outputs, indent=2, ensure_ascii=False, default=str)
             # a label (text), never ui.code: its markdown fence is closed by U+2028 and the rest renders as HTML
-            tag(ui.label(text).classes("full-width gf-mono gf-output"), "run-outputs")
+            tag(ui.label(text).classes("full-width gf-mono gf-value"), "run-outputs")
 
 
 def panel_status(state: RunState, finished: bool) -> str:

@@ -41,3 +41,19 @@ def test_a_waiting_run_says_waiting_and_goes_on_when_decided_elsewhere(page: Pag
     expect(status).to_have_text("succeeded", timeout=15_000)
     expect(page.get_by_test_id("run-outputs")).to_contain_text('"y": "ham"')
     expect(page.locator('[data-node-id="y"]')).to_have_attribute("data-status", "succeeded")
+
+
+def test_the_panel_shows_the_whole_output(page: Page, served):
+    """The run panel's outputs are not clamped like a card's output preview (three lines)."""
+    value = {f"field_{i}": i for i in range(8)}
+    save(served.db, {"schema_version": 1, "id": "panel_outputs", "nodes": [
+        {"id": "c", "kind": "constant", "config": {"value": value}, "position": {"x": 0, "y": 0}},
+        {"id": "out", "kind": "output", "config": {"name": "o"}, "position": {"x": 300, "y": 0}}],
+        "edges": [{"id": "e", "source": "c", "target": "out"}]})
+    open_editor(page, served.url + "/graph/panel_outputs")
+    page.get_by_test_id("run").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("succeeded", timeout=15_000)
+    outputs = page.get_by_test_id("run-outputs")
+    expect(outputs).to_contain_text('"field_7": 7')
+    shown = outputs.evaluate("(el) => ({scroll: el.scrollHeight, client: el.clientHeight})")
+    assert shown["client"] >= shown["scroll"] > 100, shown  # eleven lines, all of them in view
