@@ -1,6 +1,6 @@
 """README screenshots: the editor during a run of a sample graph, and a replay of that run mid-way.
 
-    python scripts/screenshots.py                  # writes docs/screenshots/editor-run.png and replay.png
+    python scripts/screenshots.py                  # writes docs/screenshots/editor-run.png, replay.png, editor-dark.png
     python scripts/screenshots.py --out DIR --width 1600 --height 900 --scale 2
 
 It starts ``graphflow serve`` in a subprocess on a free port with a fresh temporary
@@ -11,7 +11,8 @@ chromium (``/usr/bin/chromium``) with Playwright:
    while the run goes on (the primary service has failed its three attempts and opened its
    circuit breaker, the backup is answering);
 2. the run's replay page, opened from the graph's run history, with the cursor moved to the
-   same moment (the event where the backup starts).
+   same moment (the event where the backup starts);
+3. the editor again in the dark theme, once a second run has ended.
 
 The sample's functions take microseconds, too fast to catch a run in the middle: this file is
 also the plugin ``screenshots`` (``--plugin screenshots``, with this folder on PYTHONPATH),
@@ -128,6 +129,20 @@ def take(base: str, out: Path, width: int, height: int, scale: float) -> None:
         page.wait_for_timeout(500)  # the log scrolled and the canvas painted
         page.screenshot(path=str(out / "replay.png"))
         report(f"wrote {out / 'replay.png'}")
+
+        # 3. the editor in the dark theme, the run ended (the header's toggle; kept in the browser)
+        page.goto(f"{base}/graph/{GRAPH}")
+        expect(page.locator(".gf-canvas-root[data-ready=true]")).to_be_visible()
+        page.get_by_test_id("app-theme-toggle").click()
+        expect(page.locator(".gf-canvas-root")).to_have_attribute("data-theme", "dark")
+        page.get_by_test_id("run").click()
+        page.get_by_test_id("input-query").fill(QUERY)
+        page.get_by_test_id("start-run").click()
+        expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(500)  # the last badges painted, the notification gone
+        page.screenshot(path=str(out / "editor-dark.png"))
+        report(f"wrote {out / 'editor-dark.png'}")
         browser.close()
 
 
