@@ -132,21 +132,37 @@ def run(
     db: DbOpt = None,
     no_store: Annotated[bool, typer.Option(
         "--no-store", help="Run with the engine alone: no database, nothing recorded.")] = False,
+    from_node: Annotated[str | None, typer.Option(
+        "--from", metavar="NODE", help="Run from this node: it and every node after it run again; the other "
+        "nodes' outputs, and the inputs, are reused from an earlier run of the graph.")] = None,
+    after: Annotated[str | None, typer.Option(
+        "--after", metavar="RUN_ID", help="With --from: the run to reuse (default: the latest that fits).")] = None,
 ) -> None:
     """Run a graph: progress on stderr, outputs as JSON on stdout; recorded unless --no-store."""
     from .running import collect_inputs, run_and_report
 
     with boundary(graph):
+        check_from_options(from_node, after, bool(input or input_json or example), no_store)
         registry = load_registry(plugin)
         compiled = load_compiled(graph, registry)
-        inputs = collect_inputs(compiled, input, input_json, example)
+        inputs = {} if from_node else collect_inputs(compiled, input, input_json, example)
         if no_store:
             from graphflow.api import refuse_waiting
 
             refuse_waiting(compiled)  # before any progress is shown
-        start = engine_start(max_concurrency) if no_store else stored_start(db, registry, max_concurrency)
+        start = engine_start(max_concurrency) if no_store else stored_start(db, registry, max_concurrency,
+                                                                              from_node, after)
         run_and_report(compiled, inputs, quiet=quiet, progress=progress.value, events_jsonl=events_jsonl,
                        start=start)
+
+
+def check_from_options(from_node: str | None, after: str | None, inputs: bool, no_store: bool) -> None:
+    if after is not None and from_node is None:
+        raise CliError("--after RUN_ID goes with --from NODE")
+    if from_node is not None and inputs:
+        raise CliError("--from reuses the inputs of the earlier run: give no --input, --input-json or --example")
+    if from_node is not None and no_store:
+        raise CliError("--from reuses a stored run's outputs: it cannot go with --no-store")
 
 
 def engine_start(max_concurrency: int) -> Any:
@@ -158,8 +174,10 @@ def engine_start(max_concurrency: int) -> Any:
     return start
 
 
-def stored_start(db: Path | None, registry: Registry, max_concurrency: int) -> Any:
-    from graphflow.service import Workspace
+def stored_start(db: Path | None, registry: Registry, max_concurrency: int, from_node: str | None = None,
+                 after: str | None = None) -> Any:
+    """Save the graph (a new version when it changed), then run it, or run it from ``from_node``."""
+    from graphflow.service import RunRefused, Workspace
     from graphflow.storage import StorageError, default_db_path, open_store
 
     async def start(compiled: CompiledGraph, inputs: dict[str, Any], sinks: list[EventSink],
@@ -169,9 +187,17 @@ def stored_start(db: Path | None, registry: Registry, max_concurrency: int) -> A
                 workspace = Workspace(store, registry, max_concurrency=max_concurrency)
                 await workspace.load_breakers()
                 stored = await workspace.save(compiled)  # kept compiled: the run does not compile again
-                return await workspace.run(stored, inputs, sinks=sinks, control=control)
+                if from_node is None:
+                    return await workspace.run(stored, inputs, sinks=sinks, control=control)
+                plan = await workspace.plan_from(stored.graph_id, from_node, after=after, version=stored.version)
+                typer.echo(printable(f"version {stored.version} from {from_node!r}: running again "
+                                     f"{', '.join(plan.rerun)}; reusing {', '.join(plan.reused) or 'nothing'} "
+                                     f"from run {plan.earlier.run_id} (with its inputs)"), err=True)
+                return await workspace.run_from(plan, sinks=sinks, control=control)
         except StorageError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
+        except RunRefused as exc:
+            raise CliError(str(exc), EXIT_FAILED) from None
     return start
 
 
@@ -272,7 +298,8 @@ def runs(graph: Annotated[str | None, typer.Argument(help="Only this graph's run
 @app.command()
 def show(run_id: str, db: DbOpt = None) -> None:
     """A run's node timeline: when each node ran, how long, how many attempts, what failed."""
-    from graphflow.describe import steps_lines
+    from graphflow import events as ev
+    from graphflow.describe import reuse_text, steps_lines
     from graphflow.state import RunState
 
     with boundary():
@@ -283,14 +310,16 @@ def show(run_id: str, db: DbOpt = None) -> None:
     t0 = events[0].at
     starts = {e.node_id: e.at - t0 for e in reversed(events) if e.kind == "node_started"}
     parent = getattr(events[0], "parent_run_id", None)
+    reuse = reuse_text(events[0]) if isinstance(events[0], ev.RunStarted) else ""
     typer.echo(printable(f"run {state.run_id}  graph {state.graph_id}  {state.status}"
                          + (f"  failed at {state.failed_node}: {state.error}" if state.failed_node else "")
-                         + (f"  (part of run {parent})" if parent else "")))
+                         + (f"  (part of run {parent})" if parent else "") + (f"  ({reuse})" if reuse else "")))
     table = [["NODE", "STATUS", "START", "DURATION", "ATTEMPTS", "TOKENS", "COST", "DETAIL"]]
     order = sorted(state.nodes, key=lambda n: (starts.get(n, float("inf")), n))
     for node_id in order:
         rec = state.nodes[node_id]
-        detail = rec.error or rec.reason or ("cached" if rec.cached else "")
+        detail = rec.error or rec.reason or ("cached" if rec.cached else "") or (
+            f"reused from {rec.reused_from}" if rec.reused_from else "")
         if rec.degraded:
             detail = f"degraded, default used: {detail}"
         table.append([node_id, rec.status, duration(starts.get(node_id)), duration(rec.duration),
