@@ -37,7 +37,9 @@ CSS = """
 .gf-upload .q-uploader__list, .gf-upload .q-uploader__subtitle { display: none; }
 /* long log lines and output values wrap in their box instead of running out of it */
 .nicegui-log { overflow-x: hidden; }
-.nicegui-log > * { white-space: pre-wrap; overflow-wrap: anywhere; }
+/* ui.log is a scroll area: its content box must not grow wider than the log */
+.nicegui-log .q-scrollarea__content { width: 100%; }
+.nicegui-log .q-scrollarea__content > * { white-space: pre-wrap; overflow-wrap: anywhere; }
 .gf-value { overflow-wrap: anywhere; background: #f3f4f6; padding: 6px 8px; border-radius: 4px; }
 """
 

@@ -44,7 +44,8 @@ def test_a_waiting_run_says_waiting_and_goes_on_when_decided_elsewhere(page: Pag
 
 
 def test_the_panel_shows_the_whole_output(page: Page, served):
-    """The run panel's outputs are not clamped like a card's output preview (three lines)."""
+    """The run panel's outputs are not clamped like a card's output preview (three lines), and its
+    event log wraps long lines instead of scrolling sideways."""
     value = {f"field_{i}": i for i in range(8)}
     save(served.db, {"schema_version": 1, "id": "panel_outputs", "nodes": [
         {"id": "c", "kind": "constant", "config": {"value": value}, "position": {"x": 0, "y": 0}},
@@ -57,3 +58,7 @@ def test_the_panel_shows_the_whole_output(page: Page, served):
     expect(outputs).to_contain_text('"field_7": 7')
     shown = outputs.evaluate("(el) => ({scroll: el.scrollHeight, client: el.clientHeight})")
     assert shown["client"] >= shown["scroll"] > 100, shown  # eleven lines, all of them in view
+    log = page.locator("[data-testid=event-log] .q-scrollarea__container")
+    expect(page.get_by_test_id("event-log")).to_contain_text("run_finished")
+    wide = log.evaluate("(el) => ({scroll: el.scrollWidth, client: el.clientWidth})")
+    assert wide["scroll"] <= wide["client"], wide
