@@ -122,9 +122,11 @@ export default {
     clearTimeout(this.editor.toastTimer);
   },
   methods: {
-    set_graph(graph, ports) { this.editor.call("setGraph", [graph, ports]); },
-    update_node(id, changes) { this.editor.call("updateNode", [id, changes || {}]); },
-    replace_graph(graph, ports, select) { this.editor.call("replaceGraph", [graph, ports, select]); },
+    set_graph(graph, ports, seq) { this.editor.call("fromPython", [seq, "setGraph", [graph, ports], false]); },
+    update_node(id, changes, seq) { this.editor.call("fromPython", [seq, "updateNode", [id, changes || {}], true]); },
+    replace_graph(graph, ports, select, seq) {
+      this.editor.call("fromPython", [seq, "replaceGraph", [graph, ports, select], true]);
+    },
     set_node_status(id, status) { this.editor.call("queueStatuses", [[[id, status]]]); },
     set_statuses(statuses) { this.editor.call("queueStatuses", [Object.entries(statuses || {})]); },
     reset_statuses() { this.editor.call("resetStatuses", []); },

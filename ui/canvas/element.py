@@ -87,6 +87,10 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         self._props["readonly"] = readonly
         self._props["machineEvents"] = on_machine_event is not None
         self._props["runFrom"] = on_run is not None
+        # Python's edits are numbered; the browser tags each graph it sends with the last one it had
+        # applied. One sent before an edit arrived there is stale: its answer to the edit follows.
+        self._sent = 0
+        self._save_due: GenericEventArguments | None = None
         self._handlers: dict[str, list[Handler[Any]]] = {
             n: [] for n in ("change", "select", "refused", "save", "run", "machine")}
         self.on("graphChange", self._on_graph_change)
@@ -142,14 +146,14 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         if node_ports is None and self._registry is not None:
             node_ports = ports_for(graph, self._registry)
         self._props["graph"] = copy.deepcopy(graph)
-        self.run_method("set_graph", graph, node_ports)
+        self.run_method("set_graph", graph, node_ports, self._next_seq())
 
     def replace_graph(self, graph: dict[str, Any], *, select: str | None = None) -> None:
         """The whole graph changed in Python (a node renamed, the graph's name): one undoable edit,
         answered by ``on_change``; ``select``: the node selected afterwards."""
         ports = ports_for(graph, self._registry) if self._registry is not None else None
         self._props["graph"] = copy.deepcopy(graph)
-        self.run_method("replace_graph", graph, ports, select)
+        self.run_method("replace_graph", graph, ports, select, self._next_seq())
 
     def update_node(self, node_id: str, *, label: str | None = None, config: Mapping[str, Any] | None = None,
                     ports: Mapping[str, list[dict[str, Any]]] | None = None,
@@ -162,7 +166,16 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
         changes = {"label": label, "config": dict(config) if config is not None else None, "ports": ports,
                    "fields": dict(fields) if fields else None}
         self._apply_locally(node_id, label, config, fields)
-        self.run_method("update_node", node_id, changes)
+        self.run_method("update_node", node_id, changes, self._next_seq())
+
+    def _next_seq(self) -> int:
+        self._sent += 1
+        return self._sent
+
+    def _stale(self, raw: GenericEventArguments) -> bool:
+        """Sent by the browser before Python's latest edit reached it (events without ``seq`` are not)."""
+        seq = raw.args.get("seq")
+        return isinstance(seq, int) and seq < self._sent
 
     def _apply_locally(self, node_id: str, label: str | None, config: Mapping[str, Any] | None,
                        fields: Mapping[str, Any] | None) -> None:
@@ -228,11 +241,19 @@ class GraphCanvas(ui.element, component="canvas.js", esm=VENDOR, default_classes
             handle_event(handler, event)
 
     def _on_graph_change(self, raw: GenericEventArguments) -> None:
+        if self._stale(raw):
+            return  # it lacks an edit ``graph`` has; the browser's answer to that edit includes this one
         graph = raw.args["graph"]
         self._props["graph"] = graph
         self._dispatch("change", GraphChangeEvent, raw, graph=graph, reason=str(raw.args.get("reason") or "edit"))
+        if self._save_due is not None:
+            self._save_due, due = None, self._save_due
+            self._dispatch("save", SaveEvent, due, graph=graph)
 
     def _on_save(self, raw: GenericEventArguments) -> None:
+        if self._stale(raw):
+            self._save_due = raw  # saved with the browser's answer, which has every edit
+            return
         self._props["graph"] = raw.args["graph"]
         self._dispatch("save", SaveEvent, raw, graph=raw.args["graph"])
 

@@ -37,6 +37,8 @@ export class Editor {
     this.paletteQuery = shallowRef("");
     this.empty = shallowRef(false);
     this.queue = [];
+    this.seq = 0; // the last of Python's edits applied (see emitGraph)
+    this.answerDue = false;
     this.meta = {};
     this.orphanEdges = []; // edges whose endpoints are missing: kept and exported unchanged
     this.loading = null; // the part of a large graph not added yet (see loadMore)
@@ -122,7 +124,7 @@ export class Editor {
     }
     const placed = this.placed(this.initialGraph);
     this.applyGraph(placed);
-    if (placed !== this.initialGraph) this.emit("graphChange", { graph: this.exportGraph(), reason: "layout" });
+    if (placed !== this.initialGraph) this.emitGraph(this.exportGraph(), "layout");
     this.initialGraph = null;
     this.needsFit = this.flow.nodes.value.length > 0;
     this.undoStack = [JSON.stringify(this.exportGraph())];
@@ -135,7 +137,8 @@ export class Editor {
 
   call(name, args) {
     if (this.ready.value) return this[name](...args);
-    if (name === "setGraph") this.queue = this.queue.filter(([n]) => n !== "setGraph");
+    const replaces = (n, a) => n === "fromPython" && a[1] === "setGraph"; // a newer graph: the older one is moot
+    if (replaces(name, args)) this.queue = this.queue.filter(([n, a]) => !replaces(n, a));
     this.queue.push([name, args]);
     return undefined;
   }

@@ -240,7 +240,7 @@ export const graphModel = {
     const placed = this.placed(graph);
     this.applyGraph(placed);
     this.undoStack = [JSON.stringify(this.exportGraph())];
-    if (placed !== graph) this.emit("graphChange", { graph: this.exportGraph(), reason: "layout" });
+    if (placed !== graph) this.emitGraph(this.exportGraph(), "layout");
     this.redoStack = [];
     this.needsFit = this.flow.nodes.value.length > 0;
     this.emitSelection();
@@ -268,11 +268,31 @@ export const history = {
   commit(reason) {
     const graph = this.exportGraph();
     const snapshot = JSON.stringify(graph);
-    if (snapshot === this.undoStack[this.undoStack.length - 1]) return;
+    if (snapshot === this.undoStack[this.undoStack.length - 1]) {
+      if (this.answerDue) this.emitGraph(graph, reason);
+      return;
+    }
     this.undoStack.push(snapshot);
     if (this.undoStack.length > HISTORY_LIMIT) this.undoStack.shift();
     this.redoStack = [];
-    this.emit("graphChange", { graph, reason });
+    this.emitGraph(graph, reason);
+  },
+
+  // Every graph sent carries `seq`, the last of Python's edits applied here: Python ignores a graph
+  // sent before its latest edit arrived, and waits for this canvas' answer to that edit.
+  emitGraph(graph, reason) {
+    this.answerDue = false;
+    this.emit("graphChange", { graph, reason, seq: this.seq });
+  },
+
+  // An edit made in Python (update_node, replace_graph: answered with the graph, changed or not;
+  // set_graph: Python has that graph already).
+  fromPython(seq, name, args, answer) {
+    if (typeof seq === "number") this.seq = seq;
+    this[name](...args);
+    if (!answer) return;
+    this.answerDue = true;
+    this.scheduleCommit("edit");
   },
 
   scheduleCommit(reason) {
@@ -289,7 +309,7 @@ export const history = {
   restore(snapshot, reason) {
     const graph = JSON.parse(snapshot);
     this.applyGraph(graph);
-    this.emit("graphChange", { graph, reason });
+    this.emitGraph(graph, reason);
     this.emitSelection();
   },
 
