@@ -15,7 +15,7 @@ from typing import Any
 from nicegui import ui
 
 from graphflow.describe import describe
-from graphflow.events import ToolCalled
+from graphflow.events import RunStarted, ToolCalled
 from graphflow.formatting import duration, when
 from graphflow.ports import GraphVersion, NotFound, RunSummary
 from graphflow.resume import changed_nodes
@@ -307,10 +307,16 @@ def register(ctx: AppContext) -> None:
             Replay(ctx, run, events, used, latest)
 
     async def related_runs(run_id: str, events: list[Any]) -> None:
-        """Links to the run this one is part of, and to the stored runs of its graph-tool calls."""
+        """Links to the run this one is part of, the run whose outputs it reused, and the stored runs
+        of its graph-tool calls."""
         parent = getattr(events[0], "parent_run_id", None) if events else None
         if parent:
             tag(ui.link(f"part of run {parent[:12]}", f"/run/{parent}"), "parent-run-link", run_id=parent)
+        started = events[0] if events and isinstance(events[0], RunStarted) else None
+        if started is not None and started.resumed_from:
+            where = f"run from {started.from_node}, reusing" if started.from_node else "resumed from"
+            tag(ui.link(f"{where} run {started.resumed_from[:12]}", f"/run/{started.resumed_from}"),
+                "reused-run-link", run_id=started.resumed_from)
         for call in (e for e in events if isinstance(e, ToolCalled)):
             key = f"{run_id}:{call.node_id}:{call.step}:{call.index}"  # the call's idempotency key
             try:

@@ -68,6 +68,14 @@ def test_run_from_here_reruns_the_node_and_downstream_and_reuses_the_rest(page: 
     log = page.get_by_test_id("event-log")
     expect(log).to_contain_text(f"run from node 't2', reusing run {earlier}")
     expect(log).not_to_contain_text("node_started  t1")
+    new_run = page.get_by_test_id("run-id").inner_text().split()[1]
+    page.goto(f"{served.url}/run/{new_run}")  # the replay says the same, from the stored events
+    expect(page.get_by_test_id("reused-run-link")).to_have_attribute("href", f"/run/{earlier}")
+    expect(page.get_by_test_id("reused-run-link")).to_have_text(f"run from t2, reusing run {earlier[:12]}")
+    page.get_by_test_id("to-end").click()
+    expect(card(page, "t1").get_by_test_id("reused")).to_have_count(1)
+    expect(card(page, "t2").get_by_test_id("reused")).to_have_count(0)
+    expect(card(page, "t2")).to_have_attribute("data-status", "succeeded")
 
 
 def test_an_input_nodes_item_is_disabled_with_the_reason(page: Page, served):
