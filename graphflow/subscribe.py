@@ -17,6 +17,8 @@ class EventLog:
 
     ``subscribe()`` returns a stream that first replays what already happened, then
     follows live, and ends after the run's final event or its ``run_waiting`` (or at ``close()``).
+    A ``run_resumed`` published after a ``run_waiting`` opens the log again: the same run went on
+    in the same process (``Workspace`` continues a run woken while it was still running).
     """
 
     def __init__(self) -> None:
@@ -26,6 +28,8 @@ class EventLog:
         self.closed = False
 
     async def publish(self, event: Event) -> None:
+        if self.closed and event.kind == "run_resumed":  # woken while its loop was ending: it goes on here
+            self.closed = False  # (a new subscription follows it; one that ended at run_waiting stays ended)
         self._fan_out(event)
         if event.kind in LOOP_END_KINDS:  # a waiting run continues later in a new log
             self.close()

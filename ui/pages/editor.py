@@ -362,7 +362,7 @@ class Editor:
             tag(ui.label(f"run {live.run_id}" + (f" · version {version}" if version else "")).classes("gf-muted"),
                 "run-id")
         self.run_view = RunView(self.canvas, spec, self.run_panel, self.ctx.workspace.breaker_states(),
-                                successor=self.ctx.runs.get)
+                                successor=self.ctx.runs.get, stored=self.ctx.workspace.events)
         self.run_view.on_resume = lambda: self.resume_paused(live.run_id, spec)
         self.run_view.follow(live)
 

@@ -32,6 +32,9 @@ from .frame import tag
 
 log = logging.getLogger(__name__)
 BATCH_SECONDS = 0.05
+STORED_SECONDS = 2.0
+"""While a run goes on with no live log here (another process continues it): how often its stored
+events are read."""
 LOG_LINES = 2000
 
 
@@ -40,7 +43,8 @@ class RunView:
 
     def __init__(self, canvas: GraphCanvas, spec: GraphSpec, panel: ui.element,
                  breakers: dict[str, str] | None = None,
-                 successor: Callable[[str], LiveRun | None] | None = None) -> None:
+                 successor: Callable[[str], LiveRun | None] | None = None,
+                 stored: Callable[[str], Awaitable[list[ev.Event]]] | None = None) -> None:
         self.canvas = canvas
         self.state = RunState()
         self.breaker_of = {n.id: n.breaker.name for n in spec.nodes if n.breaker is not None}
@@ -64,6 +68,11 @@ class RunView:
         """Set by the page: continue this run (paused) as a new live run."""
         self.successor = successor
         """The live run going on now under a run id (``LiveRuns.get``): a waiting run woken elsewhere."""
+        self.stored = stored
+        """A run's stored events (``Workspace.events``): a run another process continues."""
+        self.elsewhere = False
+        """Events came from the store: the run goes on in another process."""
+        self.polled, self.polling = 0.0, False
         with panel:
             with ui.row().classes("items-center full-width"):
                 self.status = tag(ui.label("starting").style("font-weight: 600"), "run-status")
@@ -84,7 +93,7 @@ class RunView:
         """Follow ``live`` until its log ends; ``continuing``: the same run woken after it waited
         (its new log starts after the events already shown)."""
         self.live = live
-        self.finished = self.end_shown = False
+        self.finished = self.end_shown = self.elsewhere = False
         self.timer.activate()  # stopped when the previous log ended waiting
         self.stop.set_visibility(True)
         self.pause.set_visibility(True)
@@ -156,9 +165,11 @@ class RunView:
     def flush(self) -> None:
         """Send what changed since the last flush: one message per kind of overlay. The status
         goes first, so an overlay that fails cannot leave it behind the run."""
-        self.status.text = panel_status(self.state, self.finished)
+        self.status.text = panel_status(self.state, self.finished and not self.elsewhere)
         if self.finished and self.state.status == "waiting":
             self.follow_successor()
+        if self.finished and self.state.status in ("running", "waiting"):
+            self.catch_up_soon()
         if self.changed:
             changed, self.changed = self.changed, set()
             statuses = node_views(self.state, self.breaker_of, self.known_breakers, only=changed, now=time.time())
@@ -175,8 +186,8 @@ class RunView:
             self.log.push("\n".join(lines))
         if self.finished and not self.end_shown:
             self.end_shown = True
-            if self.state.status != "waiting" or self.successor is None:
-                self.timer.deactivate()  # a waiting run's view keeps looking for the run woken elsewhere
+            if self.state.status not in ("running", "waiting") or not (self.successor or self.stored):
+                self.timer.deactivate()  # else it keeps looking for the run going on elsewhere
             self.stop.set_visibility(False)
             self.pause.set_visibility(False)
             self.resume.set_visibility(bool(self.state.paused) and self.on_resume is not None)
@@ -184,12 +195,38 @@ class RunView:
 
     def follow_successor(self) -> None:
         """A waiting run woken elsewhere (the Inbox, a timer, the command line, another tab)
-        goes on in this server as a new live run: follow it here too."""
+        goes on in this server as a new live run, or in the same one when it was woken while it
+        still ran (its log opens again): follow it here too."""
         if self.successor is None or self.live is None:
             return
         going = self.successor(self.live.run_id)
-        if going is not None and going is not self.live:
+        if going is not None and (going is not self.live or not going.log.closed):  # a new log, or this one again
             self.follow(going, continuing=True)
+
+    def catch_up_soon(self) -> None:
+        """Every ``STORED_SECONDS`` while no live log brings the run's events: read them from the store."""
+        if self.stored is None or self.live is None or self.polling or time.monotonic() - self.polled < STORED_SECONDS:
+            return
+        self.polling, self.polled = True, time.monotonic()
+        background_tasks.create(self.catch_up(self.live.run_id), name=f"stored events of {self.live.run_id}")
+
+    async def catch_up(self, run_id: str) -> None:
+        """Apply the stored events not seen yet: the run went on in another process (the command
+        line, another server), which this server's live runs never see."""
+        assert self.stored is not None
+        try:
+            events = await self.stored(run_id)
+        except Exception:  # the store is closing: the next look may do better
+            log.warning("reading the events of run %s failed", run_id, exc_info=True)
+            return
+        finally:
+            self.polling = False
+        new = [e for e in events if e.seq > self.state.last_seq]
+        if not self.finished or not new:  # a live log is followed again meanwhile, or nothing new
+            return
+        for event in new:
+            self.apply(event)
+        self.elsewhere, self.finished, self.end_shown = True, True, False
 
     def show_outputs(self) -> None:
         self.outputs.clear()

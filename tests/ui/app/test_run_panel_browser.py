@@ -4,7 +4,10 @@ Inbox), to 'succeeded' with the outputs."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
+from app_support import graphflow_command, serve_env
 from playwright.sync_api import Page, expect
 from test_app_browser import notified, open_editor, save
 
@@ -62,3 +65,25 @@ def test_the_panel_shows_the_whole_output(page: Page, served):
     expect(page.get_by_test_id("event-log")).to_contain_text("run_finished")
     wide = log.evaluate("(el) => ({scroll: el.scrollWidth, client: el.clientWidth})")
     assert wide["scroll"] <= wide["client"], wide
+
+
+def test_a_run_woken_while_it_still_runs_is_followed_to_its_end(page: Page, served):
+    """An event sent from the command line while the run's other branch still runs: the run goes on
+    in that process (the server's live run ends waiting); the panel follows it from the store to the
+    end, outputs included."""
+    save(served.db, {"schema_version": 1, "id": "panel_woken", "nodes": [
+        {"id": "w", "kind": "wait_event", "config": {"event": "go"}, "position": {"x": 0, "y": 0}},
+        {"id": "d", "kind": "delay", "config": {"seconds": 3}, "position": {"x": 0, "y": 200}},
+        {"id": "o1", "kind": "output", "config": {"name": "woken"}, "position": {"x": 300, "y": 0}},
+        {"id": "o2", "kind": "output", "config": {"name": "slept"}, "position": {"x": 300, "y": 200}}],
+        "edges": [{"id": "e1", "source": "w", "target": "o1"}, {"id": "e2", "source": "d", "target": "o2"}]})
+    open_editor(page, served.url + "/graph/panel_woken")
+    page.get_by_test_id("run").click()
+    expect(page.locator('[data-node-id="w"]')).to_have_attribute("data-status", "waiting", timeout=15_000)
+    run_id = page.get_by_test_id("run-id").inner_text().split()[1]
+    sent = subprocess.run(graphflow_command("send", run_id, "go", "--db", str(served.db)), env=serve_env(served.db),
+                          capture_output=True, text=True, timeout=60)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    expect(page.get_by_test_id("run-status")).to_have_text("succeeded", timeout=20_000)
+    expect(page.locator('[data-node-id="o1"]')).to_have_attribute("data-status", "succeeded")
+    expect(page.get_by_test_id("run-outputs")).to_contain_text('"woken"')
