@@ -143,3 +143,17 @@ async def test_no_run_with_every_output_is_refused_with_the_latest_one_named(wor
         await workspace.plan_from("g", "b")
     with pytest.raises(RunRefused, match="'b' cancelled"):  # d's failure stopped b: nothing of it to reuse
         await workspace.plan_from("g", "d")
+
+
+async def test_a_branch_skipped_in_the_earlier_run_is_skipped_again(workspace: Workspace, calls: list[str]) -> None:
+    await workspace.save(graph(
+        node("x", "input", name="x", type="integer"), node("cond", "condition", expression="value > 5"),
+        fn("big", "step"), fn("small", "step"), fn("t", "step"), node("o", "output", name="t"),
+        edge("x", "cond"), edge("cond", "big", "true"), edge("cond", "small", "false"), edge("x", "t"),
+        edge("t", "o")))
+    first = await workspace.run("g", {"x": 1})
+    assert first.node_states["big"] == "skipped"
+    calls.clear()
+    result = await workspace.run_from(await workspace.plan_from("g", "t"))
+    assert result.ok and calls == ["t"]  # neither branch ran again: small reused, big decided skipped
+    assert result.node_states["big"] == "skipped"
