@@ -145,6 +145,7 @@ class Workspace:
         self.owner = owner or new_owner()
         self._compiled: OrderedDict[tuple[str, int, int], CompiledGraph] = OrderedDict()
         self._controls: dict[str, RunControl] = {}
+        self._keeps_credentials = isinstance(store, CredentialStore)  # a protocol check is slow: once, not per run
 
     # -- graphs -------------------------------------------------------------------------
 
@@ -270,7 +271,7 @@ class Workspace:
     async def _compile(self, stored: GraphVersion) -> CompiledGraph:
         key = (stored.graph_id, stored.version, self.registry.generation)  # a plugin reload compiles again
         kept = self._compiled.get(key)
-        if kept is not None and kept.spec == stored.spec:
+        if kept is not None and (kept.spec is stored.spec or kept.spec == stored.spec):  # `is`: the common case, fast
             self._compiled.move_to_end(key)
             return kept
         await self.load_tool_graphs(stored.spec)
@@ -687,9 +688,9 @@ class Workspace:
 
     async def _secrets(self) -> SecretSource | None:
         """What ``ctx.secret`` reads in this workspace's runs: stored credentials, then the environment."""
-        if not isinstance(self.store, CredentialStore):
+        if not self._keeps_credentials:
             return None
-        return await self.store.secret_source(EnvSecrets())
+        return await cast(CredentialStore, self.store).secret_source(EnvSecrets())
 
     async def _owned(self, run_id: str, work: Callable[[], Awaitable[RunResult]]) -> RunResult:
         """``work()`` with the run's lease renewed beside it; stopped (``LeaseLost``) when a renewal fails."""

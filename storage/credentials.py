@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from graphflow.clock import Clock
@@ -27,16 +28,19 @@ MAX_VALUE = 64 * 1024
 
 
 class StoredSecrets:
-    """``SecretSource`` over the tokens read at a run's start; the environment for the rest. The
-    key is loaded when a stored credential is first asked for, so a run that uses none never
-    fails over the key."""
+    """``SecretSource`` over the stored credentials, then the environment. A name is read from
+    the database when a node first asks for it in the run (a run that asks for none reads
+    nothing), and the key is loaded only then, so a run that uses none never fails over it."""
 
-    def __init__(self, tokens: dict[str, bytes], fallback: SecretSource) -> None:
-        self._tokens = tokens
+    def __init__(self, path: Path, fallback: SecretSource) -> None:
+        self._path = path
         self._fallback = fallback
+        self._tokens: dict[str, bytes | None] = {}
 
     def get(self, name: str) -> str:
-        token = self._tokens.get(name)
+        if name not in self._tokens:
+            self._tokens[name] = self._read(name)
+        token = self._tokens[name]
         if token is None:
             return self._fallback.get(name)
         try:
@@ -44,6 +48,19 @@ class StoredSecrets:
         except StorageError as exc:
             raise SecretNotFound(name, f"stored encrypted, but the key cannot be used: {exc}") from None
         return _decrypt(key, name, token)
+
+    def _read(self, name: str) -> bytes | None:
+        """One row, on a connection of its own: a node may ask from any thread, and a small read
+        in WAL mode waits for no writer."""
+        try:
+            conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                row = conn.execute("SELECT token FROM credentials WHERE name = ?", (name,)).fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise SecretNotFound(name, f"the stored credentials cannot be read from {self._path}: {exc}") from None
+        return None if row is None else bytes(row[0])
 
 
 def _decrypt(key: bytes | None, name: str, token: bytes) -> str:
@@ -101,9 +118,4 @@ class CredentialRepository:
         return bool(await self._db.write(delete))
 
     async def secret_source(self, fallback: SecretSource) -> SecretSource:
-        def read(conn: sqlite3.Connection) -> dict[str, bytes]:
-            return {str(r[0]): bytes(r[1]) for r in conn.execute("SELECT name, token FROM credentials")}
-
-        # Once per run: a small read through the writer (committed on the loop's thread when the
-        # lock is free) costs a fraction of a hop to the read connection's thread and back.
-        return StoredSecrets(await self._db.writer.call(read, small=True), fallback)
+        return StoredSecrets(self._db.path, fallback)

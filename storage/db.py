@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from typing import Any, TypeVar
 import aiosqlite
 import anyio
 import anyio.to_thread
+
+from graphflow.model import GraphSpec
 
 from .errors import StorageError
 from .schema import APPLICATION_ID, GRAPHFLOW_TABLES, LATEST_VERSION, MIGRATIONS, schema_objects, statements
@@ -60,6 +63,31 @@ def default_db_path() -> Path:
     return path
 
 
+SPECS_KEPT = 64
+
+
+class SpecCache:
+    """Parsed graph specs by (graph, version), each with the JSON it was parsed from: a version
+    read again (every canvas run reads its graph) is parsed again only if its stored text
+    changed (the graph was deleted and made again). A spec is frozen, so sharing it is safe."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[str, int], tuple[str, GraphSpec]] = OrderedDict()
+
+    def get(self, key: tuple[str, int], spec_json: str) -> GraphSpec | None:
+        kept = self._kept.get(key)
+        if kept is None or kept[0] != spec_json:
+            return None
+        self._kept.move_to_end(key)
+        return kept[1]
+
+    def keep(self, key: tuple[str, int], spec_json: str, spec: GraphSpec) -> None:
+        self._kept[key] = (spec_json, spec)
+        self._kept.move_to_end(key)
+        while len(self._kept) > SPECS_KEPT:
+            self._kept.popitem(last=False)
+
+
 @dataclass(eq=False)
 class Database:
     """What the repositories share: the read connection, the writer and per-run seqs."""
@@ -69,6 +97,7 @@ class Database:
     writer: Writer
     next_seq: dict[str, int] = field(default_factory=dict)
     """The seq each run seen by this process expects next (published, maybe not committed)."""
+    specs: SpecCache = field(default_factory=SpecCache)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         try:

@@ -40,7 +40,9 @@ class GraphRepository:
                 (spec.id, version, spec_json, now))
             return version
 
-        return GraphVersion(spec.id, await self._db.write(save), spec, now)
+        version = await self._db.write(save)
+        self._db.specs.keep((spec.id, version), spec_json, spec)
+        return GraphVersion(spec.id, version, spec, now)
 
     async def get_graph(self, graph_id: str, version: int | None = None) -> GraphVersion:
         """The given version, or the latest; raises ``NotFound``."""
@@ -56,7 +58,11 @@ class GraphRepository:
             which = "any version" if version is None else f"version {version}"
             raise NotFound(f"graph {graph_id!r} has no {which}")
         number, spec_json, saved_at = rows[0]
-        return GraphVersion(graph_id, number, GraphSpec.model_validate_json(spec_json), saved_at)
+        spec = self._db.specs.get((graph_id, number), spec_json)
+        if spec is None:
+            spec = GraphSpec.model_validate_json(spec_json)
+            self._db.specs.keep((graph_id, number), spec_json, spec)
+        return GraphVersion(graph_id, number, spec, saved_at)
 
     async def list_graphs(self) -> list[GraphSummary]:
         """Most recently updated first."""

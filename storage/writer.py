@@ -85,6 +85,7 @@ class Writer:
         self.heavy = heavy
         """Records too large to write on the loop's thread."""
         self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        conn.execute("PRAGMA busy_timeout = 0")  # the loop's thread never waits for the lock; the worker sets it
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # the writer checkpoints, in its thread
         self._unchecked = 0
         self.path = path
@@ -221,14 +222,10 @@ class Writer:
         thread then writes it (and finds the culprit of a failure)."""
         if len(batch) > HERE_MAX or not all(self._light(item) for item in batch):
             return False
-        conn = self.conn
-        conn.execute("PRAGMA busy_timeout = 0")
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error:
             return False
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         try:
             self._body(batch)
         except Exception:  # rolled back by _body: written again, item by item, in the thread
@@ -285,8 +282,13 @@ class Writer:
             self._failure = self._failure or failure
 
     def _transaction(self, batch: list[Any]) -> None:
-        self._begin()
-        self._body(batch)
+        """In the worker thread, with the busy timeout on: here waiting for the lock is fine."""
+        self.conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        try:
+            self._begin()
+            self._body(batch)
+        finally:
+            self.conn.execute("PRAGMA busy_timeout = 0")
 
     def _body(self, batch: list[Any]) -> None:
         """The batch's statements and ``COMMIT``, in a transaction already begun (rolled back on failure)."""
