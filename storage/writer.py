@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from anyio.abc import TaskStatus
+
+from graphflow.mailbox import event_factory
 
 from .errors import StorageError
 
@@ -59,7 +62,8 @@ ApplyRecords = Callable[[sqlite3.Connection, Sequence[Any]], None]
 @dataclass(eq=False)
 class _Call:
     op: Operation
-    done: anyio.Event = field(default_factory=anyio.Event)
+    done: Any = field(default_factory=anyio.Event)
+    """A one-shot wake-up (``graphflow.mailbox.event_factory``)."""
     result: Any = None
     error: BaseException | None = None
     awaited: bool = True
@@ -94,7 +98,11 @@ class Writer:
         self.stream = stream
         self.stopped: dict[str, StorageError] = {}
         """Streams with a record that could not be stored, and why; their later records are dropped."""
-        self._send, self._receive = anyio.create_memory_object_stream[Any](math.inf)
+        self._queue: deque[Any] = deque()
+        self._wakeup: Any = None
+        """Set while the task waits: for any item when idle, for an awaited one when gathering."""
+        self._gathering = False
+        self._new_event = event_factory()
         self._started = False
         self._stopped = anyio.Event()
         self._closed = False
@@ -109,9 +117,12 @@ class Writer:
         try:
             self._started = True
             task_status.started()
-            async for first in self._receive:
+            while self._queue or not self._closed:
+                if not self._queue:
+                    await self._wait(gathering=False)
+                    continue
                 with anyio.CancelScope(shield=True):  # a started batch always finishes
-                    batch = await self._gather(first)
+                    batch = await self._gather()
                     if not self._commit_here(batch):
                         await anyio.to_thread.run_sync(self._commit, batch, limiter=self._thread)
                     self._wake(batch)
@@ -123,21 +134,24 @@ class Writer:
             self._stopped.set()
 
     def enqueue(self, record: Any) -> None:
-        """Queue a record without waiting for it to be written."""
-        try:
-            self._send.send_nowait(record)
-        except anyio.ClosedResourceError:
-            raise StorageError(self.path, "the store is closed") from None
+        """Queue a record without waiting for it to be written. Wakes the task only when it is
+        idle or the item is awaited: records gathered into a batch cost no task switch each."""
+        if self._closed:
+            raise StorageError(self.path, "the store is closed")
+        self._queue.append(record)
+        if self._wakeup is not None and (not self._gathering or (isinstance(record, _Call) and record.awaited)):
+            self._wakeup.set()
+            self._wakeup = None
 
     def submit(self, op: Operation) -> None:
         """Queue ``op(conn)`` for the next transaction without waiting for it (like a record);
         a small statement or two (it may run on the loop's thread)."""
-        self.enqueue(_Call(op, awaited=False, small=True))
+        self.enqueue(_Call(op, self._new_event(), awaited=False, small=True))
 
     async def call(self, op: Operation, *, small: bool = False) -> Any:
         """Run ``op(conn)`` in the next transaction; its result once committed. In the writer's
         thread unless ``small`` (a statement or two, so it may run on the loop's thread)."""
-        call = _Call(op, small=small)
+        call = _Call(op, self._new_event(), small=small)
         self.enqueue(call)
         await call.done.wait()
         if call.error is not None:
@@ -146,7 +160,7 @@ class Writer:
 
     async def sync(self) -> None:
         """Wait until everything queued so far is committed (or failed)."""
-        call = _Call(_nothing, small=True)
+        call = _Call(_nothing, self._new_event(), small=True)
         self.enqueue(call)
         await call.done.wait()
 
@@ -160,15 +174,15 @@ class Writer:
         if self._closed:
             return
         self._closed = True
-        self._send.close()
+        if self._wakeup is not None:
+            self._wakeup.set()
         with anyio.CancelScope(shield=True):
             if self._started:
                 await self._stopped.wait()
-            leftover = self._drain(math.inf)  # the task was cancelled before it drained
+            leftover = self._take(math.inf)  # the task was cancelled before it drained
             if leftover:
                 await anyio.to_thread.run_sync(self._commit, leftover, limiter=self._thread)
                 self._wake(leftover)
-            self._receive.close()
             await anyio.to_thread.run_sync(self.conn.close, limiter=self._thread)
         self._raise_failure()
 
@@ -183,32 +197,38 @@ class Writer:
         if failure is not None:
             raise failure
 
-    async def _gather(self, first: Any) -> list[Any]:
+    async def _gather(self) -> list[Any]:
         """The next batch: what is queued and, while nobody awaits any of it, what comes
-        within ``GATHER_SECONDS`` of the first item, until someone awaits (a flush, an
-        operation), the batch is full, or the queue is closed."""
-        batch = [first, *self._drain(MAX_BATCH - 1)]
+        within ``GATHER_SECONDS``, until someone awaits (a flush, an operation), the batch
+        is full, or the writer is closing."""
+        batch = self._take(MAX_BATCH)
         if _awaited(batch):
             return batch
         with anyio.move_on_after(GATHER_SECONDS):
-            while len(batch) < MAX_BATCH:
-                try:
-                    more = [await self._receive.receive(), *self._drain(MAX_BATCH - len(batch) - 1)]
-                except (anyio.EndOfStream, anyio.ClosedResourceError):
-                    break
+            while len(batch) < MAX_BATCH and not self._closed:
+                await self._wait(gathering=True)
+                more = self._take(MAX_BATCH - len(batch))
                 batch.extend(more)
                 if _awaited(more):
                     break
+        batch.extend(self._take(MAX_BATCH - len(batch)))  # what came in the window's last moments
         return batch
 
-    def _drain(self, limit: float) -> list[Any]:
-        items: list[Any] = []
-        while len(items) < limit:
-            try:
-                items.append(self._receive.receive_nowait())
-            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-                break
-        return items
+    async def _wait(self, *, gathering: bool) -> None:
+        self._gathering = gathering
+        self._wakeup = self._new_event()
+        try:
+            await self._wakeup.wait()
+        finally:
+            self._wakeup = None
+
+    def _take(self, limit: float) -> list[Any]:
+        queue = self._queue
+        if len(queue) <= limit:
+            items = list(queue)
+            queue.clear()
+            return items
+        return [queue.popleft() for _ in range(int(limit))]
 
     @staticmethod
     def _wake(batch: list[Any]) -> None:
