@@ -98,6 +98,8 @@ class Database:
     next_seq: dict[str, int] = field(default_factory=dict)
     """The seq each run seen by this process expects next (published, maybe not committed)."""
     specs: SpecCache = field(default_factory=SpecCache)
+    quiet_runs: set[str] = field(default_factory=set[str])
+    """Runs started here that have not waited (``runs.write_events``); one taken over may have."""
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         try:

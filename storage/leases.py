@@ -50,6 +50,7 @@ class LeaseRepository:
         # we own it now: its log goes on from what was committed
         self._db.writer.resume_stream(run_id)
         self._db.next_seq.pop(run_id, None)
+        self._db.quiet_runs.discard(run_id)  # it may have waited in another process
 
     async def renew_lease(self, run_id: str, owner: str, seconds: float, now: float) -> None:
         """Extend our lease; ``LeaseLost`` when it is no longer ours (another process took it)."""

@@ -66,13 +66,18 @@ def _json(value: Any) -> str:
     return to_json(value).decode()
 
 
-def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> None:
-    """Store a batch of events and what derives from them (runs inside the writer's transaction)."""
-    graphs, runs, rows, outputs, ends = [], [], [], [], []
+def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord], quiet: set[str] | None = None) -> None:
+    """Store a batch of events and what derives from them (runs inside the writer's transaction).
+
+    ``quiet``: runs started by this writer that have not waited since (kept across batches):
+    at their end there are no waits or review items to close, so those statements are skipped."""
+    quiet = set() if quiet is None else quiet
+    graphs, runs, rows, outputs, ends, loud_ends = [], [], [], [], [], []
     waits: list[ev.NodeWaiting | ev.RunWaiting | ev.RunResumed] = []
     blobs: list[tuple[str, str, str]] = []
     cost: dict[str, float] = {}
     last_seq: dict[str, int] = {}
+    """Runs whose last seq in this batch the run row's insert or end update does not write."""
     for record in records:
         e = record.event
         rows.append((e.run_id, e.seq, e.kind, getattr(e, "node_id", None), e.at, record.body))
@@ -81,20 +86,22 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> No
         if isinstance(e, ev.RunStarted):
             graphs.append((e.graph_id, e.at, e.at))
             runs.append((e.run_id, e.graph_id, e.graph_version, e.at, _json(e.inputs), e.seq))
+            quiet.add(e.run_id)
+            del last_seq[e.run_id]
         elif isinstance(e, ev.NodeSucceeded | ev.NodeFailed):
             if isinstance(e, ev.NodeSucceeded):
                 outputs.append((e.run_id, e.node_id, _json(record.values), e.attempt))
             if e.cost:
                 cost[e.run_id] = cost.get(e.run_id, 0.0) + e.cost
-        elif isinstance(e, ev.NodeWaiting):
+        elif isinstance(e, ev.NodeWaiting | ev.RunWaiting | ev.RunResumed):
             waits.append(e)
-        elif isinstance(e, ev.RunWaiting | ev.RunResumed):
-            waits.append(e)
-        elif isinstance(e, ev.RunFinished):
-            ends.append((e.status, e.at, e.duration, e.cost, e.cost, e.failed_node, e.error, _json(record.values),
-                         e.run_id))
-        elif isinstance(e, ev.RunCancelled):
-            ends.append(("cancelled", e.at, e.duration, 0.0, 0.0, None, e.reason, "{}", e.run_id))
+            quiet.discard(e.run_id)
+        elif isinstance(e, ev.RunFinished | ev.RunCancelled):
+            ends.append(_end_row(e, record.values))
+            del last_seq[e.run_id]
+            if e.run_id not in quiet:
+                loud_ends.append((e.at, e.run_id))
+            quiet.discard(e.run_id)
     if graphs:
         conn.executemany(
             "INSERT OR IGNORE INTO graphs (graph_id, name, created_at, updated_at) VALUES (?, '', ?, ?)", graphs)
@@ -122,16 +129,24 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord]) -> No
             conn.execute("UPDATE runs SET status = 'waiting' WHERE run_id = ?", (e.run_id,))
         else:
             conn.execute("UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'waiting'", (e.run_id,))
+    if loud_ends:
+        record_run_end(conn, [run_id for _, run_id in loud_ends])
+        close_reviews(conn, loud_ends)
     if ends:
-        record_run_end(conn, [end[-1] for end in ends])
-        close_reviews(conn, [(end[1], end[-1]) for end in ends])
         # RunFinished carries the run's cost when the runner totals it; otherwise the nodes' sum stands.
         conn.executemany(
             "UPDATE runs SET status = ?, finished_at = ?, duration = ?, "
-            "cost = CASE WHEN ? != 0 THEN ? ELSE cost END, failed_node = ?, error = ?, outputs_json = ? "
-            "WHERE run_id = ?", ends)
-    conn.executemany("UPDATE runs SET last_seq = ? WHERE run_id = ? AND last_seq < ?",
-                           [(seq, run_id, seq) for run_id, seq in last_seq.items()])
+            "cost = CASE WHEN ? != 0 THEN ? ELSE cost END, failed_node = ?, error = ?, outputs_json = ?, "
+            "last_seq = max(last_seq, ?) WHERE run_id = ?", ends)
+    if last_seq:
+        conn.executemany("UPDATE runs SET last_seq = ? WHERE run_id = ? AND last_seq < ?",
+                         [(seq, run_id, seq) for run_id, seq in last_seq.items()])
+
+
+def _end_row(e: ev.RunFinished | ev.RunCancelled, values: dict[str, Any] | None) -> tuple[Any, ...]:
+    if isinstance(e, ev.RunCancelled):
+        return ("cancelled", e.at, e.duration, 0.0, 0.0, None, e.reason, "{}", e.seq, e.run_id)
+    return (e.status, e.at, e.duration, e.cost, e.cost, e.failed_node, e.error, _json(values), e.seq, e.run_id)
 
 
 def _summary(row: Any) -> RunSummary:

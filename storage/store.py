@@ -10,6 +10,7 @@ writer and closes both connections, also when the block is cancelled.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -73,8 +74,9 @@ async def open_store(path: str | Path | None = None, *, clock: Clock | None = No
     """
     db_path = await anyio.to_thread.run_sync(_resolve, path)
     write, read = await connect(db_path)
-    writer = Writer(write, db_path, write_events, describe, run_of, heavy)
-    store = SqliteStore(Database(db_path, read, writer), clock or RealClock())
+    quiet: set[str] = set()  # see write_events
+    writer = Writer(write, db_path, functools.partial(write_events, quiet=quiet), describe, run_of, heavy)
+    store = SqliteStore(Database(db_path, read, writer, quiet_runs=quiet), clock or RealClock())
     error: Exception | None = None
     try:
         async with anyio.create_task_group() as tg:
