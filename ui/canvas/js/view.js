@@ -78,10 +78,21 @@ export const viewport = {
     if (this.loading && !this.loading.done) return; // the rest of a large graph is still being added
     const graph = this.exportGraph();
     if (!graph.nodes.length) return;
-    this.applyGraph(this.laidOut(graph));
+    this.moveNodes(this.laidOut(graph).nodes);
     this.commit("layout");
     this.needsFit = true;
     nextTick(() => this.fitIfNeeded());
+  },
+
+  // Only positions change in a layout: the nodes on the canvas are moved in place, and their data, the
+  // edges and everything else stay as they are (applyGraph would build and compare every node and edge again).
+  moveNodes(specs) {
+    for (const spec of specs) {
+      const node = this.flow.findNode(spec.id);
+      if (node && (node.position.x !== spec.position.x || node.position.y !== spec.position.y)) {
+        node.position = { ...spec.position };
+      }
+    }
   },
 
   // A graph that arrives without positions (every node on one point) is laid out before it is shown.
