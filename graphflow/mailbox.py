@@ -10,9 +10,10 @@ wake-up costs one ``Event`` only when the reader is actually waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -81,6 +82,46 @@ def task_group() -> Any:
     except RuntimeError:
         return anyio.create_task_group()
     return _AsyncioTasks()
+
+
+@contextlib.asynccontextmanager
+async def task_after(delay: float, fn: Callable[[], Awaitable[Any]]) -> AsyncIterator[None]:
+    """``fn()`` in a task beside the block, started only once the block has gone on for
+    ``delay`` seconds (a timer on the asyncio loop): a block shorter than that, as most runs
+    are beside their lease's heartbeat, costs no task, task group or cancel (they were a
+    fifth of a short recorded run). Leaving the block cancels the task and waits for it; an
+    error of the task is raised then. On other backends (trio) the task sleeps ``delay``."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_after, delay, fn)
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()
+        return
+    started: list[asyncio.Task[Any]] = []
+    timer = loop.call_later(delay, lambda: started.append(loop.create_task(fn())))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if started:
+            await _stopped(started[0])
+
+
+async def _after(delay: float, fn: Callable[[], Awaitable[Any]]) -> None:
+    await anyio.sleep(delay)
+    await fn()
+
+
+async def _stopped(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with anyio.CancelScope(shield=True):
+        await asyncio.wait([task])
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
 
 
 class Mailbox(Generic[T]):

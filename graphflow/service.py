@@ -47,6 +47,7 @@ from graphflow.formatting import when
 from graphflow.from_here import RunFrom, Verdict, no_fit, rerun_set, verdict
 from graphflow.inputs import check_run_inputs
 from graphflow.leases import lease_seconds, new_owner
+from graphflow.mailbox import task_after
 from graphflow.model import GraphSpec
 from graphflow.naming import slug, unique_id
 from graphflow.ports import (
@@ -694,30 +695,33 @@ class Workspace:
 
     async def _owned(self, run_id: str, work: Callable[[], Awaitable[RunResult]]) -> RunResult:
         """``work()`` with the run's lease renewed beside it; stopped (``LeaseLost``) when a renewal fails."""
-        result: RunResult | None = None
-        error: BaseException | None = None
         lost: list[Exception] = []
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._heartbeat, run_id, tg.cancel_scope, lost)
-            try:
-                result = await work()
-            except Exception as exc:  # re-raised below as itself, not wrapped in an ExceptionGroup
-                error = only_error(exc)  # the runner's task group wraps what stopped it
-            finally:
-                tg.cancel_scope.cancel()
+        tick = min(PAUSE_POLL, self.lease / 3)
+        next_renewal = self.clock.monotonic() + self.lease / 3
+        # A real clock's first tick is a timer on the loop (most runs end before it: no task);
+        # another clock (a test's FakeClock) moves only through its sleep, so the task sleeps it.
+        real = isinstance(self.clock, RealClock)
+        error: BaseException | None = None
+        with anyio.CancelScope() as scope:
+            async with task_after(tick if real else 0, lambda: self._heartbeat(
+                    run_id, scope, lost, next_renewal, sleep_first=not real)):
+                try:
+                    return await work()
+                except Exception as exc:  # re-raised below as itself, not wrapped in an ExceptionGroup
+                    error = only_error(exc)  # the runner's task group wraps what stopped it
         if error is not None:
             raise error
-        if result is None:
-            raise LeaseLost(run_id, str(lost[0]) if lost else "the lease could not be renewed")
-        return result
+        raise LeaseLost(run_id, str(lost[0]) if lost else "the lease could not be renewed")
 
-    async def _heartbeat(self, run_id: str, scope: anyio.CancelScope, lost: list[Exception]) -> None:
+    async def _heartbeat(self, run_id: str, scope: anyio.CancelScope, lost: list[Exception], next_renewal: float,
+                         *, sleep_first: bool) -> None:
         """Renew the lease every third of it; look for a pause asked by another process every tick."""
         renew = self.lease / 3
         tick = min(PAUSE_POLL, renew)
-        next_renewal = self.clock.monotonic() + renew
         while True:
-            await self.clock.sleep(tick)
+            if sleep_first:
+                await self.clock.sleep(tick)
+            sleep_first = True
             with contextlib.suppress(GraphflowError):  # a storage hiccup: asked again next tick
                 asked = await self.store.get(PAUSES, run_id)
                 control = self._controls.get(run_id)
