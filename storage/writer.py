@@ -45,6 +45,7 @@ from anyio.abc import TaskStatus
 
 from graphflow.mailbox import event_factory
 
+from .checkpoints import Checkpointer, copy
 from .errors import StorageError
 
 MAX_BATCH = 5000
@@ -53,7 +54,7 @@ GATHER_SECONDS = 0.005
 HERE_MAX = 500
 """The largest batch committed on the event loop's thread."""
 CHECKPOINT_EVERY = 1000
-"""Items (and transactions) written between two WAL checkpoints (about SQLite's own 1,000 pages)."""
+"""Items (and transactions) written between two WAL checkpoint requests (about SQLite's own 1,000 pages)."""
 BUSY_RETRIES = 5
 Operation = Callable[[sqlite3.Connection], Any]
 ApplyRecords = Callable[[sqlite3.Connection, Sequence[Any]], None]
@@ -90,7 +91,8 @@ class Writer:
         """Records too large to write on the loop's thread."""
         self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
         conn.execute("PRAGMA busy_timeout = 0")  # the loop's thread never waits for the lock; the worker sets it
-        conn.execute("PRAGMA wal_autocheckpoint = 0")  # the writer checkpoints, in its thread
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run beside the writer (checkpoints.py)
+        self.checkpoints = Checkpointer(path)
         self._unchecked = 0
         self.path = path
         self.apply_records = apply_records
@@ -129,7 +131,9 @@ class Writer:
                     self._unchecked += len(batch) + 1
                     if self._unchecked >= CHECKPOINT_EVERY:
                         self._unchecked = 0
-                        await anyio.to_thread.run_sync(self._checkpoint, limiter=self._thread)
+                        self.checkpoints.request()  # the bulk in its own thread: the next batch need not wait
+                    elif self.checkpoints.tail_due():  # the WAL starts over only once copied whole
+                        await anyio.to_thread.run_sync(copy, self.conn, limiter=self._thread)
         finally:
             self._stopped.set()
 
@@ -183,6 +187,7 @@ class Writer:
             if leftover:
                 await anyio.to_thread.run_sync(self._commit, leftover, limiter=self._thread)
                 self._wake(leftover)
+            await anyio.to_thread.run_sync(self.checkpoints.close, limiter=self._thread)
             await anyio.to_thread.run_sync(self.conn.close, limiter=self._thread)
         self._raise_failure()
 
@@ -257,12 +262,6 @@ class Writer:
         return item.small if isinstance(item, _Call) else not self.heavy(item)
 
     # in the worker thread
-
-    def _checkpoint(self) -> None:
-        try:
-            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error:
-            pass  # a later one catches up; SQLite checkpoints at the last close too
 
     def _commit(self, batch: list[Any]) -> None:
         while batch:
