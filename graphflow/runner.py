@@ -45,7 +45,7 @@ from graphflow.messages import (
 )
 from graphflow.nodes.base import NodeContext
 from graphflow.plan import ErrorInfo, NodeState, Plan, Transition
-from graphflow.ports import DurableSink, EventSink, KeyValueStore, LiveSink, SecretSource, SessionStore
+from graphflow.ports import DurableSink, EventSink, KeyValueStore, LiveSink, SecretSource, SessionStore, sinks_of
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
 from graphflow.shared_clients import shared_clients
@@ -140,7 +140,7 @@ class Runner:
             raise ValueError("max_concurrency must be at least 1")
         self.graph = graph
         self.sinks = list(sinks)
-        self.durable = [s for s in self.sinks if isinstance(s, DurableSink)]
+        self.durable = sinks_of(self.sinks, DurableSink)
         """Sinks whose ``flush`` makes a run's start durable before its first node runs."""
         self.clock = clock or RealClock()
         self.max_concurrency = max_concurrency
@@ -150,7 +150,7 @@ class Runner:
         self.progress_interval = progress_interval
         self.text_interval = text_interval
         """Seconds between two showings of a streaming node's text (a few a second)."""
-        self.live = [s for s in self.sinks if isinstance(s, LiveSink)]
+        self.live = sinks_of(self.sinks, LiveSink)
         """Sinks shown streaming text (never stored)."""
         self.secrets = secrets
         """Where nodes' ``ctx.secret(name)`` looks (the environment when None)."""
