@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -147,6 +148,7 @@ class Workspace:
         self._compiled: OrderedDict[tuple[str, int, int], CompiledGraph] = OrderedDict()
         self._controls: dict[str, RunControl] = {}
         self._keeps_credentials = isinstance(store, CredentialStore)  # a protocol check is slow: once, not per run
+        self._rng = random.Random()  # retry jitter: seeding a generator per run costs a system call
 
     # -- graphs -------------------------------------------------------------------------
 
@@ -661,8 +663,8 @@ class Workspace:
         control = control or RunControl()
         self._controls[run_id] = control
         runner = Runner(compiled, sinks=[self.store, *sinks], clock=self.clock, max_concurrency=self.max_concurrency,
-                        breakers=self.breakers, suspend=True, cache=self.store, secrets=await self._secrets(),
-                        sessions=self._sessions())
+                        breakers=self.breakers, suspend=True, cache=self.store, rng=self._rng,
+                        secrets=await self._secrets(), sessions=self._sessions())
         try:
             return await self._owned(run_id, lambda: go(runner, control))
         finally:

@@ -319,6 +319,8 @@ class Writer:
                     if not self.stopped or self.stream(item) not in self.stopped:
                         records.append(item)
                     continue
+                if item.op is _nothing:  # a flush's marker: the records around it are written together
+                    continue
                 if records:
                     self.apply_records(conn, records)
                     records = []
