@@ -192,7 +192,22 @@ CREATE INDEX review_items_labelled ON review_items (decided_at) WHERE label IS N
 the confidence and due time, and each decision's kind, who made it, the edited value or answer
 and the label (active learning; exported as JSONL). ``decision_json`` keeps the decision as given."""
 
-MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS, _DRAFTS, _WAITS, _REVIEWS]
+_LEASES_BY_KEY = """
+CREATE TABLE run_leases_by_key (
+    run_id     TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+INSERT INTO run_leases_by_key (run_id, owner, expires_at) SELECT run_id, owner, expires_at FROM run_leases;
+DROP TABLE run_leases;
+ALTER TABLE run_leases_by_key RENAME TO run_leases;
+"""
+"""Leases keyed by run id alone (``WITHOUT ROWID``): taking a run's lease and giving it up each
+write one b-tree page instead of two (the rows and their key's index): 2 of some 23 WAL frames
+(4 of some 46 writes to the file) per recorded run."""
+
+MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS, _DRAFTS, _WAITS, _REVIEWS,
+                         _LEASES_BY_KEY]
 LATEST_VERSION = len(MIGRATIONS)
 GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
 

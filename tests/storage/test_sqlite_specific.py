@@ -380,6 +380,23 @@ async def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
         assert (await store.lease_of("r1")).owner == "me"
 
 
+async def test_leases_taken_before_they_were_keyed_by_run_alone_are_kept(tmp_path):
+    from graphflow.storage.schema import MIGRATIONS, statements
+
+    path = tmp_path / "g.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for script in MIGRATIONS[:9]:
+        for statement in statements(script):
+            conn.execute(statement)
+    conn.execute("INSERT INTO run_leases VALUES ('r1', 'other:1', 1e12)")
+    conn.execute("PRAGMA user_version = 9")
+    conn.close()
+    async with open_store(path) as store:
+        assert (await store.lease_of("r1")).owner == "other:1"
+    (sql,) = raw(path, "SELECT sql FROM sqlite_schema WHERE name = 'run_leases'")[0]
+    assert "WITHOUT ROWID" in sql
+
+
 async def test_a_version_1_database_with_output_ref_in_its_events_still_reads_back(tmp_path):
     """Version 1 stored ``output_ref: null`` in every node success; the field is gone from the model."""
     from graphflow.storage.schema import MIGRATIONS, statements
