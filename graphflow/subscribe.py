@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
@@ -36,11 +37,7 @@ class EventLog:
 
     def _fan_out(self, event: Event) -> None:
         self.events.append(event)
-        for send in list(self._subscribers):
-            try:
-                send.send_nowait(event)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                self._subscribers.remove(send)
+        _send_all(self._subscribers, event)
         self.show(event)
 
     async def replay(self, events: Sequence[Event]) -> None:
@@ -53,11 +50,7 @@ class EventLog:
 
     def show(self, note: Event | NodeText) -> None:
         """To ``watch()`` streams only: a ``NodeText`` is not kept."""
-        for send in list(self._watchers):
-            try:
-                send.send_nowait(note)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                self._watchers.remove(send)
+        _send_all(self._watchers, note)
 
     def close(self) -> None:
         """End every subscription (after the final event, or for a run that could not start)."""
@@ -67,30 +60,38 @@ class EventLog:
         self._subscribers.clear()
         self._watchers.clear()
 
-    async def subscribe(self) -> AsyncIterator[Event]:
-        send, receive = anyio.create_memory_object_stream[Event](math.inf)
-        for event in self.events:
-            send.send_nowait(event)
-        if self.closed:
-            send.close()
-        else:
-            self._subscribers.append(send)
-        with receive:
-            async for event in receive:
-                yield event
+    def subscribe(self) -> AsyncGenerator[Event, None]:
+        return self._follow(self._subscribers)
 
-    async def watch(self) -> AsyncIterator[Event | NodeText]:
+    def watch(self) -> AsyncGenerator[Event | NodeText, None]:
         """Like ``subscribe``, plus the streaming text of nodes (``NodeText``) as it arrives."""
-        send, receive = anyio.create_memory_object_stream[Event | NodeText](math.inf)
+        return self._follow(self._watchers)
+
+    async def _follow(self, followers: list[Any]) -> AsyncGenerator[Any, None]:
+        send, receive = anyio.create_memory_object_stream[Any](math.inf)
         for event in self.events:
             send.send_nowait(event)
         if self.closed:
             send.close()
         else:
-            self._watchers.append(send)
-        with receive:
-            async for item in receive:
-                yield item
+            followers.append(send)
+        try:
+            with receive:
+                async for item in receive:
+                    yield item
+        finally:  # a follower that stops early (a closed page) leaves no open stream behind
+            send.close()
+            if send in followers:
+                followers.remove(send)
+
+
+def _send_all(followers: list[Any], item: Event | NodeText) -> None:
+    for send in list(followers):
+        try:
+            send.send_nowait(item)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):  # its reader is gone
+            send.close()
+            followers.remove(send)
 
 
 async def replay(sink: EventSink, events: Sequence[Event]) -> None:

@@ -5,6 +5,7 @@ their messages and replay links, and a run's replay links to its session."""
 
 from __future__ import annotations
 
+import anyio
 import pytest
 from nicegui import ui
 
@@ -23,6 +24,16 @@ async def say(user, text: str) -> None:
     user.find(marker="chat-send").click()
 
 
+async def answered(user, runs: int) -> None:
+    """Wait for the panel to end ``runs`` runs: a run's replay link comes when its log ends,
+    while the answer's text streams in before the run has finished."""
+    for _ in range(300):
+        if len(user.find(marker="chat-run-link").elements) >= runs:
+            return
+        await anyio.sleep(0.1)
+    raise AssertionError(f"the panel did not end {runs} runs")
+
+
 async def test_a_conversation_from_the_editor(user, ctx):
     await user.open("/graph/support_agent")
     user.find(marker="chat-tab").click()
@@ -31,11 +42,13 @@ async def test_a_conversation_from_the_editor(user, ctx):
 
     await say(user, "Can I get a refund for order A-100?")
     await user.should_see("qualifies for a refund", retries=300)  # the first model call imports openai
+    await answered(user, 1)
     await user.should_see(marker="chat-tool-call")
     calls = [e.props["data-name"] for e in user.find(marker="chat-tool-call").elements]
     assert sorted(calls) == ["check_refund_policy", "lookup_order", "open_ticket", "refund_eligibility"]
     await say(user, "And order A-102?")
     await user.should_see("Desk lamp", retries=300)
+    await answered(user, 2)
 
     runs = await ctx.workspace.runs("support_agent")
     assert [r.inputs for r in reversed(runs)] == [
