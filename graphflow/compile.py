@@ -109,6 +109,7 @@ def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:
     ports = {nid: kind.ports_in(cfg, registry) for nid, (kind, cfg) in kinds.items()}
     edges = [_compile_edge(e, ports, problems) for e in spec.edges]
     _check_inputs(spec, ports, problems)
+    _check_wired(spec, kinds, ports, problems)
     order = _topological_order(spec, problems)
     if problems:
         raise GraphValidationError(problems)
@@ -189,9 +190,7 @@ def _compile_edge(
         except ExpressionError as exc:
             problems.append(Problem("bad_expression", f"condition: {exc}", edge_id=edge.id, path="condition"))
     if edge.source in ports and edge.target in ports:
-        out_port = next((p for p in ports[edge.source][1] if p.name == edge.source_port), None)
-        if edge.source_port == ERROR_PORT and out_port is None:
-            out_port = PortSpec(name=ERROR_PORT, type="object")
+        out_port = _source_port(edge, ports)
         in_port = next((p for p in ports[edge.target][0] if p.name == edge.target_port), None)
         if out_port is None:
             names = ", ".join(p.name for p in ports[edge.source][1]) or "none"
@@ -237,6 +236,30 @@ def _check_inputs(spec: GraphSpec, ports: dict[str, Any], problems: list[Problem
             if other != node.id:
                 problems.append(Problem("invalid_config", f"input name {node.config['name']!r} is also used by "
                                         f"node {other!r}", node.id, path="config.name"))
+
+
+def _check_wired(spec: GraphSpec, kinds: dict[str, tuple[NodeKind, Any]], ports: dict[str, Any],
+                 problems: list[Problem]) -> None:
+    """Each kind's checks of what feeds its inputs (a template's placeholders against its input's type)."""
+    fed: dict[str, dict[str, PortSpec]] = {node_id: {} for node_id in kinds}
+    for edge in spec.edges:
+        if edge.source in ports and edge.target in fed:
+            out = _source_port(edge, ports)
+            if out is not None:
+                fed[edge.target][edge.target_port] = out
+    run_inputs = frozenset(n.config["name"] for n in spec.nodes
+                           if n.kind == "input" and isinstance(n.config.get("name"), str))
+    for node_id, (kind, config) in kinds.items():
+        for code, message in kind.check_wired(config, fed[node_id], run_inputs):
+            field = message.partition(":")[0]
+            problems.append(Problem(code, message, node_id, path=field if field.startswith("config.") else None))
+
+
+def _source_port(edge: EdgeSpec, ports: dict[str, Any]) -> PortSpec | None:
+    out = next((p for p in ports[edge.source][1] if p.name == edge.source_port), None)
+    if out is None and edge.source_port == ERROR_PORT:
+        return PortSpec(name=ERROR_PORT, type="object")
+    return out
 
 
 def _topological_order(spec: GraphSpec, problems: list[Problem]) -> list[str]:

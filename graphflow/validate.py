@@ -9,7 +9,7 @@ not_json, too_large, too_deep, not_object, bad_schema_version, too_many_nodes,
 too_many_edges, unknown_field, invalid_value, duplicate_node_id, duplicate_edge_id,
 dangling_edge, self_loop, cycle, unknown_kind, invalid_config, unknown_function,
 unknown_port, port_type_mismatch, port_already_connected, missing_required_input,
-bad_expression, bad_join, bad_state_machine.
+bad_expression, bad_join, bad_state_machine, bad_template.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ OFFENDERS: dict[str, tuple[str, ...]] = {
     "bad_expression": ("urgent",),
     "bad_join": ("gather",),
     "bad_state_machine": ("lifecycle",),
+    "bad_template": ("prompt", "{question}"),
 }
 # Codes about the file as a whole.
 WHOLE_FILE = {"not_json", "too_large", "too_deep", "not_object", "bad_schema_version", "too_many_nodes",
@@ -214,6 +215,7 @@ def test_fixture_minus_its_problem_is_valid() -> None:
         "invalid_value": lambda g: g["nodes"][1].update(timeout=30),
         "port_type_mismatch": lambda g: g["nodes"][0]["config"].update(type="string"),
         "duplicate_edge_id": lambda g: g["edges"][1].update(id="wire2"),
+        "bad_template": lambda g: g["nodes"][1]["config"].update(template="Answer briefly: {value}"),
     }
     assert set(fixed) <= set(CODES)
     for code, fix in fixed.items():

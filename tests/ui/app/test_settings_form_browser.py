@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 GRAPH = {
     "schema_version": 1, "id": "form_test", "name": "Form test",
     "nodes": [{"id": "who", "kind": "input", "config": {"name": "who", "type": "string"}, "position": {"x": 0, "y": 0}},
-              {"id": "greet", "kind": "template", "config": {"template": "Hi {who}"}, "position": {"x": 260, "y": 0}},
+              {"id": "greet", "kind": "template", "config": {"template": "Hi {value}"}, "position": {"x": 260, "y": 0}},
               {"id": "answer", "kind": "output", "config": {"name": "answer"}, "position": {"x": 520, "y": 0}}],
     "edges": [{"id": "e1", "source": "who", "target": "greet"}, {"id": "e2", "source": "greet", "target": "answer"}],
 }
@@ -24,7 +24,7 @@ def test_the_form_shows_schema_defaults_and_help_and_applies_an_edit(page: Page,
     open_editor(page, served.url + "/graph/form_test")
     select_node(page, "greet")
     template = page.get_by_test_id("cfg-template")
-    expect(template).to_have_value("Hi {who}")
+    expect(template).to_have_value("Hi {value}")
     assert template.evaluate("e => e.tagName") == "TEXTAREA"  # multi-line, marked so in the schema
     expect(page.get_by_test_id("help-cfg-template")).to_contain_text("{value} (the whole input)")
     page.get_by_text("Retry", exact=True).click()
@@ -34,7 +34,7 @@ def test_the_form_shows_schema_defaults_and_help_and_applies_an_edit(page: Page,
     expect(page.get_by_test_id("help-retry-max_attempts")).to_have_text(
         "Attempts in total, the first one included: 1 means no retry.")
 
-    template.fill("Hi {who},\nwelcome.")
+    template.fill("Hi {value},\nwelcome.")
     page.get_by_test_id("opt-retry").click()
     max_attempts.fill("4")
     page.get_by_test_id("apply-settings").click()
@@ -42,7 +42,7 @@ def test_the_form_shows_schema_defaults_and_help_and_applies_an_edit(page: Page,
     page.keyboard.press("Control+s")
     expect(page.locator(".q-notification").filter(has_text="saved version 2").first).to_be_visible()
     node = stored(served.db, "form_test").spec.node("greet")
-    assert node.config == {"template": "Hi {who},\nwelcome."}
+    assert node.config == {"template": "Hi {value},\nwelcome."}
     assert node.retry is not None and node.retry.max_attempts == 4
     assert node.retry.model_dump(exclude_defaults=True) == {"max_attempts": 4}  # only what was changed
 
