@@ -210,7 +210,8 @@ class NodeKind:
         """Further problems with a parsed config, as (code, message) pairs."""
         return []
 
-    def check_wired(self, config: Any, fed: Mapping[str, PortSpec], run_inputs: frozenset[str]) -> list[tuple[str, str]]:
+    def check_wired(self, config: Any, fed: Mapping[str, PortSpec],
+                    run_inputs: frozenset[str]) -> list[tuple[str, str]]:
         """Problems that depend on what is wired in, as (code, message) pairs: ``fed`` maps each
         input port with one edge to the output feeding it; ``run_inputs`` are the graph's input names."""
         return []

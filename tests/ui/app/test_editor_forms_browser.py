@@ -76,7 +76,8 @@ def test_a_draft_with_problems_is_kept_and_run_offers_only_the_saved_version(pag
 def test_a_bad_json_value_is_refused_at_its_field_in_view(page: Page, served):
     save(served.db, {"schema_version": 1, "id": "json_field", "name": "JSON field",
                      "nodes": [{"id": "c", "kind": "constant", "config": {"value": 1}, "position": {"x": 0, "y": 0}},
-                               {"id": "out", "kind": "output", "config": {"name": "o"}, "position": {"x": 300, "y": 0}}],
+                               {"id": "out", "kind": "output", "config": {"name": "o"},
+                                "position": {"x": 300, "y": 0}}],
                      "edges": [{"id": "e", "source": "c", "target": "out"}]})
     open_editor(page, served.url + "/graph/json_field")
     select_node(page, "c")
