@@ -1,6 +1,7 @@
 """Forms and predictable actions in Debian's chromium (issue 12 items 1, 4 and 5, the parts the
 simulated user alone showed): a template placeholder checked against its input's type, a draft
-with problems kept and RUN offering only the saved version, a bad JSON value's error at its
+with problems kept and RUN offering only the saved version, RUN asking to save first, a conflict that
+opens the newer version, a bad JSON value's error at its
 field and in view, edits not applied kept when another node is selected, the graph's name and
 description, and the same header links and titles on every page of a graph."""
 
@@ -130,3 +131,34 @@ def test_every_page_of_a_graph_has_the_same_links_in_the_same_place_and_its_name
     for link, places in boxes.items():  # the current page's link is bold: under a px of x may differ
         assert max(x for x, _ in places) - min(x for x, _ in places) < 2, (link, places)
         assert len({round(y) for _, y in places}) == 1, (link, places)
+
+
+def test_run_with_unsaved_edits_asks_and_save_and_run_runs_the_new_version(page: Page, served):
+    save(served.db, greeting("save_first", "Hi {value}"))
+    open_editor(page, served.url + "/graph/save_first")
+    set_template(page, "Hello {input}")
+    page.get_by_test_id("run").click()
+    expect(page.get_by_text("Run runs a saved version, and these edits are not saved yet.")).to_be_visible()
+    page.get_by_test_id("run-choice-save").click()
+    notified(page, "saved version 2")
+    page.get_by_test_id("start-run").click()
+    notified(page, "running version 2")
+    expect(page.get_by_test_id("run-status")).to_have_text("succeeded", timeout=15000)
+    expect(page.get_by_test_id("run-id")).to_contain_text("version 2")
+    assert stored(served.db, "save_first").spec.node("greet").config == {"template": "Hello {input}"}
+
+
+def test_a_conflict_can_open_the_newer_version_instead(page: Page, served):
+    save(served.db, greeting("newer", "Hi {value}"))
+    open_editor(page, served.url + "/graph/newer")
+    newer = greeting("newer", "Hi {value}")
+    newer["description"] = "saved by another tab"
+    save(served.db, newer)  # version 2
+    set_template(page, "Stale: {value}")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("conflict")).to_contain_text("Version 2 of this graph was saved after version 1")
+    page.get_by_test_id("conflict-open").click()
+    expect(page.get_by_test_id("version")).to_have_text("version 2")
+    expect(page.get_by_test_id("graph-description")).to_have_value("saved by another tab")
+    expect(page.locator('[data-node-id="greet"]')).to_be_visible()
+    assert stored(served.db, "newer").version == 2
