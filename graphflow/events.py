@@ -7,9 +7,10 @@ each carries enough to rebuild the run's state from the log alone (see ``RunStat
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -314,6 +315,9 @@ class _Layout:
     factories: tuple[tuple[str, Any], ...]
     names: frozenset[str]
     required: frozenset[str]
+    own_names: frozenset[str]
+    """The names but the stamp (run id, seq, time), which the run loop adds."""
+    own_required: frozenset[str]
 
 
 _LAYOUT: dict[type[BaseModel], _Layout] = {}
@@ -327,8 +331,9 @@ def _layout(cls: type[_EventBase]) -> _Layout:
         fields = cls.model_fields
         template = {n: None if f.is_required() or f.default_factory else f.default for n, f in fields.items()}
         factories = tuple((n, f.default_factory) for n, f in fields.items() if f.default_factory)
+        names = frozenset(fields)
         required = frozenset(n for n, f in fields.items() if f.is_required())
-        layout = _LAYOUT[cls] = _Layout(template, factories, frozenset(fields), required)
+        layout = _LAYOUT[cls] = _Layout(template, factories, names, required, names - _STAMP, required - _STAMP)
     return layout
 
 
@@ -341,22 +346,89 @@ def make_event(cls: type[_EventBase], **fields: Any) -> Any:
     are checked (a misspelt or missing one raises ``TypeError``); values are not.
     """
     layout = _layout(cls)
-    _check_names(cls, layout, fields.keys(), layout.names, layout.required)
+    _check_names(cls, fields.keys(), layout.names, layout.required)
     return _build(cls, layout, layout.template.copy(), fields, set(fields))
 
 
 def stamp_event(cls: type[_EventBase], run_id: str, seq: int, at: float, fields: dict[str, Any]) -> Any:
     """``make_event`` for the run loop: the event's own fields as a dict (no keyword packing
     on the hot path), numbered and timed by the loop. Names are checked the same way."""
-    layout = _layout(cls)
-    _check_names(cls, layout, fields.keys(), layout.names - _STAMP, layout.required - _STAMP)
+    layout = _LAYOUT.get(cls) or _layout(cls)
+    _check_names(cls, fields.keys(), layout.own_names, layout.own_required)
+    return _stamped(cls, layout, run_id, seq, at, fields)
+
+
+def _stamped(cls: type[_EventBase], layout: _Layout, run_id: str, seq: int, at: float,
+             fields: dict[str, Any]) -> Any:
     data = layout.template.copy()
     data["run_id"], data["seq"], data["at"] = run_id, seq, at
-    return _build(cls, layout, data, fields, {"run_id", "seq", "at", *fields})
+    fields_set = set(fields)
+    fields_set |= _STAMP
+    return _build(cls, layout, data, fields, fields_set)
 
 
-def _check_names(cls: type[_EventBase], layout: _Layout, given: Any, names: frozenset[str],
-                 required: frozenset[str]) -> None:
+class RunEvents(Sequence["Event"]):
+    """A run's events, in order. The run loop adds events it published (``add``) and, when
+    nothing is subscribed to the run, drafts (``draft``: class, seq, time, fields), which are
+    built into events only when first read: a run in memory whose events nobody reads does
+    not pay for building them (two per node, most of a small node's cost). A draft's names
+    are checked when it is added, as ``stamp_event`` checks them."""
+
+    __slots__ = ("_built", "_items", "_run_id")
+
+    def __init__(self, run_id: str, events: Iterable[Event] = ()) -> None:
+        self._run_id = run_id
+        self._items: list[Any] = list(events)
+        self._built = len(self._items)
+        """How many of ``_items`` from the start are events (the rest may be drafts)."""
+
+    def add(self, event: Event) -> None:
+        self._items.append(event)
+        if self._built == len(self._items) - 1:
+            self._built += 1
+
+    def draft(self, cls: type[_EventBase], seq: int, at: float, fields: dict[str, Any]) -> None:
+        layout = _LAYOUT.get(cls) or _layout(cls)
+        _check_names(cls, fields.keys(), layout.own_names, layout.own_required)
+        self._items.append((cls, layout, seq, at, fields))
+
+    def _events(self) -> list[Event]:
+        items = self._items
+        if self._built < len(items):
+            run_id = self._run_id
+            for i in range(self._built, len(items)):
+                item = items[i]
+                if type(item) is tuple:
+                    cls, layout, seq, at, fields = item
+                    items[i] = _stamped(cls, layout, run_id, seq, at, fields)
+            self._built = len(items)
+        return items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        return self._events()[index]
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._events())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RunEvents):
+            other = other._events()
+        return isinstance(other, list) and self._events() == other
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
+    def __repr__(self) -> str:
+        return repr(self._events())
+
+
+def _check_names(cls: type[_EventBase], given: Any, names: frozenset[str], required: frozenset[str]) -> None:
     if not (given <= names and required <= given):
         raise TypeError(f"{cls.__name__}: unknown fields {sorted(given - names)}, missing {sorted(required - given)}")
 

@@ -61,7 +61,8 @@ class RunResult:
     status: str
     """succeeded, failed, cancelled, or waiting (suspended until woken: ``graphflow.waits``)."""
     outputs: dict[str, Any]
-    events: list[ev.Event]
+    events: Sequence[ev.Event]
+    """In order (``events.RunEvents``; built when first read for a run nothing was subscribed to)."""
     node_states: dict[str, str]
     failed_node: str | None = None
     error: str | None = None
@@ -219,7 +220,7 @@ class _Run:
         self.control = control
         self.graph_version = graph_version
         self.plan = Plan(runner.graph)
-        self.events: list[ev.Event] = []
+        self.events = ev.RunEvents(run_id)
         self.seq = 0
         self.nodes: dict[str, NodeRun] = {}
         self.in_flight = 0
@@ -261,7 +262,7 @@ class _Run:
     async def start_recovered(self, rec: Recovery, logged: Sequence[ev.Event], reason: str) -> None:
         """Continue after the log: settled nodes are restored, not published again."""
         self.t0 -= max(0.0, self.clock.time() - rec.started_at)  # began in an earlier process: count from then
-        self.events, self.seq, self.recovery = list(logged), rec.next_seq, rec
+        self.events, self.seq, self.recovery = ev.RunEvents(self.run_id, logged), rec.next_seq, rec
         await self.emit(ev.RunResumed, reason=reason)
         self.plan.restore(rec.succeeded, rec.failed, rec.degraded)
         for node_id, (cost, tokens, cached) in rec.usage.items():
@@ -546,9 +547,12 @@ class _Run:
         await self.emit_draft(cls, fields)
 
     async def emit_draft(self, cls: type[ev._EventBase], fields: dict[str, Any]) -> None:
-        event = ev.stamp_event(cls, self.run_id, self.seq, self.clock.time(), fields)
-        self.seq += 1
-        self.events.append(event)
+        seq, self.seq = self.seq, self.seq + 1
+        if not self.r.sinks:
+            self.events.draft(cls, seq, self.clock.time(), fields)  # built only if someone reads it
+            return
+        event = ev.stamp_event(cls, self.run_id, seq, self.clock.time(), fields)
+        self.events.add(event)
         for sink in self.r.sinks:
             await sink.publish(event)
 
