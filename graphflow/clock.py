@@ -23,11 +23,10 @@ class Clock(Protocol):
 
 
 class RealClock:
-    def monotonic(self) -> float:
-        return time.perf_counter()
-
-    def time(self) -> float:
-        return time.time()
+    # The functions themselves, not methods calling them: the run loop reads a clock several
+    # times per node.
+    monotonic = staticmethod(time.perf_counter)
+    time = staticmethod(time.time)
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(seconds)

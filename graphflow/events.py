@@ -355,11 +355,6 @@ def stamp_event(cls: type[_EventBase], run_id: str, seq: int, at: float, fields:
     on the hot path), numbered and timed by the loop. Names are checked the same way."""
     layout = _LAYOUT.get(cls) or _layout(cls)
     _check_names(cls, fields.keys(), layout.own_names, layout.own_required)
-    return _stamped(cls, layout, run_id, seq, at, fields)
-
-
-def _stamped(cls: type[_EventBase], layout: _Layout, run_id: str, seq: int, at: float,
-             fields: dict[str, Any]) -> Any:
     data = layout.template.copy()
     data["run_id"], data["seq"], data["at"] = run_id, seq, at
     fields_set = set(fields)
@@ -372,7 +367,7 @@ class RunEvents(Sequence["Event"]):
     nothing is subscribed to the run, drafts (``draft``: class, seq, time, fields), which are
     built into events only when first read: a run in memory whose events nobody reads does
     not pay for building them (two per node, most of a small node's cost). A draft's names
-    are checked when it is added, as ``stamp_event`` checks them."""
+    are checked when it is built, as ``stamp_event`` checks them (``TypeError``)."""
 
     __slots__ = ("_built", "_items", "_run_id")
 
@@ -388,9 +383,7 @@ class RunEvents(Sequence["Event"]):
             self._built += 1
 
     def draft(self, cls: type[_EventBase], seq: int, at: float, fields: dict[str, Any]) -> None:
-        layout = _LAYOUT.get(cls) or _layout(cls)
-        _check_names(cls, fields.keys(), layout.own_names, layout.own_required)
-        self._items.append((cls, layout, seq, at, fields))
+        self._items.append((cls, seq, at, fields))
 
     def _events(self) -> list[Event]:
         items = self._items
@@ -399,8 +392,8 @@ class RunEvents(Sequence["Event"]):
             for i in range(self._built, len(items)):
                 item = items[i]
                 if type(item) is tuple:
-                    cls, layout, seq, at, fields = item
-                    items[i] = _stamped(cls, layout, run_id, seq, at, fields)
+                    cls, seq, at, fields = item
+                    items[i] = stamp_event(cls, run_id, seq, at, fields)
             self._built = len(items)
         return items
 

@@ -392,12 +392,9 @@ class _Run:
     async def start(self, node: CompiledNode, alone: bool = False) -> None:
         attempt, retry_at = self.resume_point(node.id)
         record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
-        await self.emit_draft(ev.NodeStarted, {"node_id": node.id, "attempt": attempt})
-        first = self.recovery.first_started.get(node.id) if self.recovery is not None else None
-        ctx = NodeContext(self.run_id, node.id, attempt, self.inputs, self.clock, self.r.rng,
-                          secrets=self.r.secrets, sessions=self.r.sessions,
-                          started_at=first if first is not None else self.clock.time(),
-                          wake=self.wakes.get(node.id), can_wait=self.r.suspend, waited=self.waited_before(node.id))
+        if (started := self.note(ev.NodeStarted, {"node_id": node.id, "attempt": attempt})) is not None:
+            await self.send(started)
+        ctx = self.context(node.id, attempt)
         inputs = self.plan.inputs_for(node.id)
         if node.inline:
             self.run_inline(node, inputs, ctx, record)
@@ -417,6 +414,16 @@ class _Run:
             self.deferred[node.id] = (node, inputs, ctx, retry_at)
         else:
             self.workers.submit(node.id, (node, inputs, ctx, retry_at))
+
+    def context(self, node_id: str, attempt: int) -> NodeContext:
+        r = self.r
+        if self.recovery is None:  # a fresh run: nothing woke the node, it never waited before
+            return NodeContext(self.run_id, node_id, attempt, self.inputs, self.clock, r.rng, secrets=r.secrets,
+                               sessions=r.sessions, started_at=self.clock.time(), can_wait=r.suspend)
+        first = self.recovery.first_started.get(node_id)
+        return NodeContext(self.run_id, node_id, attempt, self.inputs, self.clock, r.rng, secrets=r.secrets,
+                           sessions=r.sessions, started_at=first if first is not None else self.clock.time(),
+                           wake=self.wakes.get(node_id), can_wait=r.suspend, waited=self.waited_before(node_id))
 
     async def run_alone(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> None:
         """The only node to run: awaited by the loop itself, not handed to a worker (the
@@ -527,7 +534,8 @@ class _Run:
         cls, fields = node_event(t, record, now, self.reused_from, failed_with)
         if t.state is NodeState.WAITING and t.node_id in self.wakes:
             fields["woken"] = True
-        await self.emit_draft(cls, fields)
+        if (event := self.note(cls, fields)) is not None:
+            await self.send(event)
 
     def cancel_task(self, node_id: str) -> None:
         """End a node that runs in (or waits for) a task; its ``Done`` reports it."""
@@ -547,12 +555,22 @@ class _Run:
         await self.emit_draft(cls, fields)
 
     async def emit_draft(self, cls: type[ev._EventBase], fields: dict[str, Any]) -> None:
-        seq, self.seq = self.seq, self.seq + 1
+        if (event := self.note(cls, fields)) is not None:
+            await self.send(event)
+
+    def note(self, cls: type[ev._EventBase], fields: dict[str, Any]) -> ev.Event | None:
+        """Number, time and keep the next event; it is returned to be sent to the sinks, or kept
+        as a draft (None) when there are none: built only if someone reads it."""
+        seq = self.seq
+        self.seq = seq + 1
         if not self.r.sinks:
-            self.events.draft(cls, seq, self.clock.time(), fields)  # built only if someone reads it
-            return
-        event = ev.stamp_event(cls, self.run_id, seq, self.clock.time(), fields)
+            self.events.draft(cls, seq, self.clock.time(), fields)
+            return None
+        event: ev.Event = ev.stamp_event(cls, self.run_id, seq, self.clock.time(), fields)
         self.events.add(event)
+        return event
+
+    async def send(self, event: ev.Event) -> None:
         for sink in self.r.sinks:
             await sink.publish(event)
 
