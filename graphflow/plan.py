@@ -283,9 +283,9 @@ class Plan:
     def _succeed(self, node_id: str, output: dict[str, Any], decided: list[tuple[CompiledEdge, str, Any]],
                  error: ErrorInfo | None = None) -> None:
         self._outputs[node_id] = output
-        taken = tuple(e.id for e, status, _ in decided if status == LIVE)
-        self._finish(node_id, Transition(node_id, NodeState.SUCCEEDED, output=output, edges_taken=taken,
-                                         error=error, degraded=error is not None))
+        taken = tuple([e.id for e, status, _ in decided if status == LIVE])
+        self._finish(node_id, Transition(node_id, NodeState.SUCCEEDED, "", output, taken, error, False,
+                                         error is not None))
         for edge, status, value in decided:
             self._resolve(edge, status, value)
 

@@ -117,6 +117,11 @@ class RunControl:
         self._deliver = None
 
 
+_JITTER = random.Random()
+"""Retry jitter of runners given no generator: seeding one per runner costs some 11 us (a
+system call), more than a small run's nodes."""
+
+
 class Runner:
     """Runs one compiled graph, as many times as asked. Breakers and the cache are shared
     by every run of every runner given the same objects."""
@@ -147,7 +152,7 @@ class Runner:
         self.max_concurrency = max_concurrency
         self.breakers = breakers or BreakerRegistry(self.clock)
         self.cache = cache
-        self.rng = rng or random.Random()
+        self.rng = rng or _JITTER
         self.progress_interval = progress_interval
         self.text_interval = text_interval
         """Seconds between two showings of a streaming node's text (a few a second)."""
@@ -177,7 +182,7 @@ class Runner:
         """Run the graph. With ``seed``, outputs of an earlier run are reused;
         ``parent_run_id``: the run this one is part of (on its ``RunStarted``)."""
         inputs = check_run_inputs(self.graph, inputs or {})
-        run = _Run(self, dict(inputs), run_id or uuid.uuid4().hex, control or RunControl(), graph_version)
+        run = _Run(self, inputs, run_id or uuid.uuid4().hex, control or RunControl(), graph_version)
         run.parent_run_id = parent_run_id
         await run.start_fresh(seed)
         async with shared_clients():
@@ -374,7 +379,8 @@ class _Run:
         """Publish what the planner decided, then start what is ready, until nothing changes."""
         while True:
             for transition in self.plan.take_transitions():
-                await self.publish(transition)
+                if (event := self.record(transition)) is not None:
+                    await self.send(event)
             if self.paused:
                 return
             room = self.r.max_concurrency - self.in_flight
@@ -522,6 +528,11 @@ class _Run:
                 log.warning("sub-run %s of run %s could not be stored", result.run_id, self.run_id, exc_info=True)
 
     async def publish(self, t: Transition) -> None:
+        if (event := self.record(t)) is not None:
+            await self.send(event)
+
+    def record(self, t: Transition) -> ev.Event | None:
+        """Carry out a transition in the loop's state and note its event (see ``note``)."""
         record = self.nodes.get(t.node_id)
         now = self.clock.monotonic()
         if t.state is NodeState.RUNNING:  # a join starts waiting on its branches
@@ -534,8 +545,7 @@ class _Run:
         cls, fields = node_event(t, record, now, self.reused_from, failed_with)
         if t.state is NodeState.WAITING and t.node_id in self.wakes:
             fields["woken"] = True
-        if (event := self.note(cls, fields)) is not None:
-            await self.send(event)
+        return self.note(cls, fields)
 
     def cancel_task(self, node_id: str) -> None:
         """End a node that runs in (or waits for) a task; its ``Done`` reports it."""
