@@ -95,8 +95,17 @@ class CompiledGraph:
                 graph.add_edge(edge.source, edge.target, id=edge.id)
         return nx.freeze(graph)
 
-    def input_nodes(self) -> list[CompiledNode]:
-        return [n for n in self.nodes.values() if n.spec.kind == "input"]
+    def input_nodes(self) -> tuple[CompiledNode, ...]:
+        return self._inputs
+
+    @cached_property
+    def _inputs(self) -> tuple[CompiledNode, ...]:
+        return tuple(n for n in self.nodes.values() if n.spec.kind == "input")
+
+    @cached_property
+    def in_degree(self) -> dict[str, int]:
+        """Incoming edges per node, in topological order (each run's planner starts from a copy)."""
+        return {n: len(self.nodes[n].in_edges) for n in self.order}
 
 
 def compile_graph(spec: GraphSpec, registry: Registry) -> CompiledGraph:

@@ -46,6 +46,7 @@ class NodeState(StrEnum):
     CANCELLED = NodeStatus.CANCELLED.value
 
 
+_NAMES = {s: s.value for s in NodeState}
 TERMINAL = frozenset({NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED})
 
 
@@ -91,7 +92,7 @@ class Plan:
         self._stopped_early: str | None = None
         self._degraded: list[str] = []
         self._edges: dict[str, tuple[str, Any]] = {}
-        self._unresolved = {n: len(graph.nodes[n].in_edges) for n in graph.order}
+        self._unresolved = graph.in_degree.copy()
         self._open = len(graph.order)
         self._ready: deque[str] = deque()
         self._held: dict[str, list[str]] = {}
@@ -104,8 +105,8 @@ class Plan:
             counts = Counter(e.source for e in join.in_edges)
             self._joins[join_id] = JoinTracker(join.join, branches, dict(counts))
         self._transitions: list[Transition] = []
-        for node_id in graph.order:
-            if self._unresolved[node_id] == 0 and graph.nodes[node_id].join is None:
+        for node_id, count in graph.in_degree.items():  # the roots
+            if count == 0 and graph.nodes[node_id].join is None:
                 self._settle(node_id)
 
     # -- queries ---------------------------------------------------------------
@@ -119,6 +120,11 @@ class Plan:
 
     def states(self) -> dict[str, NodeState]:
         return dict(self._state)
+
+    def state_names(self) -> dict[str, str]:
+        """Each node's state as its plain name (``succeeded``...)."""
+        names = _NAMES
+        return {n: names[s] for n, s in self._state.items()}
 
     def output_of(self, node_id: str) -> dict[str, Any] | None:
         return self._outputs.get(node_id)

@@ -15,8 +15,8 @@ goes through the same loop.
 from __future__ import annotations
 
 import logging
+import os
 import random
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
@@ -117,6 +117,11 @@ class RunControl:
         self._deliver = None
 
 
+def new_run_id() -> str:
+    """32 random hex digits, as ``uuid4().hex`` reads (without its cost: a ``UUID`` per run)."""
+    return os.urandom(16).hex()
+
+
 _JITTER = random.Random()
 """Retry jitter of runners given no generator: seeding one per runner costs some 11 us (a
 system call), more than a small run's nodes."""
@@ -182,7 +187,7 @@ class Runner:
         """Run the graph. With ``seed``, outputs of an earlier run are reused;
         ``parent_run_id``: the run this one is part of (on its ``RunStarted``)."""
         inputs = check_run_inputs(self.graph, inputs or {})
-        run = _Run(self, inputs, run_id or uuid.uuid4().hex, control or RunControl(), graph_version)
+        run = _Run(self, inputs, run_id or new_run_id(), control or RunControl(), graph_version)
         run.parent_run_id = parent_run_id
         await run.start_fresh(seed)
         async with shared_clients():
@@ -377,21 +382,24 @@ class _Run:
 
     async def pump(self) -> None:
         """Publish what the planner decided, then start what is ready, until nothing changes."""
+        plan, nodes, everything = self.plan, self.graph.nodes, len(self.graph.order)
         while True:
-            for transition in self.plan.take_transitions():
+            for transition in plan.take_transitions():
                 if (event := self.record(transition)) is not None:
                     await self.send(event)
             if self.paused:
                 return
             room = self.r.max_concurrency - self.in_flight
-            ready = self.plan.take_ready(None if room >= len(self.graph.order) else room)
+            ready = plan.take_ready(None if room >= everything else room)
+            if len(ready) == 1:
+                await self.start(nodes[ready[0]], self.in_flight == 0)
+                continue
             if not ready:
                 return
-            alone = len(ready) == 1 and self.in_flight == 0
             for node_id in ready:
                 # An inline node earlier in this batch may have ended the run or made this one unneeded.
-                if self.plan.state_of(node_id) is NodeState.RUNNING:
-                    await self.start(self.graph.nodes[node_id], alone)
+                if plan.state_of(node_id) is NodeState.RUNNING:
+                    await self.start(nodes[node_id])
 
     # -- one node ------------------------------------------------------------------------
 
@@ -592,27 +600,27 @@ class _Run:
     async def finish(self) -> RunResult:
         plan, failure = self.plan, self.plan.failure
         error = f"{failure.type}: {failure.message}" if failure else None
-        cost, tokens = sum(r.cost for r in self.nodes.values()), sum(r.tokens for r in self.nodes.values())
-        duration = self.clock.monotonic() - self.t0
+        cost, tokens = 0.0, 0
+        for record in self.nodes.values():
+            cost, tokens = cost + record.cost, tokens + record.tokens
         if not plan.finished:  # suspended: the run goes on when a waiting node is woken
             waits = [wait.as_json(node_id) for node_id, wait in plan.waits.items()]
             if self.paused:
                 waits.append(Wait("event", key=RESUME).as_json(PAUSED))
             await self.emit(ev.RunWaiting, waits=waits, paused=self.paused)
             return RunResult(run_id=self.run_id, status="waiting", outputs=self.run_outputs, events=self.events,
-                             node_states={n: s.value for n, s in plan.states().items()}, cost=cost, tokens=tokens,
-                             waits=waits)
-        if plan.status == "cancelled":
+                             node_states=plan.state_names(), cost=cost, tokens=tokens, waits=waits)
+        status, duration = plan.status, self.clock.monotonic() - self.t0
+        if status == "cancelled":
             await self.emit(ev.RunCancelled, reason=plan.cancel_reason or "", duration=duration)
         else:
-            await self.emit(ev.RunFinished, status=plan.status, outputs=self.run_outputs, duration=duration,
+            await self.emit(ev.RunFinished, status=status, outputs=self.run_outputs, duration=duration,
                             failed_node=failure.node_id if failure else None, error=error, cost=cost,
                             tokens=tokens, degraded=list(plan.degraded), stopped_early=plan.stopped_early)
         return RunResult(
-            run_id=self.run_id, status=plan.status, outputs=self.run_outputs, events=self.events,
-            node_states={n: s.value for n, s in plan.states().items()},
-            failed_node=failure.node_id if failure else None, error=error, degraded=list(plan.degraded),
-            stopped_early=plan.stopped_early, cost=cost, tokens=tokens,
+            run_id=self.run_id, status=status, outputs=self.run_outputs, events=self.events,
+            node_states=plan.state_names(), failed_node=failure.node_id if failure else None, error=error,
+            degraded=list(plan.degraded), stopped_early=plan.stopped_early, cost=cost, tokens=tokens,
         )
 
 
