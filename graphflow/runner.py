@@ -30,7 +30,7 @@ from graphflow.clock import Clock, RealClock
 from graphflow.compile import CompiledGraph, CompiledNode
 from graphflow.errors import NotFound
 from graphflow.inputs import check_run_inputs
-from graphflow.mailbox import Mailbox, Workers, task_group
+from graphflow.mailbox import Mailbox, Scope, Workers, cancel_scope, task_group
 from graphflow.messages import (
     AttemptStarted,
     BreakerChanges,
@@ -242,7 +242,7 @@ class _Run:
         self.workers: Workers | None = None
         """Node tasks, made when the first node needs one (until then ``deferred`` holds those nodes)."""
         self.deferred: dict[str, tuple[Any, ...]] = {}
-        self.alone: anyio.CancelScope | None = None
+        self.alone: Scope | None = None
         """The scope of the node the loop awaits itself, while it does."""
         self.alone_count = 0
         self.wakes: dict[str, Wake] = {}
@@ -446,7 +446,7 @@ class _Run:
         self.alone_count += 1
         if self.alone_count % SOLO_YIELD_EVERY == 0:
             await anyio.lowlevel.checkpoint()  # a long chain of instant nodes never starves other tasks
-        with anyio.CancelScope() as scope:
+        with cancel_scope() as scope:
             self.alone = scope
             try:
                 await self.attempts.execute(node, inputs, ctx)

@@ -48,7 +48,7 @@ from graphflow.formatting import when
 from graphflow.from_here import RunFrom, Verdict, no_fit, rerun_set, verdict
 from graphflow.inputs import check_run_inputs
 from graphflow.leases import lease_seconds, new_owner
-from graphflow.mailbox import task_after
+from graphflow.mailbox import Scope, cancel_scope, task_after
 from graphflow.model import GraphSpec
 from graphflow.naming import slug, unique_id
 from graphflow.ports import (
@@ -704,7 +704,7 @@ class Workspace:
         # another clock (a test's FakeClock) moves only through its sleep, so the task sleeps it.
         real = isinstance(self.clock, RealClock)
         error: BaseException | None = None
-        with anyio.CancelScope() as scope:
+        with cancel_scope() as scope:  # cancelled from the heartbeat's task
             async with task_after(tick if real else 0, lambda: self._heartbeat(
                     run_id, scope, lost, next_renewal, sleep_first=not real)):
                 try:
@@ -715,7 +715,7 @@ class Workspace:
             raise error
         raise LeaseLost(run_id, str(lost[0]) if lost else "the lease could not be renewed")
 
-    async def _heartbeat(self, run_id: str, scope: anyio.CancelScope, lost: list[Exception], next_renewal: float,
+    async def _heartbeat(self, run_id: str, scope: Scope, lost: list[Exception], next_renewal: float,
                          *, sleep_first: bool) -> None:
         """Renew the lease every third of it; look for a pause asked by another process every tick."""
         renew = self.lease / 3

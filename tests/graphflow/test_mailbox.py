@@ -4,9 +4,10 @@ whose cancel reaches exactly the item it names."""
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import pytest
 
-from graphflow.mailbox import Mailbox, Workers
+from graphflow.mailbox import Mailbox, Workers, cancel_scope
 
 pytestmark = pytest.mark.anyio
 
@@ -109,3 +110,64 @@ async def test_an_item_that_swallows_its_cancel_is_reported_once() -> None:
         await anyio.wait_all_tasks_blocked()
         workers.close()
     assert reports == ["x done"]
+
+
+# -- the loop's own cancel scope (asyncio) ----------------------------------------------
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def test_a_task_scope_cancelled_from_another_task_ends_only_its_block() -> None:
+    scope = cancel_scope()
+    reached: list[str] = []
+
+    async def body() -> None:
+        with scope:
+            reached.append("in")
+            await anyio.sleep(10)
+            reached.append("never")
+        await anyio.lowlevel.checkpoint()  # no cancellation left pending on the task
+        reached.append("after")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(body)
+        await anyio.wait_all_tasks_blocked()
+        scope.cancel()
+    assert reached == ["in", "after"] and scope.cancelled_caught
+
+
+async def test_an_outer_cancel_passes_through_a_task_scope() -> None:
+    inner = cancel_scope()
+    with anyio.move_on_after(0.01) as outer:
+        with inner:
+            await anyio.sleep(10)
+    assert outer.cancelled_caught and not inner.cancelled_caught
+
+
+async def test_an_outer_cancel_passes_through_a_task_scope_cancelled_too() -> None:
+    inner = cancel_scope()
+    reached: list[str] = []
+    async with anyio.create_task_group() as tg:
+        async def body() -> None:
+            with inner:
+                await anyio.sleep(10)
+            await anyio.lowlevel.checkpoint()  # the group's cancel is not lost: it lands at the next checkpoint
+            reached.append("after the inner block")
+
+        tg.start_soon(body)
+        await anyio.wait_all_tasks_blocked()
+        inner.cancel()
+        tg.cancel_scope.cancel()
+    assert reached == []
+
+
+async def test_a_task_scope_cancelled_from_inside_runs_to_its_end() -> None:
+    scope = cancel_scope()
+    with scope:
+        scope.cancel()
+        await anyio.lowlevel.checkpoint()
+    await anyio.lowlevel.checkpoint()  # nothing pending
+    assert not scope.cancelled_caught
