@@ -171,6 +171,10 @@ class Runner:
         """A node's ``Wait`` suspends the run (status ``waiting``), for a caller that keeps
         runs in a store and wakes them (``Workspace``); otherwise the node fails with
         ``WaitUnsupported``."""
+        self.hooked = frozenset(n.id for n in graph.nodes.values()
+                                if not n.inline and n.kind.reports_through_context(n.runtime))
+        """Nodes whose context gets the reporting hooks (``_Run.attach_hooks``); making them for
+        every node was a tenth of a small node's start."""
         self.solo = frozenset(n.id for n in graph.nodes.values() if _may_run_alone(n))
         """Nodes the loop may await itself when nothing else runs (see ``_Run.run_alone``)."""
 
@@ -413,11 +417,8 @@ class _Run:
         if node.inline:
             self.run_inline(node, inputs, ctx, record)
             return
-        ctx.on_progress = self.progress_reporter(node.id, record)
-        if self.r.live:
-            ctx.on_text = self.text_reporter(node.id, record)
-        ctx.subgraph_runner = self.run_subgraph
-        ctx.on_nested = self.nested_reporter(node.id)
+        if node.id in self.r.hooked:
+            self.attach_hooks(ctx, node.id, record)
         if self.recovery is not None:
             ctx.recovered_items = self.recovery.map_items.get(node.id, {})
             ctx.nested = self.recovery.nested.get(node.id, ())
@@ -428,6 +429,14 @@ class _Run:
             self.deferred[node.id] = (node, inputs, ctx, retry_at)
         else:
             self.workers.submit(node.id, (node, inputs, ctx, retry_at))
+
+    def attach_hooks(self, ctx: NodeContext, node_id: str, record: NodeRun) -> None:
+        """How the node reports while it runs, and runs sub-graphs."""
+        ctx.on_progress = self.progress_reporter(node_id, record)
+        if self.r.live:
+            ctx.on_text = self.text_reporter(node_id, record)
+        ctx.subgraph_runner = self.run_subgraph
+        ctx.on_nested = self.nested_reporter(node_id)
 
     def context(self, node_id: str, attempt: int) -> NodeContext:
         r = self.r

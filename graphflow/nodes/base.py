@@ -250,6 +250,12 @@ class NodeKind:
         (output name, value); ``None`` (the default) for kinds that publish nothing."""
         return None
 
+    def reports_through_context(self, runtime: Any) -> bool:
+        """Whether ``run`` (with this prepared config) may report through its context while it
+        runs (progress, streaming text, nested events) or run sub-graphs. False: the runner
+        attaches none of those hooks (a function that takes no ``ctx``)."""
+        return True
+
     def cache_identity(self, runtime: Any) -> Any:
         """What else an identical call depends on, besides the config and the inputs, for the
         cache key (JSON-able): a model node's server and resolved model, so editing a provider

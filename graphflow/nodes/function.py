@@ -71,6 +71,9 @@ class FunctionNode(NodeKind):
         # Registered non-blocking: a task would only add cost. Other sync functions go to a thread.
         return not runtime.entry.is_async and not runtime.entry.blocking
 
+    def reports_through_context(self, runtime: BoundFunction) -> bool:
+        return runtime.entry.wants_ctx  # a function that takes no ctx never sees one
+
     def stops_when_cancelled(self, runtime: BoundFunction) -> bool:
         return runtime.entry.is_async  # a function in a thread runs on after a cancel
 
@@ -80,7 +83,10 @@ class FunctionNode(NodeKind):
 
     async def run(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         args, kwargs = call_arguments(config, inputs, ctx)
-        return {"out": as_data(await call_with(config.entry, args, kwargs, ctx))}
+        entry = config.entry
+        if entry.is_async:  # awaited here: one coroutine fewer per node than through call_with
+            return {"out": as_data(await entry.fn(*args, **kwargs))}
+        return {"out": as_data(await call_with(entry, args, kwargs, ctx))}
 
 
 def call_arguments(bound: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> tuple[list[Any],
