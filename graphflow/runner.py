@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
@@ -118,8 +119,11 @@ class RunControl:
 
 
 def new_run_id() -> str:
-    """32 random hex digits, as ``uuid4().hex`` reads (without its cost: a ``UUID`` per run)."""
-    return os.urandom(16).hex()
+    """32 hex digits: the time in milliseconds (12), then 80 random bits (20), as UUIDv7 lays
+    them out. Ids of later runs sort later, so a run's rows go in at the right edge of every
+    index keyed by run id (runs, events, outputs, leases): a commit of a few runs dirties a few
+    pages, not a few per run scattered over the file (about 30% of a recorded run's SQL)."""
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
 _JITTER = random.Random()

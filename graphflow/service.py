@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,7 +67,7 @@ from graphflow.ports import (
 from graphflow.registry import Registry
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Seed, seed_from
-from graphflow.runner import RunControl, Runner, RunResult
+from graphflow.runner import RunControl, Runner, RunResult, new_run_id
 from graphflow.samples import offer_samples
 from graphflow.secrets import EnvSecrets
 from graphflow.stats import GraphStats, NodeStats, graph_stats, node_stats
@@ -298,7 +297,7 @@ class Workspace:
         start (the stored graph no longer validates, or the inputs are wrong) is recorded as
         a failed run with the reason, and returned as such."""
         stored = graph if isinstance(graph, GraphVersion) else await self.store.get_graph(graph, version)
-        run_id = run_id or uuid.uuid4().hex
+        run_id = run_id or new_run_id()
         try:
             compiled = await self._compile(stored)
             checked = check_run_inputs(compiled, inputs or {})
@@ -553,7 +552,7 @@ class Workspace:
                           sinks: Sequence[EventSink], control: RunControl | None, run_id: str | None) -> RunResult:
         """A new run of ``stored`` that reuses the outputs ``seed`` holds."""
         compiled = await self._compile(stored)
-        run_id = run_id or uuid.uuid4().hex
+        run_id = run_id or new_run_id()
         self.store.claim_new_run(run_id, self.owner, self.lease, self.clock.time())
         return await self._execute(compiled, sinks, control, run_id, lambda runner, control: runner.run(
             inputs, graph_version=stored.version, seed=seed, control=control, run_id=run_id))

@@ -7,7 +7,6 @@ One ``AppContext`` is built by ``ui/app.py`` at start-up and handed to each page
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ import graphflow
 from graphflow.errors import LeaseHeld
 from graphflow.from_here import RunFrom
 from graphflow.ports import ReviewItem
-from graphflow.runner import RunControl, RunResult
+from graphflow.runner import RunControl, RunResult, new_run_id
 from graphflow.service import Workspace
 
 log = logging.getLogger(__name__)
@@ -44,13 +43,13 @@ class LiveRuns:
         self.runs: dict[str, LiveRun] = {}
 
     def start(self, graph_id: str, inputs: Mapping[str, Any], *, version: int | None = None) -> LiveRun:
-        live, inputs = LiveRun(uuid.uuid4().hex, graph_id), dict(inputs)
+        live, inputs = LiveRun(new_run_id(), graph_id), dict(inputs)
         return self._launch(live, lambda: self.workspace.run(
             graph_id, inputs, version=version, sinks=[live.log], control=live.control, run_id=live.run_id))
 
     def resume_from_failure(self, failed_run_id: str, graph_id: str, *, version: int | None = None) -> LiveRun:
         """A new run that continues a failed one from its failure."""
-        live = LiveRun(uuid.uuid4().hex, graph_id)
+        live = LiveRun(new_run_id(), graph_id)
 
         async def work() -> RunResult:
             result, _ = await self.workspace.resume_from_failure(
@@ -60,7 +59,7 @@ class LiveRuns:
 
     def start_from(self, plan: RunFrom) -> LiveRun:
         """A run from a node (``Workspace.plan_from``), reusing an earlier run's outputs for the rest."""
-        live = LiveRun(uuid.uuid4().hex, plan.graph.graph_id)
+        live = LiveRun(new_run_id(), plan.graph.graph_id)
         return self._launch(live, lambda: self.workspace.run_from(
             plan, sinks=[live.log], control=live.control, run_id=live.run_id))
 
