@@ -31,6 +31,7 @@ WORKLOADS: dict[str, tuple[str, int, int, int]] = {
     # name: (unit, units per iteration, small, large)
     "chain": ("node", CHAIN_NODES, 1, 6),
     "fanout": ("node", FANOUT_NODES, 1, 3),
+    "fanout_sync": ("node", FANOUT_NODES, 1, 3),
     "conditional": ("run", 1, 50, 250),
     "chain_recorded": ("node", CHAIN_NODES, 1, 4),
     "conditional_recorded": ("run", 1, 20, 100),
@@ -40,6 +41,8 @@ WORKLOADS: dict[str, tuple[str, int, int, int]] = {
 def graph_for(name: str) -> dict[str, Any]:
     if name.startswith("chain"):
         return chain_graph(CHAIN, "bench.noop")
+    if name == "fanout_sync":
+        return fanout_graph(FANOUT, "bench.noop_sync")
     if name.startswith("fanout"):
         return fanout_graph(FANOUT, "bench.noop")
     return conditional_graph()

@@ -99,6 +99,10 @@ class RunCancelled(_EventBase):
 
 
 class NodeStarted(_EventBase):
+    """An attempt of a node began. Not recorded for an inline node (a built-in step such as an
+    input, a condition or an output, or a non-blocking function): it runs within one step of
+    the run's loop, so only its outcome is."""
+
     kind: Literal["node_started"] = "node_started"
     node_id: str
     attempt: int = 1

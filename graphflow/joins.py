@@ -71,8 +71,8 @@ class JoinTracker:
 
     def decide(self) -> Verdict | None:
         cfg, live = self.cfg, len(self.arrivals)
-        failed = [b for b in self.errors if self.status.get(b) == ERROR]
         if cfg.strategy == "all":
+            failed = [b for b in self.errors if self.status.get(b) == ERROR] if self.errors else None
             if failed:
                 first = self.errors[failed[0]]
                 return Verdict("fail", JoinFailure("BranchFailed", f"branch {first.node_id!r} failed: {first.message}"))

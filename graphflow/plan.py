@@ -361,12 +361,13 @@ class Plan:
         if self._state[target] in TERMINAL:
             return
         self._unresolved[target] -= 1
-        if self._graph.nodes[target].join is not None:
+        tracker = self._joins.get(target)
+        if tracker is not None:
             if self._state[target] is NodeState.PENDING:  # the join now waits on its branches
                 self._state[target] = NodeState.RUNNING
                 self._transitions.append(Transition(target, NodeState.RUNNING))
-            self._joins[target].resolve(edge.source, status, value)
-            self._update_join(target)
+            tracker.resolve(edge.source, status, value)
+            self._update_join(target, tracker)
         elif self._unresolved[target] == 0:
             self._settle(target)
 
@@ -401,8 +402,7 @@ class Plan:
         self._state[node_id] = NodeState.READY
         self._ready.append(node_id)
 
-    def _update_join(self, join_id: str) -> None:
-        tracker = self._joins[join_id]
+    def _update_join(self, join_id: str, tracker: JoinTracker) -> None:
         verdict = tracker.decide()
         if verdict is None:
             if tracker.cfg.strategy == "first_success" and tracker.cfg.mode == "sequential":

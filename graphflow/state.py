@@ -155,6 +155,8 @@ class RunState:
             node.edges_taken = list(event.edges_taken)
             node.degraded, node.cached, node.reused_from = event.degraded, event.cached, event.reused_from
             node.tokens, node.cost = event.tokens, event.cost
+            if node.started_at is None:  # an inline node records only its outcome
+                node.started_at = event.at - event.duration
             if event.error:
                 node.error = event.error
             final: Any = event.output.get("out")
@@ -166,6 +168,8 @@ class RunState:
             node.error = f"{event.error_type}: {event.error_message}"
             node.edges_taken = list(event.edges_taken)
             node.tokens, node.cost = event.tokens, event.cost
+            if node.started_at is None:
+                node.started_at = event.at - event.duration
         elif isinstance(event, ev.NodeSkipped):
             node.status, node.reason = NodeStatus.SKIPPED, event.reason
         elif isinstance(event, ev.NodeCancelled):

@@ -164,8 +164,10 @@ def test_run_progress_lines_name_each_node_event(tmp_path: Path) -> None:
     result = cli("run", write(tmp_path, CONST_GRAPH), "--progress", "lines")
     lines = result.stderr.splitlines()
     assert lines[0].startswith("run ") and "'clitest'" in lines[0]
-    assert any(line.startswith("+") and "greeting" in line and "started" in line for line in lines)
+    # constants and outputs run inline: they record only their outcome, no "started" line
+    assert any(line.startswith("+") and "greeting" in line and "succeeded" in line for line in lines)
     assert any(line.startswith("+") and "out" in line and "succeeded" in line for line in lines)
+    assert not any("started" in line and "greeting" in line for line in lines)
 
 
 def test_run_progress_table(tmp_path: Path) -> None:

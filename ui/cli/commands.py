@@ -309,6 +309,9 @@ def show(run_id: str, db: DbOpt = None) -> None:
     state = RunState.from_events(events)
     t0 = events[0].at
     starts = {e.node_id: e.at - t0 for e in reversed(events) if e.kind == "node_started"}
+    for node_id, rec in state.nodes.items():  # inline nodes record only their outcome
+        if node_id not in starts and rec.started_at is not None:
+            starts[node_id] = rec.started_at - t0
     parent = getattr(events[0], "parent_run_id", None)
     reuse = reuse_text(events[0]) if isinstance(events[0], ev.RunStarted) else ""
     typer.echo(printable(f"run {state.run_id}  graph {state.graph_id}  {state.status}"
