@@ -412,18 +412,15 @@ class _Run:
     # -- one node ------------------------------------------------------------------------
 
     async def start(self, node: CompiledNode, alone: bool = False) -> None:
-        attempt, retry_at = (1, None) if self.recovery is None else self.resume_point(node.id)
+        attempt, retry_at = self.resume_point(node.id)
         record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
-        # An inline node runs within this step of the loop: nobody could see it running, so it
-        # records only its outcome (a quarter of a short recorded run's events were these).
-        if not node.inline:
-            if (started := self.note(ev.NodeStarted, {"node_id": node.id, "attempt": attempt})) is not None:
-                await self.send(started)
         ctx = self.context(node.id, attempt)
         inputs = self.plan.inputs_for(node.id)
-        if node.inline:
-            self.run_inline(node, inputs, ctx, record)
+        if node.inline:  # runs within this step of the loop: nobody could see it running, so it
+            self.run_inline(node, inputs, ctx, record)  # records only its outcome, no NodeStarted
             return
+        if (started := self.note(ev.NodeStarted, {"node_id": node.id, "attempt": attempt})) is not None:
+            await self.send(started)
         if node.id in self.r.hooked:
             self.attach_hooks(ctx, node.id, record)
         if self.recovery is not None:

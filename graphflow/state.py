@@ -146,6 +146,8 @@ class RunState:
 
     @staticmethod
     def _apply_node(node: NodeRecord, event: ev.NodeEvent) -> None:
+        if isinstance(event, ev.NodeSucceeded | ev.NodeFailed) and node.started_at is None:
+            node.started_at = event.at - event.duration  # an inline node records only its outcome
         if isinstance(event, ev.NodeStarted):
             node.status, node.attempts, node.started_at = NodeStatus.RUNNING, event.attempt, event.at
             node.machine_accepts = []  # woken: nothing can be sent until it waits again
@@ -155,8 +157,6 @@ class RunState:
             node.edges_taken = list(event.edges_taken)
             node.degraded, node.cached, node.reused_from = event.degraded, event.cached, event.reused_from
             node.tokens, node.cost = event.tokens, event.cost
-            if node.started_at is None:  # an inline node records only its outcome
-                node.started_at = event.at - event.duration
             if event.error:
                 node.error = event.error
             final: Any = event.output.get("out")
@@ -168,8 +168,6 @@ class RunState:
             node.error = f"{event.error_type}: {event.error_message}"
             node.edges_taken = list(event.edges_taken)
             node.tokens, node.cost = event.tokens, event.cost
-            if node.started_at is None:
-                node.started_at = event.at - event.duration
         elif isinstance(event, ev.NodeSkipped):
             node.status, node.reason = NodeStatus.SKIPPED, event.reason
         elif isinstance(event, ev.NodeCancelled):
