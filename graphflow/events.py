@@ -7,7 +7,7 @@ each carries enough to rebuild the run's state from the log alone (see ``RunStat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal, overload
@@ -389,6 +389,12 @@ class RunEvents(Sequence["Event"]):
     def draft(self, cls: type[_EventBase], seq: int, at: float, fields: dict[str, Any]) -> None:
         self._items.append((cls, seq, at, fields))
 
+    def draft_later(self, seq: int, at: float, build: Callable[..., tuple[type[_EventBase], dict[str, Any]]],
+                    args: tuple[Any, ...]) -> None:
+        """A draft whose class and fields are ``build(*args)``, called only if it is read (the
+        arguments must not change meanwhile)."""
+        self._items.append((build, seq, at, args))
+
     def _events(self) -> list[Event]:
         items = self._items
         if self._built < len(items):
@@ -397,6 +403,8 @@ class RunEvents(Sequence["Event"]):
                 item = items[i]
                 if type(item) is tuple:
                     cls, seq, at, fields = item
+                    if not isinstance(cls, type):  # draft_later's
+                        cls, fields = cls(*fields)
                     items[i] = stamp_event(cls, run_id, seq, at, fields)
             self._built = len(items)
         return items

@@ -41,21 +41,27 @@ class JoinTracker:
         self.pending = len(branches)
         self.cursor = 0
         """Sequential fallback: the branch being tried."""
+        self.at_end = cfg.strategy in ("all", "best_effort")
+        """Its verdict waits for every branch unless one fails."""
 
-    def resolve(self, branch: str, status: str, value: Any) -> None:
+    def resolve(self, branch: str, status: str, value: Any) -> bool:
+        """Count one of the branch's edges in. Returns whether ``decide`` may now have a verdict
+        (False: it would return None, as a join of all does while branches are pending and none
+        failed; checked here because a fan-in asks once per branch)."""
         self.left[branch] -= 1
         if branch in self.status:
-            return
+            return True
         if status == LIVE:
             self.status[branch], self.values[branch] = LIVE, value
             self.arrivals.append(branch)
             self.pending -= 1
-            return
+            return not (self.pending and self.at_end and not self.errors)
         if status == ERROR:
             self.errors.setdefault(branch, value)
         if self.left[branch] == 0:
             self.status[branch] = ERROR if branch in self.errors else DEAD
             self.pending -= 1
+        return True
 
     def _results(self) -> dict[str, Any]:
         return {b: self.values[b] for b in self.branches if b in self.values}

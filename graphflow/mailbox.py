@@ -40,8 +40,9 @@ class _FutureEvent:
     def is_set(self) -> bool:
         return self._future.done()
 
-    async def wait(self) -> None:
-        await self._future
+    def wait(self) -> asyncio.Future[None]:
+        """What to await (the future itself: no coroutine per wait)."""
+        return self._future
 
 
 def event_factory() -> Callable[[], Any]:

@@ -192,7 +192,8 @@ class Plan:
     # -- reports from the runner ------------------------------------------------
 
     def mark_succeeded(self, node_id: str, output: dict[str, Any]) -> None:
-        self._expect_running(node_id)
+        if self._state.get(node_id) is not NodeState.RUNNING:
+            self._expect_running(node_id)
         node = self._graph.nodes[node_id]
         if node.kind.ends_run:
             self._stop(node_id, output)
@@ -289,9 +290,14 @@ class Plan:
     def _succeed(self, node_id: str, output: dict[str, Any], decided: list[tuple[CompiledEdge, str, Any]],
                  error: ErrorInfo | None = None) -> None:
         self._outputs[node_id] = output
-        taken = tuple([e.id for e, status, _ in decided if status == LIVE])
-        self._finish(node_id, Transition(node_id, NodeState.SUCCEEDED, "", output, taken, error, False,
-                                         error is not None))
+        taken = []
+        for edge, status, _ in decided:  # not a comprehension: it would cost a call per node
+            if status == LIVE:
+                taken.append(edge.id)
+        self._state[node_id] = NodeState.SUCCEEDED  # _finish, written out: this runs once per node
+        self._open -= 1
+        self._transitions.append(Transition(node_id, NodeState.SUCCEEDED, "", output, tuple(taken), error, False,
+                                            error is not None))
         for edge, status, value in decided:
             self._resolve(edge, status, value)
 
@@ -366,8 +372,8 @@ class Plan:
             if self._state[target] is NodeState.PENDING:  # the join now waits on its branches
                 self._state[target] = NodeState.RUNNING
                 self._transitions.append(Transition(target, NodeState.RUNNING))
-            tracker.resolve(edge.source, status, value)
-            self._update_join(target, tracker)
+            if tracker.resolve(edge.source, status, value):
+                self._update_join(target, tracker)
         elif self._unresolved[target] == 0:
             self._settle(target)
 
@@ -391,10 +397,10 @@ class Plan:
         if node.in_edges and not live_ports:
             self._skip(node_id, "no incoming branch was taken")
             return
-        missing = [name for name in node.required_ports if name not in live_ports]
-        if missing:
-            self._skip(node_id, f"required input {missing[0]!r} received no value")
-            return
+        for name in node.required_ports:
+            if name not in live_ports:
+                self._skip(node_id, f"required input {name!r} received no value")
+                return
         if node.gate is not None and node.gate[1] > self._gate_level[node.gate[0]]:
             self._state[node_id] = NodeState.HELD
             self._held.setdefault(node.gate[0], []).append(node_id)

@@ -179,6 +179,11 @@ class Runner:
                                 if not n.inline and n.kind.reports_through_context(n.runtime))
         """Nodes whose context gets the reporting hooks (``_Run.attach_hooks``); making them for
         every node was a tenth of a small node's start."""
+        self.contextual = frozenset(n.id for n in graph.nodes.values()
+                                    if n.inline and n.kind.needs_own_context(n.runtime))
+        """Inline nodes that get a context of their own; the others share one per run."""
+        self.publishers = frozenset(n.id for n in graph.nodes.values() if n.kind.publishes)
+        """Nodes whose success may add to the run's outputs (``NodeKind.run_output``)."""
         self.solo = frozenset(n.id for n in graph.nodes.values() if _may_run_alone(n))
         """Nodes the loop may await itself when nothing else runs (see ``_Run.run_alone``)."""
 
@@ -258,6 +263,8 @@ class _Run:
         self.parent_run_id: str | None = None
         self.paused = ""
         """Why an operator paused the run: nothing new starts, it waits once nothing runs."""
+        self.shared: NodeContext | None = None
+        """The context of inline nodes whose kind reads none (``NodeKind.reads_context``)."""
 
     def waited_before(self, node_id: str) -> Wait | None:
         last = self.recovery.waited.get(node_id) if self.recovery is not None else None
@@ -399,26 +406,27 @@ class _Run:
                 return
             room = self.r.max_concurrency - self.in_flight
             ready = plan.take_ready(None if room >= everything else room)
-            if len(ready) == 1:
-                await self.start(nodes[ready[0]], self.in_flight == 0)
-                continue
             if not ready:
                 return
+            alone = len(ready) == 1 and self.in_flight == 0
             for node_id in ready:
                 # An inline node earlier in this batch may have ended the run or made this one unneeded.
-                if plan.state_of(node_id) is NodeState.RUNNING:
-                    await self.start(nodes[node_id])
+                if plan.state_of(node_id) is not NodeState.RUNNING:
+                    continue
+                node = nodes[node_id]
+                if node.inline:
+                    self.run_inline(node)
+                else:
+                    await self.start(node, alone)
 
     # -- one node ------------------------------------------------------------------------
 
     async def start(self, node: CompiledNode, alone: bool = False) -> None:
+        """Start a node that runs in a task (or is awaited by the loop: ``run_alone``)."""
         attempt, retry_at = self.resume_point(node.id)
         record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
         ctx = self.context(node.id, attempt)
         inputs = self.plan.inputs_for(node.id)
-        if node.inline:  # runs within this step of the loop: nobody could see it running, so it
-            self.run_inline(node, inputs, ctx, record)  # records only its outcome, no NodeStarted
-            return
         if (started := self.note(ev.NodeStarted, {"node_id": node.id, "attempt": attempt})) is not None:
             await self.send(started)
         if node.id in self.r.hooked:
@@ -474,16 +482,32 @@ class _Run:
             return 1, None
         return self.recovery.attempts.get(node_id, 1), self.recovery.retry_at.get(node_id)
 
-    def run_inline(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext, record: NodeRun) -> None:
+    def run_inline(self, node: CompiledNode) -> None:
+        """Run a node within this step of the loop. Nobody could see it running, so it records
+        only its outcome, no ``NodeStarted``. A kind that reads no context gets the run's shared
+        one (making a context was a tenth of such a node's cost)."""
+        node_id = node.id
+        attempt = 1 if self.recovery is None else self.recovery.attempts.get(node_id, 1)
+        record = self.nodes[node_id] = NodeRun(attempt, self.clock.monotonic())
+        own = node_id in self.r.contextual
+        ctx = self.context(node_id, attempt) if own else self.shared_context()
+        inputs = self.plan.inputs_for(node_id)
         try:
             output = jsonable(node.kind.run_inline(node.runtime, inputs, ctx))
         except BaseException as exc:  # SystemExit, KeyboardInterrupt... from the node fail it too
             if is_cancellation(exc):
                 raise
-            self.plan.mark_failed(node.id, error_info(node.id, exc))
+            self.plan.mark_failed(node_id, error_info(node_id, exc))
         else:
-            record.cost, record.tokens = ctx.cost, ctx.tokens
-            self.plan.mark_succeeded(node.id, output)
+            if own:
+                record.cost, record.tokens = ctx.cost, ctx.tokens
+            self.plan.mark_succeeded(node_id, output)
+
+    def shared_context(self) -> NodeContext:
+        if self.shared is None:
+            self.shared = NodeContext(self.run_id, "", 1, self.inputs, self.clock, self.r.rng, secrets=self.r.secrets,
+                                      sessions=self.r.sessions, can_wait=False)
+        return self.shared
 
     def progress_reporter(self, node_id: str, record: NodeRun) -> Callable[..., None]:
         """Progress is aggregated: one event per interval, plus the final count."""
@@ -553,19 +577,26 @@ class _Run:
             await self.send(event)
 
     def record(self, t: Transition) -> ev.Event | None:
-        """Carry out a transition in the loop's state and note its event (see ``note``)."""
-        record = self.nodes.get(t.node_id)
+        """Carry out a transition in the loop's state and note its event (see ``note``; with no
+        sinks, the event's fields too are worked out only if someone reads it)."""
+        node_id, state = t.node_id, t.state
+        record = self.nodes.get(node_id)
         now = self.clock.monotonic()
-        if t.state is NodeState.RUNNING:  # a join starts waiting on its branches
-            self.nodes[t.node_id] = NodeRun(started_at=now)
-        elif t.state is NodeState.SUCCEEDED:
-            self.collect_output(t.node_id, t.output or {})
-        elif t.state is NodeState.CANCELLED:
-            self.cancel_task(t.node_id)
-        failed_with = self.plan.inputs_for(t.node_id) if t.state is NodeState.FAILED else None
-        cls, fields = node_event(t, record, now, self.reused_from, failed_with)
-        if t.state is NodeState.WAITING and t.node_id in self.wakes:
-            fields["woken"] = True
+        if state is NodeState.SUCCEEDED:
+            if node_id in self.r.publishers:
+                self.collect_output(node_id, t.output or {})
+        elif state is NodeState.RUNNING:  # a join starts waiting on its branches
+            self.nodes[node_id] = NodeRun(started_at=now)
+        elif state is NodeState.CANCELLED:
+            self.cancel_task(node_id)
+        args = (t, record, now, self.reused_from, self.plan.inputs_for(node_id) if state is NodeState.FAILED else None,
+                state is NodeState.WAITING and node_id in self.wakes)
+        if not self.r.sinks:
+            seq = self.seq
+            self.seq = seq + 1
+            self.events.draft_later(seq, self.clock.time(), node_event, args)
+            return None
+        cls, fields = node_event(*args)
         return self.note(cls, fields)
 
     def cancel_task(self, node_id: str) -> None:
@@ -576,6 +607,7 @@ class _Run:
             self.attempts.cancelled(*self.deferred.pop(node_id))
 
     def collect_output(self, node_id: str, output: dict[str, Any]) -> None:
+        """What a publishing node (``Runner.publishers``) adds to the run's outputs."""
         named = published(self.graph.nodes[node_id], output)
         if named is not None:
             self.run_outputs[named[0]] = named[1]

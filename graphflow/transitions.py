@@ -37,10 +37,11 @@ class NodeRun:
 
 
 def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str | None = None,
-               inputs: dict[str, Any] | None = None) -> EventDraft:
+               inputs: dict[str, Any] | None = None, woken: bool = False) -> EventDraft:
     """The event for a node's transition. ``run`` is None for a node this run never
     started and found no record of: its success was reused from ``reused_from``.
-    ``inputs``: what a failed node got (previewed on its event)."""
+    ``inputs``: what a failed node got (previewed on its event); ``woken``: a node that waits
+    again after being woken."""
     node_id = t.node_id
     match t.state:
         case NodeState.RUNNING:  # a join starts waiting on its branches
@@ -61,8 +62,11 @@ def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str 
             return ev.NodeCancelled, {"node_id": node_id, "reason": t.reason}
         case NodeState.WAITING:
             assert t.wait is not None
-            return ev.NodeWaiting, {"node_id": node_id, "wait_kind": t.wait.kind, "key": t.wait.key,
-                                    "due_at": t.wait.due_at, "detail": dict(t.wait.detail)}
+            fields = {"node_id": node_id, "wait_kind": t.wait.kind, "key": t.wait.key, "due_at": t.wait.due_at,
+                      "detail": dict(t.wait.detail)}
+            if woken:
+                fields["woken"] = True
+            return ev.NodeWaiting, fields
     raise ValueError(f"node {node_id!r}: no event for entering {t.state.value}")
 
 

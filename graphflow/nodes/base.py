@@ -171,6 +171,9 @@ class NodeKind:
     outputs: ClassVar[tuple[PortSpec, ...]] = (port("out"),)
     inline: ClassVar[bool] = False
     """Pure and synchronous: run in the scheduler loop, without a task or timeout."""
+    reads_node_context: ClassVar[bool] = True
+    """``run_inline`` reads its node's own context (id, attempt, start) or reports usage through
+    it; False: at most the run's parts (see ``needs_own_context``)."""
     ends_run: ClassVar[bool] = False
     """Succeeding ends the run early (the stop node); its output carries ``stop``."""
     ports_from: ClassVar[str] = ""
@@ -249,6 +252,19 @@ class NodeKind:
         """What this node publishes into the run's outputs when it succeeds, as
         (output name, value); ``None`` (the default) for kinds that publish nothing."""
         return None
+
+    @property
+    def publishes(self) -> bool:
+        """Whether ``run_output`` may publish anything (it is overridden): the runner asks only
+        those nodes, once each succeeds."""
+        return type(self).run_output is not NodeKind.run_output
+
+    def needs_own_context(self, runtime: Any) -> bool:
+        """Whether ``run_inline`` (with this prepared config) needs a context of its own: it reads
+        the node's id, attempt or start, or reports usage. False: it reads at most the run's parts
+        (``run_id``, ``run_inputs``, ``clock``, ``rng``, ``secrets``) and gets a context shared by
+        the run's inline nodes of that sort."""
+        return self.reads_node_context
 
     def reports_through_context(self, runtime: Any) -> bool:
         """Whether ``run`` (with this prepared config) may report through its context while it

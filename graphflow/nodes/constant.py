@@ -22,6 +22,7 @@ class ConstantNode(NodeKind):
     description = "Emits a fixed JSON value."
     Config = ConstantConfig
     inline = True
+    reads_node_context = False
 
     def run_inline(self, config: ConstantConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         return {"out": config.value}
@@ -41,6 +42,7 @@ class TemplateNode(NodeKind):
     inputs = (port("in", required=False),)
     outputs = (port("out", "string"),)
     inline = True
+    reads_node_context = False
 
     def run_inline(self, config: TemplateConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         return {"out": render_template(config.template, inputs.get("in"), ctx.run_inputs)}

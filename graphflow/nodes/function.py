@@ -71,6 +71,9 @@ class FunctionNode(NodeKind):
         # Registered non-blocking: a task would only add cost. Other sync functions go to a thread.
         return not runtime.entry.is_async and not runtime.entry.blocking
 
+    def needs_own_context(self, runtime: BoundFunction) -> bool:
+        return runtime.entry.wants_ctx
+
     def reports_through_context(self, runtime: BoundFunction) -> bool:
         return runtime.entry.wants_ctx  # a function that takes no ctx never sees one
 
@@ -101,7 +104,9 @@ def call_arguments(bound: BoundFunction, inputs: dict[str, Any], ctx: NodeContex
             args.append(inputs.get(name))
             continue
         if name in inputs:
-            value = checked(param, name, inputs[name])
+            value = inputs[name]
+            if param.adapter is not None:
+                value = checked(param, name, value)
         else:
             value = None if param.default is inspect.Parameter.empty else param.default
         if param.positional_only:

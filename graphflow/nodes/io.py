@@ -40,6 +40,7 @@ class InputNode(NodeKind):
     category = "io"
     Config = InputConfig
     inline = True
+    reads_node_context = False
     can_retry = False
 
     def output_ports(self, config: InputConfig) -> tuple:
@@ -68,6 +69,7 @@ class OutputNode(NodeKind):
     inputs = (port("in"),)
     outputs = ()
     inline = True
+    reads_node_context = False
     can_retry = False
 
     def run_inline(self, config: OutputConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:

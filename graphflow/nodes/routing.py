@@ -34,6 +34,7 @@ class ConditionNode(NodeKind):
     inputs = (port("in"),)
     outputs = (port("true"), port("false"))
     inline = True
+    reads_node_context = False
 
     def expressions(self, config: ConditionConfig) -> Iterable[tuple[str, str]]:
         return [("expression", config.expression)]
@@ -74,6 +75,7 @@ class RouterNode(NodeKind):
     inputs = (port("in"),)
     outputs = ()
     inline = True
+    reads_node_context = False
 
     def output_ports(self, config: RouterConfig) -> tuple[PortSpec, ...]:
         names = [r.port for r in config.routes]

@@ -24,6 +24,7 @@ class StopNode(NodeKind):
     inputs = (port("in", required=False),)
     outputs = ()
     inline = True
+    reads_node_context = False
     ends_run = True
 
     def run_inline(self, config: StopConfig, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:

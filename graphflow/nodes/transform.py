@@ -50,6 +50,7 @@ class TransformNode(NodeKind):
     inputs = (port("in", required=False),)
     outputs = (port("out", "object"),)
     inline = True
+    reads_node_context = False
 
     def expressions(self, config: TransformConfig) -> Iterable[tuple[str, str]]:
         return [(f"fields.{name}", text) for name, text in config.fields.items()]
