@@ -73,6 +73,26 @@ class CompiledNode:
         object.__setattr__(self, "multi_ports", frozenset(p.name for p in self.inputs if p.multi))
 
 
+@dataclass(frozen=True, slots=True)
+class NodeSets:
+    """Nodes the run loop treats apart, worked out once per compiled graph (the CLI and the
+    workspace make a runner per run; working these out per runner was a twentieth of a
+    fan-out's run)."""
+
+    hooked: frozenset[str]
+    """Get the reporting hooks on their context (progress, text, nested events, sub-graphs):
+    not inline, and the kind may report through its context."""
+    own_context: frozenset[str]
+    """Inline nodes that get a context of their own; the other inline nodes share one per run
+    (``NodeKind.needs_own_context``)."""
+    publishers: frozenset[str]
+    """Their success may add to the run's outputs (``NodeKind.run_output``)."""
+    solo: frozenset[str]
+    """May be awaited by the loop itself when nothing else runs: the kind stops at once when
+    cancelled and reports nothing while it runs, and no policy reports from inside the attempt
+    (retries, breakers, cache, timeout)."""
+
+
 @dataclass(frozen=True)
 class CompiledGraph:
     spec: GraphSpec
@@ -94,6 +114,17 @@ class CompiledGraph:
             for edge in node.out_edges:
                 graph.add_edge(edge.source, edge.target, id=edge.id)
         return nx.freeze(graph)
+
+    @cached_property
+    def node_sets(self) -> NodeSets:
+        nodes = self.nodes.values()
+        return NodeSets(
+            hooked=frozenset(n.id for n in nodes if not n.inline and n.kind.reports_through_context(n.runtime)),
+            own_context=frozenset(n.id for n in nodes if n.inline and n.kind.needs_own_context(n.runtime)),
+            publishers=frozenset(n.id for n in nodes if n.kind.publishes),
+            solo=frozenset(n.id for n in nodes
+                           if not n.inline and n.plain and n.kind.stops_when_cancelled(n.runtime)),
+        )
 
     def input_nodes(self) -> tuple[CompiledNode, ...]:
         return self._inputs

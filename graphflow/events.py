@@ -373,13 +373,16 @@ class RunEvents(Sequence["Event"]):
     not pay for building them (two per node, most of a small node's cost). A draft's names
     are checked when it is built, as ``stamp_event`` checks them (``TypeError``)."""
 
-    __slots__ = ("_built", "_items", "_run_id")
+    __slots__ = ("_built", "_items", "_later", "_run_id")
 
-    def __init__(self, run_id: str, events: Iterable[Event] = ()) -> None:
+    def __init__(self, run_id: str, events: Iterable[Event] = (),
+                 later: Callable[..., tuple[type[_EventBase], dict[str, Any]]] | None = None) -> None:
         self._run_id = run_id
         self._items: list[Any] = list(events)
         self._built = len(self._items)
         """How many of ``_items`` from the start are events (the rest may be drafts)."""
+        self._later = later
+        """What makes an event's class and fields from the arguments of ``draft_later``."""
 
     def add(self, event: Event) -> None:
         self._items.append(event)
@@ -387,13 +390,12 @@ class RunEvents(Sequence["Event"]):
             self._built += 1
 
     def draft(self, cls: type[_EventBase], seq: int, at: float, fields: dict[str, Any]) -> None:
-        self._items.append((cls, seq, at, fields))
+        self._items.append((seq, at, cls, fields))
 
-    def draft_later(self, seq: int, at: float, build: Callable[..., tuple[type[_EventBase], dict[str, Any]]],
-                    args: tuple[Any, ...]) -> None:
-        """A draft whose class and fields are ``build(*args)``, called only if it is read (the
-        arguments must not change meanwhile)."""
-        self._items.append((build, seq, at, args))
+    def draft_later(self, item: tuple[Any, ...]) -> None:
+        """A draft (seq, at, *args) whose class and fields are ``later(*args)``, worked out only if
+        it is read (the arguments must not change meanwhile)."""
+        self._items.append(item)
 
     def _events(self) -> list[Event]:
         items = self._items
@@ -402,9 +404,11 @@ class RunEvents(Sequence["Event"]):
             for i in range(self._built, len(items)):
                 item = items[i]
                 if type(item) is tuple:
-                    cls, seq, at, fields = item
-                    if not isinstance(cls, type):  # draft_later's
-                        cls, fields = cls(*fields)
+                    seq, at, *rest = item
+                    if self._later is not None and not isinstance(rest[0], type):  # draft_later's
+                        cls, fields = self._later(*rest)
+                    else:
+                        cls, fields = rest
                     items[i] = stamp_event(cls, run_id, seq, at, fields)
             self._built = len(items)
         return items

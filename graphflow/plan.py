@@ -91,7 +91,10 @@ class Plan:
         self._cancel_reason: str | None = None
         self._stopped_early: str | None = None
         self._degraded: list[str] = []
-        self._edges: dict[str, tuple[str, Any]] = {}
+        self._edge_status: dict[str, str] = {}
+        self._edge_value: dict[str, Any] = {}
+        """A resolved edge's status and, if LIVE, its value (ERROR: the error); two dicts, not a
+        tuple per edge: edges resolve twice per node of a fan-out."""
         self._unresolved = graph.in_degree.copy()
         self._open = len(graph.order)
         self._ready: deque[str] = deque()
@@ -165,14 +168,14 @@ class Plan:
         node = self._graph.nodes[node_id]
         values: dict[str, Any] = {}
         multi = node.multi_ports
+        statuses, given = self._edge_status, self._edge_value
         for edge in node.in_edges:
-            status, value = self._edges.get(edge.id, (None, None))
-            if status != LIVE:
+            if statuses.get(edge.id) != LIVE:
                 continue
             if multi and edge.target_port in multi:
-                values.setdefault(edge.target_port, {})[edge.source] = value
+                values.setdefault(edge.target_port, {})[edge.source] = given[edge.id]
             else:
-                values[edge.target_port] = value
+                values[edge.target_port] = given[edge.id]
         return values
 
     def take_ready(self, limit: int | None = None) -> list[str]:
@@ -362,7 +365,8 @@ class Plan:
                 self._finish(node_id, Transition(node_id, NodeState.CANCELLED, reason=reason))
 
     def _resolve(self, edge: CompiledEdge, status: str, value: Any) -> None:
-        self._edges[edge.id] = (status, value)
+        self._edge_status[edge.id] = status
+        self._edge_value[edge.id] = value
         target = edge.target
         if self._state[target] in TERMINAL:
             return
@@ -385,12 +389,13 @@ class Plan:
             return
         live_ports: set[str] = set()
         error: ErrorInfo | None = None
+        statuses = self._edge_status
         for edge in node.in_edges:  # one pass: this runs once per node of every run
-            status, value = self._edges[edge.id]
+            status = statuses[edge.id]
             if status == LIVE:
                 live_ports.add(edge.target_port)
             elif status == ERROR and error is None:
-                error = value
+                error = self._edge_value[edge.id]
         if error is not None:
             self._skip(node_id, f"upstream node {error.node_id!r} failed", ERROR, error)
             return
@@ -429,7 +434,8 @@ class Plan:
             self._fail(join_id, ErrorInfo(verdict.payload.type, verdict.payload.message, join_id))
         else:
             self._skip(join_id, "no incoming branch was taken")
-        self._release_unneeded(join_id)
+        if tracker.pending:  # with every branch settled, so is everything that fed them
+            self._release_unneeded(join_id)
 
     def _open_gate(self, join_id: str, index: int) -> None:
         if index <= self._gate_level[join_id]:

@@ -15,6 +15,7 @@ goes through the same loop.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import time
@@ -175,17 +176,9 @@ class Runner:
         """A node's ``Wait`` suspends the run (status ``waiting``), for a caller that keeps
         runs in a store and wakes them (``Workspace``); otherwise the node fails with
         ``WaitUnsupported``."""
-        self.hooked = frozenset(n.id for n in graph.nodes.values()
-                                if not n.inline and n.kind.reports_through_context(n.runtime))
-        """Nodes whose context gets the reporting hooks (``_Run.attach_hooks``); making them for
-        every node was a tenth of a small node's start."""
-        self.contextual = frozenset(n.id for n in graph.nodes.values()
-                                    if n.inline and n.kind.needs_own_context(n.runtime))
-        """Inline nodes that get a context of their own; the others share one per run."""
-        self.publishers = frozenset(n.id for n in graph.nodes.values() if n.kind.publishes)
-        """Nodes whose success may add to the run's outputs (``NodeKind.run_output``)."""
-        self.solo = frozenset(n.id for n in graph.nodes.values() if _may_run_alone(n))
-        """Nodes the loop may await itself when nothing else runs (see ``_Run.run_alone``)."""
+        sets = graph.node_sets  # which nodes the loop treats apart: see ``NodeSets``
+        self.hooked, self.contextual, self.publishers, self.solo = (sets.hooked, sets.own_context, sets.publishers,
+                                                                    sets.solo)
 
     async def run(
         self,
@@ -219,12 +212,6 @@ class Runner:
             return await run.drive()
 
 
-def _may_run_alone(node: CompiledNode) -> bool:
-    """Its kind says it stops at once when cancelled and reports nothing while it runs, and
-    no policy reports from inside its attempt (retries, breakers, cache, timeout)."""
-    return not node.inline and node.plain and node.kind.stops_when_cancelled(node.runtime)
-
-
 SOLO_YIELD_EVERY = 16
 """A run of nodes awaited by the loop itself yields to the event loop this often."""
 
@@ -243,7 +230,7 @@ class _Run:
         self.control = control
         self.graph_version = graph_version
         self.plan = Plan(runner.graph)
-        self.events = ev.RunEvents(run_id)
+        self.events = ev.RunEvents(run_id, later=node_event)
         self.seq = 0
         self.nodes: dict[str, NodeRun] = {}
         self.in_flight = 0
@@ -287,7 +274,7 @@ class _Run:
     async def start_recovered(self, rec: Recovery, logged: Sequence[ev.Event], reason: str) -> None:
         """Continue after the log: settled nodes are restored, not published again."""
         self.t0 -= max(0.0, self.clock.time() - rec.started_at)  # began in an earlier process: count from then
-        self.events, self.seq, self.recovery = ev.RunEvents(self.run_id, logged), rec.next_seq, rec
+        self.events, self.seq, self.recovery = ev.RunEvents(self.run_id, logged, node_event), rec.next_seq, rec
         await self.emit(ev.RunResumed, reason=reason)
         self.plan.restore(rec.succeeded, rec.failed, rec.degraded)
         for node_id, (cost, tokens, cached) in rec.usage.items():
@@ -424,13 +411,13 @@ class _Run:
     async def start(self, node: CompiledNode, alone: bool = False) -> None:
         """Start a node that runs in a task (or is awaited by the loop: ``run_alone``)."""
         attempt, retry_at = self.resume_point(node.id)
-        record = self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
+        self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
         ctx = self.context(node.id, attempt)
         inputs = self.plan.inputs_for(node.id)
         if (started := self.note(ev.NodeStarted, {"node_id": node.id, "attempt": attempt})) is not None:
             await self.send(started)
         if node.id in self.r.hooked:
-            self.attach_hooks(ctx, node.id, record)
+            self.attach_hooks(ctx, node.id)
         if self.recovery is not None:
             ctx.recovered_items = self.recovery.map_items.get(node.id, {})
             ctx.nested = self.recovery.nested.get(node.id, ())
@@ -442,11 +429,11 @@ class _Run:
         else:
             self.workers.submit(node.id, (node, inputs, ctx, retry_at))
 
-    def attach_hooks(self, ctx: NodeContext, node_id: str, record: NodeRun) -> None:
+    def attach_hooks(self, ctx: NodeContext, node_id: str) -> None:
         """How the node reports while it runs, and runs sub-graphs."""
-        ctx.on_progress = self.progress_reporter(node_id, record)
+        ctx.on_progress = self.progress_reporter(node_id)
         if self.r.live:
-            ctx.on_text = self.text_reporter(node_id, record)
+            ctx.on_text = self.text_reporter(node_id)
         ctx.subgraph_runner = self.run_subgraph
         ctx.on_nested = self.nested_reporter(node_id)
 
@@ -497,8 +484,10 @@ class _Run:
         except BaseException as exc:  # SystemExit, KeyboardInterrupt... from the node fail it too
             if is_cancellation(exc):
                 raise
+            record.ended_at = self.clock.monotonic()
             self.plan.mark_failed(node_id, error_info(node_id, exc))
         else:
+            record.ended_at = self.clock.monotonic()
             if own:
                 record.cost, record.tokens = ctx.cost, ctx.tokens
             self.plan.mark_succeeded(node_id, output)
@@ -509,13 +498,16 @@ class _Run:
                                       sessions=self.r.sessions, can_wait=False)
         return self.shared
 
-    def progress_reporter(self, node_id: str, record: NodeRun) -> Callable[..., None]:
+    def progress_reporter(self, node_id: str) -> Callable[..., None]:
         """Progress is aggregated: one event per interval, plus the final count."""
+        last = -math.inf
+
         def report(done: int, failed: int, total: int, results: dict[int, Any] | None = None) -> None:
+            nonlocal last
             now = self.clock.monotonic()
-            if not results and done + failed < total and now - record.last_progress < self.r.progress_interval:
+            if not results and done + failed < total and now - last < self.r.progress_interval:
                 return  # a report with results is a checkpoint: never dropped (the map batches them)
-            record.last_progress = now
+            last = now
             batch = {str(i): r for i, r in results.items()} if results else None
             self.mailbox.send_nowait(Progress(node_id, done, failed, total, batch))
         return report
@@ -527,13 +519,16 @@ class _Run:
             await durable.wait()
         return report
 
-    def text_reporter(self, node_id: str, record: NodeRun) -> Callable[[str], None]:
+    def text_reporter(self, node_id: str) -> Callable[[str], None]:
         """Streaming text is throttled to one showing per ``text_interval``; the final text is
         the node's output."""
+        last = -math.inf
+
         def report(text: str) -> None:
+            nonlocal last
             now = self.clock.monotonic()
-            if now - record.last_text >= self.r.text_interval:
-                record.last_text = now
+            if now - last >= self.r.text_interval:
+                last = now
                 self.mailbox.send_nowait(TextSoFar(node_id, text))
         return report
 
@@ -589,14 +584,17 @@ class _Run:
             self.nodes[node_id] = NodeRun(started_at=now)
         elif state is NodeState.CANCELLED:
             self.cancel_task(node_id)
-        args = (t, record, now, self.reused_from, self.plan.inputs_for(node_id) if state is NodeState.FAILED else None,
-                state is NodeState.WAITING and node_id in self.wakes)
-        if not self.r.sinks:
+        if state is NodeState.FAILED or state is NodeState.WAITING:
+            failed_with = self.plan.inputs_for(node_id) if state is NodeState.FAILED else None
+            cls, fields = node_event(t, record, now, self.reused_from, failed_with,
+                                     state is NodeState.WAITING and node_id in self.wakes)
+        elif not self.r.sinks:
             seq = self.seq
             self.seq = seq + 1
-            self.events.draft_later(seq, self.clock.time(), node_event, args)
+            self.events.draft_later((seq, self.clock.time(), t, record, now, self.reused_from))
             return None
-        cls, fields = node_event(*args)
+        else:
+            cls, fields = node_event(t, record, now, self.reused_from)
         return self.note(cls, fields)
 
     def cancel_task(self, node_id: str) -> None:

@@ -7,7 +7,6 @@ loop only stamps it (run id, seq, time) and sends it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,13 +26,12 @@ class NodeRun:
     attempt: int = 1
     started_at: float | None = None
     """Monotonic time the current attempt (or a join's wait) started, in this process."""
+    ended_at: float | None = None
+    """When an inline node's call returned: its duration ends there, not when its event is
+    noted (after the rest of its batch of ready nodes ran)."""
     cost: float = 0.0
     tokens: int = 0
     cached: bool = False
-    last_progress: float = -math.inf
-    """Monotonic time of the last progress event sent (progress is rate-limited)."""
-    last_text: float = -math.inf
-    """Monotonic time of the last streamed text shown (also rate-limited)."""
 
 
 def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str | None = None,
@@ -79,7 +77,9 @@ def _succeeded(t: Transition, run: NodeRun | None, now: float, reused_from: str 
 
 
 def _duration(run: NodeRun | None, now: float) -> float:
-    return now - run.started_at if run is not None and run.started_at is not None else 0.0
+    if run is None or run.started_at is None:
+        return 0.0
+    return (now if run.ended_at is None else run.ended_at) - run.started_at
 
 
 def published(node: CompiledNode, output: dict[str, Any]) -> tuple[str, Any] | None:
