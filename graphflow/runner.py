@@ -19,7 +19,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -314,7 +314,10 @@ class _Run:
             await self.mailbox.wait()
             # handle everything already there before scheduling again
             while not self.plan.finished and (message := self.mailbox.get_nowait()) is not None:
-                await self.handle(message)
+                if type(message) is Done:  # most messages: settled here, without a coroutine
+                    self.settle(message)
+                else:
+                    await self.handle(message)
             await self.pump()
 
     async def handle(self, message: Message) -> None:
@@ -403,31 +406,35 @@ class _Run:
                 node = nodes[node_id]
                 if node.inline:
                     self.run_inline(node)
-                else:
-                    await self.start(node, alone)
+                elif (rest := self.start(node, alone)) is not None:
+                    await rest
 
     # -- one node ------------------------------------------------------------------------
 
-    async def start(self, node: CompiledNode, alone: bool = False) -> None:
-        """Start a node that runs in a task (or is awaited by the loop: ``run_alone``)."""
-        attempt, retry_at = self.resume_point(node.id)
-        self.nodes[node.id] = NodeRun(attempt, self.clock.monotonic())
-        ctx = self.context(node.id, attempt)
-        inputs = self.plan.inputs_for(node.id)
-        if (started := self.note(ev.NodeStarted, {"node_id": node.id, "attempt": attempt})) is not None:
-            await self.send(started)
-        if node.id in self.r.hooked:
-            self.attach_hooks(ctx, node.id)
+    def start(self, node: CompiledNode, alone: bool = False) -> Awaitable[None] | None:
+        """Start a node that runs in a task, or is awaited by the loop (``run_alone``). Returns
+        what is left to await, if anything: running it alone, or sending its ``NodeStarted`` to
+        the sinks (the event is numbered already, and only the loop publishes, so it still goes
+        out before the node's outcome). A node handed to a worker in memory costs no coroutine."""
+        node_id = node.id
+        attempt, retry_at = (1, None) if self.recovery is None else self.resume_point(node_id)
+        self.nodes[node_id] = NodeRun(attempt, self.clock.monotonic())
+        ctx = self.context(node_id, attempt)
+        inputs = self.plan.inputs_for(node_id)
+        started = self.note(ev.NodeStarted, {"node_id": node_id, "attempt": attempt})
+        if node_id in self.r.hooked:
+            self.attach_hooks(ctx, node_id)
         if self.recovery is not None:
-            ctx.recovered_items = self.recovery.map_items.get(node.id, {})
-            ctx.nested = self.recovery.nested.get(node.id, ())
+            ctx.recovered_items = self.recovery.map_items.get(node_id, {})
+            ctx.nested = self.recovery.nested.get(node_id, ())
         self.in_flight += 1
-        if alone and retry_at is None and node.id in self.r.solo:
-            await self.run_alone(node, inputs, ctx)
-        elif self.workers is None:
-            self.deferred[node.id] = (node, inputs, ctx, retry_at)
+        if alone and retry_at is None and node_id in self.r.solo:
+            return self.run_alone(node, inputs, ctx, started)
+        if self.workers is None:
+            self.deferred[node_id] = (node, inputs, ctx, retry_at)
         else:
-            self.workers.submit(node.id, (node, inputs, ctx, retry_at))
+            self.workers.submit(node_id, (node, inputs, ctx, retry_at))
+        return None if started is None else self.send(started)
 
     def attach_hooks(self, ctx: NodeContext, node_id: str) -> None:
         """How the node reports while it runs, and runs sub-graphs."""
@@ -447,10 +454,13 @@ class _Run:
                            sessions=r.sessions, started_at=first if first is not None else self.clock.time(),
                            wake=self.wakes.get(node_id), can_wait=r.suspend, waited=self.waited_before(node_id))
 
-    async def run_alone(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext) -> None:
+    async def run_alone(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
+                        started: ev.Event | None) -> None:
         """The only node to run: awaited by the loop itself, not handed to a worker (the
         hand-off costs more than a small node). It reports through the mailbox as a worker
-        would; a cancel of the run cancels it."""
+        would; a cancel of the run cancels it. ``started``: its event, to send first."""
+        if started is not None:
+            await self.send(started)
         self.alone_count += 1
         if self.alone_count % SOLO_YIELD_EVERY == 0:
             await anyio.lowlevel.checkpoint()  # a long chain of instant nodes never starves other tasks
@@ -464,9 +474,8 @@ class _Run:
             self.attempts.cancelled(node, inputs, ctx)
 
     def resume_point(self, node_id: str) -> tuple[int, float | None]:
-        """The attempt to start with and the persisted backoff deadline (recovered runs)."""
-        if self.recovery is None:
-            return 1, None
+        """The attempt to start with and the persisted backoff deadline, of a recovered run."""
+        assert self.recovery is not None
         return self.recovery.attempts.get(node_id, 1), self.recovery.retry_at.get(node_id)
 
     def run_inline(self, node: CompiledNode) -> None:
