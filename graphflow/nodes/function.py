@@ -39,6 +39,19 @@ class BoundFunction:
     entry: FunctionEntry
     params: tuple[tuple[str, InputParam | None], ...]
     """(input port, parameter) in call order; see ``signatures.input_params``."""
+    sole: tuple[str, Any] | None = None
+    """(port, value when it gets none) when the call is just ``fn(value)``: one input, the
+    function's first parameter, no model to validate it against, no ``args``, no ``ctx``."""
+
+
+def bind(config: FunctionConfig, entry: FunctionEntry) -> BoundFunction:
+    params = tuple(input_params(read_signature(entry.fn), config.args))
+    sole = None
+    if len(params) == 1 and not config.args and not entry.wants_ctx:
+        port_name, param = params[0]
+        if param is not None and param.adapter is None:
+            sole = (port_name, None if param.default is inspect.Parameter.empty else param.default)
+    return BoundFunction(config, entry, params, sole)
 
 
 class FunctionNode(NodeKind):
@@ -65,7 +78,7 @@ class FunctionNode(NodeKind):
 
     def prepare(self, config: FunctionConfig, registry: Registry) -> BoundFunction:
         entry = registry.functions[config.function]
-        return BoundFunction(config, entry, tuple(input_params(read_signature(entry.fn), config.args)))
+        return bind(config, entry)
 
     def runs_inline(self, runtime: BoundFunction) -> bool:
         # Registered non-blocking: a task would only add cost. Other sync functions go to a thread.
@@ -81,12 +94,16 @@ class FunctionNode(NodeKind):
         return runtime.entry.is_async  # a function in a thread runs on after a cancel
 
     def run_inline(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        if config.sole is not None:  # most calls: no arguments to build
+            return {"out": as_data(config.entry.fn(inputs.get(*config.sole)))}
         args, kwargs = call_arguments(config, inputs, ctx)
         return {"out": as_data(config.entry.fn(*args, **kwargs))}
 
     async def run(self, config: BoundFunction, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        args, kwargs = call_arguments(config, inputs, ctx)
         entry = config.entry
+        if entry.is_async and config.sole is not None:
+            return {"out": as_data(await entry.fn(inputs.get(*config.sole)))}
+        args, kwargs = call_arguments(config, inputs, ctx)
         if entry.is_async:  # awaited here: one coroutine fewer per node than through call_with
             return {"out": as_data(await entry.fn(*args, **kwargs))}
         return {"out": as_data(await call_with(entry, args, kwargs, ctx))}
