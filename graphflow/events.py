@@ -373,48 +373,57 @@ class RunEvents(Sequence["Event"]):
     not pay for building them (two per node, most of a small node's cost). A draft's names
     are checked when it is built, as ``stamp_event`` checks them (``TypeError``)."""
 
-    __slots__ = ("_built", "_items", "_later", "_run_id")
+    __slots__ = ("_built", "_count", "_items", "_later", "_run_id")
 
     def __init__(self, run_id: str, events: Iterable[Event] = (),
-                 later: Callable[..., tuple[type[_EventBase], dict[str, Any]]] | None = None) -> None:
+                 later: Callable[..., list[tuple[type[_EventBase], dict[str, Any]]]] | None = None) -> None:
         self._run_id = run_id
         self._items: list[Any] = list(events)
         self._built = len(self._items)
         """How many of ``_items`` from the start are events (the rest may be drafts)."""
+        self._count = len(self._items)
+        """Events and drafts (a batch of drafts is one item)."""
         self._later = later
-        """What makes an event's class and fields from the arguments of ``draft_later``."""
+        """What makes the classes and fields of a batch of drafts (``draft_batch``) from its arguments."""
 
     def add(self, event: Event) -> None:
         self._items.append(event)
+        self._count += 1
         if self._built == len(self._items) - 1:
             self._built += 1
 
     def draft(self, cls: type[_EventBase], seq: int, at: float, fields: dict[str, Any]) -> None:
-        self._items.append((seq, at, cls, fields))
+        self._items.append((cls, seq, at, fields))
+        self._count += 1
 
-    def draft_later(self, item: tuple[Any, ...]) -> None:
-        """A draft (seq, at, *args) whose class and fields are ``later(*args)``, worked out only if
-        it is read (the arguments must not change meanwhile)."""
-        self._items.append(item)
+    def draft_batch(self, seq: int, at: float, count: int, args: tuple[Any, ...]) -> None:
+        """``count`` drafts numbered from ``seq``, timed ``at``, whose classes and fields are
+        ``later(*args)``, worked out only if they are read (the arguments must not change
+        meanwhile): one item for a batch of a run's transitions."""
+        self._items.append([seq, at, count, args])  # a list: a batch (a tuple is one draft)
+        self._count += count
 
     def _events(self) -> list[Event]:
         items = self._items
         if self._built < len(items):
-            run_id = self._run_id
-            for i in range(self._built, len(items)):
-                item = items[i]
+            run_id, built = self._run_id, items[:self._built]
+            for item in items[self._built:]:
                 if type(item) is tuple:
-                    seq, at, *rest = item
-                    if self._later is not None and not isinstance(rest[0], type):  # draft_later's
-                        cls, fields = self._later(*rest)
-                    else:
-                        cls, fields = rest
-                    items[i] = stamp_event(cls, run_id, seq, at, fields)
+                    cls, seq, at, fields = item
+                    built.append(stamp_event(cls, run_id, seq, at, fields))
+                elif type(item) is list:
+                    assert self._later is not None
+                    first, at, _, args = item
+                    built.extend(stamp_event(cls, run_id, first + i, at, fields)
+                                 for i, (cls, fields) in enumerate(self._later(*args)))
+                else:
+                    built.append(item)
+            self._items = items = built
             self._built = len(items)
         return items
 
     def __len__(self) -> int:
-        return len(self._items)
+        return self._count
 
     @overload
     def __getitem__(self, index: int) -> Event: ...

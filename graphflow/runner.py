@@ -51,7 +51,7 @@ from graphflow.ports import DurableSink, EventSink, KeyValueStore, LiveSink, Sec
 from graphflow.resilience import BreakerRegistry
 from graphflow.resume import Recovery, Seed, recover
 from graphflow.shared_clients import shared_clients
-from graphflow.transitions import NodeRun, node_event, published
+from graphflow.transitions import NodeRun, node_event, node_events, published
 from graphflow.waits import PAUSED, RESUME, Wait, Wake
 
 log = logging.getLogger("graphflow.runner")
@@ -230,7 +230,7 @@ class _Run:
         self.control = control
         self.graph_version = graph_version
         self.plan = Plan(runner.graph)
-        self.events = ev.RunEvents(run_id, later=node_event)
+        self.events = ev.RunEvents(run_id, later=node_events)
         self.seq = 0
         self.nodes: dict[str, NodeRun] = {}
         self.in_flight = 0
@@ -274,7 +274,7 @@ class _Run:
     async def start_recovered(self, rec: Recovery, logged: Sequence[ev.Event], reason: str) -> None:
         """Continue after the log: settled nodes are restored, not published again."""
         self.t0 -= max(0.0, self.clock.time() - rec.started_at)  # began in an earlier process: count from then
-        self.events, self.seq, self.recovery = ev.RunEvents(self.run_id, logged, node_event), rec.next_seq, rec
+        self.events, self.seq, self.recovery = ev.RunEvents(self.run_id, logged, node_events), rec.next_seq, rec
         await self.emit(ev.RunResumed, reason=reason)
         self.plan.restore(rec.succeeded, rec.failed, rec.degraded)
         for node_id, (cost, tokens, cached) in rec.usage.items():
@@ -389,9 +389,14 @@ class _Run:
         """Publish what the planner decided, then start what is ready, until nothing changes."""
         plan, nodes, everything = self.plan, self.graph.nodes, len(self.graph.order)
         while True:
-            for transition in plan.take_transitions():
-                if (event := self.record(transition)) is not None:
-                    await self.send(event)
+            transitions = plan.take_transitions()
+            if not self.r.sinks:
+                if transitions:
+                    self.record_quietly(transitions)
+            else:
+                for transition in transitions:
+                    if (event := self.record(transition)) is not None:
+                        await self.send(event)
             if self.paused:
                 return
             room = self.r.max_concurrency - self.in_flight
@@ -581,30 +586,41 @@ class _Run:
             await self.send(event)
 
     def record(self, t: Transition) -> ev.Event | None:
-        """Carry out a transition in the loop's state and note its event (see ``note``; with no
-        sinks, the event's fields too are worked out only if someone reads it)."""
-        node_id, state = t.node_id, t.state
-        record = self.nodes.get(node_id)
+        """Carry out a transition in the loop's state and note its event (see ``note``)."""
+        record = self.nodes.get(t.node_id)
         now = self.clock.monotonic()
-        if state is NodeState.SUCCEEDED:
-            if node_id in self.r.publishers:
-                self.collect_output(node_id, t.output or {})
-        elif state is NodeState.RUNNING:  # a join starts waiting on its branches
-            self.nodes[node_id] = NodeRun(started_at=now)
-        elif state is NodeState.CANCELLED:
-            self.cancel_task(node_id)
-        if state is NodeState.FAILED or state is NodeState.WAITING:
-            failed_with = self.plan.inputs_for(node_id) if state is NodeState.FAILED else None
-            cls, fields = node_event(t, record, now, self.reused_from, failed_with,
-                                     state is NodeState.WAITING and node_id in self.wakes)
-        elif not self.r.sinks:
-            seq = self.seq
-            self.seq = seq + 1
-            self.events.draft_later((seq, self.clock.time(), t, record, now, self.reused_from))
-            return None
-        else:
-            cls, fields = node_event(t, record, now, self.reused_from)
+        self.carry_out(t, now)
+        failed_with = self.plan.inputs_for(t.node_id) if t.state is NodeState.FAILED else None
+        cls, fields = node_event(t, record, now, self.reused_from, failed_with,
+                                 t.state is NodeState.WAITING and t.node_id in self.wakes)
         return self.note(cls, fields)
+
+    def record_quietly(self, transitions: list[Transition]) -> None:
+        """``record`` for a run with no sinks: the batch's events are one draft, worked out only
+        if someone reads them (``transitions.node_events``; most of a small node's cost)."""
+        now = self.clock.monotonic()
+        publishers, failed_with = self.r.publishers, {}
+        for t in transitions:
+            if t.state is not NodeState.SUCCEEDED:
+                self.carry_out(t, now)
+                if t.state is NodeState.FAILED:
+                    failed_with[t.node_id] = self.plan.inputs_for(t.node_id)
+            elif t.node_id in publishers:
+                self.collect_output(t.node_id, t.output or {})
+        seq, count = self.seq, len(transitions)
+        self.seq = seq + count
+        self.events.draft_batch(seq, self.clock.time(), count,
+                                (transitions, self.nodes, now, self.reused_from, failed_with, self.wakes))
+
+    def carry_out(self, t: Transition, now: float) -> None:
+        """What a transition changes in the loop's state, besides the planner's."""
+        if t.state is NodeState.SUCCEEDED:
+            if t.node_id in self.r.publishers:
+                self.collect_output(t.node_id, t.output or {})
+        elif t.state is NodeState.RUNNING:  # a join starts waiting on its branches
+            self.nodes[t.node_id] = NodeRun(started_at=now)
+        elif t.state is NodeState.CANCELLED:
+            self.cancel_task(t.node_id)
 
     def cancel_task(self, node_id: str) -> None:
         """End a node that runs in (or waits for) a task; its ``Done`` reports it."""

@@ -7,6 +7,7 @@ loop only stamps it (run id, seq, time) and sends it.
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,15 @@ def node_event(t: Transition, run: NodeRun | None, now: float, reused_from: str 
                 fields["woken"] = True
             return ev.NodeWaiting, fields
     raise ValueError(f"node {node_id!r}: no event for entering {t.state.value}")
+
+
+def node_events(transitions: list[Transition], nodes: Mapping[str, NodeRun], now: float, reused_from: str | None,
+                failed_with: Mapping[str, dict[str, Any]], wakes: Container[str]) -> list[EventDraft]:
+    """``node_event`` of each transition of a batch, with each node's record as it is now
+    (settled nodes' records no longer change), ``failed_with`` each failed node's inputs, and
+    ``wakes`` the nodes that were woken."""
+    return [node_event(t, nodes.get(t.node_id), now, reused_from, failed_with.get(t.node_id),
+                       t.state is NodeState.WAITING and t.node_id in wakes) for t in transitions]
 
 
 def _succeeded(t: Transition, run: NodeRun | None, now: float, reused_from: str | None) -> dict[str, Any]:
