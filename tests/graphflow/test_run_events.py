@@ -77,3 +77,60 @@ def test_events_and_drafts_mixed_read_as_a_list() -> None:
     assert events == [first, events[1]] and [first, events[1]] == events
     events.draft(ev.NodeStarted, 2, 3.0, {"node_id": "c"})  # a draft after a read is built too
     assert [e.kind for e in events] == ["node_started", "node_skipped", "node_started"]
+
+
+def boom(v: Any) -> Any:
+    raise ValueError(f"cannot take {v}")
+
+
+def fan_in_graph() -> graphflow.CompiledGraph:
+    """A batch of inline branches, one failing, into a best-effort join: a node failure, a join
+    that waits (its running then its success) and several transitions noted at once."""
+    registry = graphflow.default_registry(installed=False)
+    registry.register_function("t.double", lambda v: v * 2, non_blocking=True)
+    registry.register_function("t.boom", boom, non_blocking=True)
+    branches = [("b1", "t.double"), ("b2", "t.boom"), ("b3", "t.double")]
+    spec: dict[str, Any] = {
+        "schema_version": 1, "id": "fan", "name": "fan",
+        "nodes": [{"id": "in", "kind": "input", "config": {"name": "x", "type": "integer"}},
+                  *({"id": b, "kind": "function", "config": {"function": f}} for b, f in branches),
+                  {"id": "j", "kind": "join", "config": {"strategy": "best_effort"}},
+                  {"id": "out", "kind": "output", "config": {"name": "y"}}],
+        "edges": [*({"id": f"i{b}", "source": "in", "target": b} for b, _ in branches),
+                  *({"id": f"o{b}", "source": b, "target": "j"} for b, _ in branches),
+                  {"id": "jo", "source": "j", "target": "out"}],
+    }
+    return graphflow.validate_graph(spec, registry)
+
+
+@pytest.mark.anyio
+async def test_a_batch_of_drafts_reads_as_the_events_a_subscriber_gets() -> None:
+    compiled = fan_in_graph()
+    sink = Collect()
+    published = await Runner(compiled, sinks=[sink]).run({"x": 4}, run_id="r2")
+    drafted = await Runner(compiled).run({"x": 4}, run_id="r2")
+    assert drafted.ok and drafted.outputs == published.outputs
+    assert drafted.outputs["y"]["results"] == {"b1": 8, "b3": 8}
+    assert len(drafted.events) == len(sink.events)  # counted before anything is built
+
+    def shape(events: Any) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.model_dump().items() if k not in ("at", "duration")} for e in events]
+    assert shape(drafted.events) == shape(sink.events)
+    failed = next(e for e in drafted.events if isinstance(e, ev.NodeFailed))
+    assert failed.node_id == "b2" and failed.input_preview == "4" and "cannot take 4" in failed.error_message
+    kinds = [(e.kind, getattr(e, "node_id", None)) for e in drafted.events]
+    assert kinds.index(("node_started", "j")) < kinds.index(("node_succeeded", "j"))
+    assert [e.seq for e in drafted.events] == list(range(len(drafted.events)))
+
+
+def test_a_batch_draft_counts_as_its_events_and_builds_them_in_order() -> None:
+    def later(names: list[str]) -> list[tuple[type[ev._EventBase], dict[str, Any]]]:
+        return [(ev.NodeSkipped, {"node_id": n, "reason": "r"}) for n in names]
+
+    events = ev.RunEvents("r", later=later)
+    events.draft(ev.NodeStarted, 0, 1.0, {"node_id": "a"})
+    events.draft_batch(1, 2.0, 3, (["b", "c", "d"],))
+    events.draft(ev.NodeStarted, 4, 3.0, {"node_id": "e"})
+    assert len(events) == 5
+    assert [(e.seq, getattr(e, "node_id", None), e.at) for e in events] == [
+        (0, "a", 1.0), (1, "b", 2.0), (2, "c", 2.0), (3, "d", 2.0), (4, "e", 3.0)]
