@@ -42,7 +42,15 @@ CONTRAST = """(selectors) => {
 EDITOR_TEXTS = ["[data-testid=page-title]", "[data-testid=version]", ".q-tab__label", "[data-testid=settings] label",
                 "[data-testid=settings] input", ".gf-muted", ".gf-palette-item", ".gf-node .gf-kind",
                 ".gf-node .gf-port"]
-SETTLED = "Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition).map((a) => a.finished))"
+# Until no colour transition runs: one cancelled by a later style change rejects its ``finished``
+# (AbortError) and its successor is waited for in the next pass.
+SETTLED = """async () => {
+  for (let pass = 0; pass < 20; pass++) {
+    const running = document.getAnimations().filter((a) => a instanceof CSSTransition && a.playState !== "finished");
+    if (!running.length) return;
+    await Promise.all(running.map((a) => a.finished.catch(() => null)));
+  }
+}"""
 
 
 def theme(page: Page) -> str:
