@@ -21,9 +21,18 @@ class Collect:
         self.events.append(event)
 
 
-def graph() -> graphflow.CompiledGraph:
+def compile_spec(spec: dict[str, Any]) -> graphflow.CompiledGraph:
     registry = graphflow.default_registry(installed=False)
     registry.register_function("t.double", lambda v: v * 2, non_blocking=True)
+    registry.register_function("t.boom", boom, non_blocking=True)
+    return graphflow.validate_graph(spec, registry)
+
+
+def boom(v: Any) -> Any:
+    raise ValueError(f"cannot take {v}")
+
+
+def graph() -> graphflow.CompiledGraph:
     spec: dict[str, Any] = {
         "schema_version": 1, "id": "g", "name": "g",
         "nodes": [{"id": "in", "kind": "input", "config": {"name": "x", "type": "integer"}},
@@ -33,7 +42,7 @@ def graph() -> graphflow.CompiledGraph:
         "edges": [{"id": "a", "source": "in", "target": "d"}, {"id": "b", "source": "d", "target": "cond"},
                   {"id": "c", "source": "cond", "source_port": "true", "target": "out"}],
     }
-    return graphflow.validate_graph(spec, registry)
+    return compile_spec(spec)
 
 
 @pytest.mark.anyio
@@ -79,16 +88,9 @@ def test_events_and_drafts_mixed_read_as_a_list() -> None:
     assert [e.kind for e in events] == ["node_started", "node_skipped", "node_started"]
 
 
-def boom(v: Any) -> Any:
-    raise ValueError(f"cannot take {v}")
-
-
 def fan_in_graph() -> graphflow.CompiledGraph:
     """A batch of inline branches, one failing, into a best-effort join: a node failure, a join
     that waits (its running then its success) and several transitions noted at once."""
-    registry = graphflow.default_registry(installed=False)
-    registry.register_function("t.double", lambda v: v * 2, non_blocking=True)
-    registry.register_function("t.boom", boom, non_blocking=True)
     branches = [("b1", "t.double"), ("b2", "t.boom"), ("b3", "t.double")]
     spec: dict[str, Any] = {
         "schema_version": 1, "id": "fan", "name": "fan",
@@ -100,7 +102,7 @@ def fan_in_graph() -> graphflow.CompiledGraph:
                   *({"id": f"o{b}", "source": b, "target": "j"} for b, _ in branches),
                   {"id": "jo", "source": "j", "target": "out"}],
     }
-    return graphflow.validate_graph(spec, registry)
+    return compile_spec(spec)
 
 
 @pytest.mark.anyio
