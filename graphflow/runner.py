@@ -250,6 +250,8 @@ class _Run:
         self.parent_run_id: str | None = None
         self.paused = ""
         """Why an operator paused the run: nothing new starts, it waits once nothing runs."""
+        self.unsent: list[tuple[int, float, dict[str, Any]]] = []
+        """Seq, time and fields of NodeStarted events not yet sent (see ``start``)."""
         self.shared: NodeContext | None = None
         """The context of inline nodes whose kind reads none (``NodeKind.needs_own_context``)."""
 
@@ -389,6 +391,10 @@ class _Run:
         """Publish what the planner decided, then start what is ready, until nothing changes."""
         plan, nodes, everything = self.plan, self.graph.nodes, len(self.graph.order)
         while True:
+            if self.unsent:  # the last batch's NodeStarted, numbered before anything taken below
+                if self.workers is None:
+                    return  # drive() makes the workers, then the next pump sends them
+                await self.announce()
             transitions = plan.take_transitions()
             if not self.r.sinks:
                 if transitions:
@@ -411,22 +417,32 @@ class _Run:
                 node = nodes[node_id]
                 if node.inline:
                     self.run_inline(node)
-                elif (rest := self.start(node, alone)) is not None:
-                    await rest
+                elif (alone_run := self.start(node, alone)) is not None:
+                    await alone_run
+
+    async def announce(self) -> None:
+        """Send the NodeStarted of the nodes just handed to workers, once those have begun:
+        in a wide batch the last node does not wait for every event of its batch to be sent."""
+        await anyio.lowlevel.checkpoint()  # the workers take their nodes up
+        unsent, self.unsent = self.unsent, []
+        for seq, at, fields in unsent:
+            event = ev.stamp_event(ev.NodeStarted, self.run_id, seq, at, fields)
+            self.events.add(event)
+            await self.send(event)
 
     # -- one node ------------------------------------------------------------------------
 
     def start(self, node: CompiledNode, alone: bool = False) -> Awaitable[None] | None:
-        """Start a node that runs in a task, or is awaited by the loop (``run_alone``). Returns
-        what is left to await, if anything: running it alone, or sending its ``NodeStarted`` to
-        the sinks (the event is numbered already, and only the loop publishes, so it still goes
-        out before the node's outcome). A node handed to a worker in memory costs no coroutine."""
+        """Start a node that runs in a task, or is awaited by the loop (``run_alone``: returned,
+        to await). A node handed to a worker costs no coroutine; its ``NodeStarted`` is numbered
+        now, built and sent by the next ``pump`` (``unsent``): only the loop publishes, so it
+        still goes out before the node's outcome."""
         node_id = node.id
         attempt, retry_at = (1, None) if self.recovery is None else self.resume_point(node_id)
         self.nodes[node_id] = NodeRun(attempt, self.clock.monotonic())
         ctx = self.context(node_id, attempt)
         inputs = self.plan.inputs_for(node_id)
-        started = self.note(ev.NodeStarted, {"node_id": node_id, "attempt": attempt})
+        started = {"node_id": node_id, "attempt": attempt}
         if node_id in self.r.hooked:
             self.attach_hooks(ctx, node_id)
         if self.recovery is not None:
@@ -434,12 +450,17 @@ class _Run:
             ctx.nested = self.recovery.nested.get(node_id, ())
         self.in_flight += 1
         if alone and retry_at is None and node_id in self.r.solo:
-            return self.run_alone(node, inputs, ctx, started)
+            return self.run_alone(node, inputs, ctx, self.note(ev.NodeStarted, started))
         if self.workers is None:
             self.deferred[node_id] = (node, inputs, ctx, retry_at)
         else:
             self.workers.submit(node_id, (node, inputs, ctx, retry_at))
-        return None if started is None else self.send(started)
+        if self.r.sinks:  # numbered and timed now; built and sent once the node has begun
+            self.unsent.append((self.seq, self.clock.time(), started))
+            self.seq += 1
+        else:
+            self.note(ev.NodeStarted, started)
+        return None
 
     def attach_hooks(self, ctx: NodeContext, node_id: str) -> None:
         """How the node reports while it runs, and runs sub-graphs."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
 
 import graphflow
@@ -136,3 +137,42 @@ def test_a_batch_draft_counts_as_its_events_and_builds_them_in_order() -> None:
     assert len(events) == 5
     assert [(e.seq, getattr(e, "node_id", None), e.at) for e in events] == [
         (0, "a", 1.0), (1, "b", 2.0), (2, "c", 2.0), (3, "d", 2.0), (4, "e", 3.0)]
+
+
+@pytest.mark.anyio
+async def test_a_wide_batch_begins_before_its_node_started_events_are_sent() -> None:
+    """A subscriber is sent each NodeStarted once every node of its batch has begun (the last of
+    50 sleeps does not wait for 49 events to be sent first), still before the node's outcome."""
+    begun: list[str] = []
+    seen_begun: list[int] = []
+
+    async def sleepy(value: Any) -> Any:
+        begun.append("x")
+        await anyio.sleep(0.01)
+        return value
+
+    class Watch(Collect):
+        async def publish(self, event: ev.Event) -> None:
+            if isinstance(event, ev.NodeStarted) and event.node_id != "join":
+                seen_begun.append(len(begun))
+            await super().publish(event)
+
+    registry = graphflow.default_registry(installed=False)
+    registry.register_function("t.sleepy", sleepy)
+    names = [f"s{i}" for i in range(5)]
+    spec: dict[str, Any] = {
+        "schema_version": 1, "id": "wide", "name": "wide",
+        "nodes": [{"id": "in", "kind": "input", "config": {"name": "x", "type": "integer"}},
+                  *({"id": n, "kind": "function", "config": {"function": "t.sleepy"}} for n in names),
+                  {"id": "join", "kind": "join", "config": {"strategy": "all"}}],
+        "edges": [*({"id": f"a{n}", "source": "in", "target": n} for n in names),
+                  *({"id": f"b{n}", "source": n, "target": "join"} for n in names)],
+    }
+    sink = Watch()
+    result = await Runner(graphflow.validate_graph(spec, registry), sinks=[sink]).run({"x": 1})
+    assert result.ok
+    assert seen_begun == [5] * 5
+    assert [e.seq for e in sink.events] == list(range(len(sink.events)))
+    for name in names:  # each node's start still comes before its outcome
+        kinds = [e.kind for e in sink.events if getattr(e, "node_id", None) == name]
+        assert kinds == ["node_started", "node_succeeded"]
