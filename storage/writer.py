@@ -16,8 +16,9 @@ record of each going alone. A crash can lose only what was not committed, as bef
 at most ``GATHER_SECONDS`` of a run's latest events more (those nodes run again, with
 the same idempotency keys). The transaction is run as one plain function in
 a worker thread: one thread hop per batch, not one per statement, and no other code can
-interleave with an open transaction. Consecutive records go through ``apply_records``
-(a few ``executemany``); operations are plain functions of the connection.
+interleave with an open transaction. The records between two awaited operations go
+through ``apply_records`` together (a few ``executemany``); operations are plain functions
+of the connection.
 
 When a batch fails it is rolled back and written again without the culprit: an operation
 that raised (``NotFound``, a constraint) is dropped and its caller gets the error; when
@@ -149,7 +150,9 @@ class Writer:
 
     def submit(self, op: Operation) -> None:
         """Queue ``op(conn)`` for the next transaction without waiting for it (like a record);
-        a small statement or two (it may run on the loop's thread)."""
+        a small statement or two (it may run on the loop's thread). It must not read what
+        records write: it may run before records queued ahead of it in the same transaction
+        (so many runs' events, between their leases' claims and releases, are one insert)."""
         self.enqueue(_Call(op, self._new_event(), awaited=False, small=True))
 
     async def call(self, op: Operation, *, small: bool = False) -> Any:
@@ -321,7 +324,7 @@ class Writer:
                     continue
                 if item.op is _nothing:  # a flush's marker: the records around it are written together
                     continue
-                if records:
+                if records and item.awaited:  # a submitted op reads nothing records write: they stay together
                     self.apply_records(conn, records)
                     records = []
                 self._culprit = item

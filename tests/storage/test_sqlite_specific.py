@@ -203,6 +203,29 @@ async def test_records_published_between_other_work_share_the_flushs_transaction
         assert len(await store.load_events("r1")) == 21
 
 
+async def test_runs_ending_together_store_their_events_in_one_insert_between_their_leases(tmp_path):
+    """Sixteen runs' events queued between their leases' claims and releases (submitted
+    operations, as a server running many runs queues them) go through one ``apply_records``."""
+    async with open_store(tmp_path / "g.db") as store:
+        calls: list[int] = []
+        apply = store.writer.apply_records
+
+        def counted(conn, records):
+            calls.append(len(records))
+            apply(conn, records)
+
+        store.writer.apply_records = counted
+        for n in range(16):
+            store.claim_new_run(f"r{n}", "me", 30, now=1.0)
+            await store.publish(started(f"r{n}"))
+            await store.publish(node_started(f"r{n}", 1))
+            store.release_lease(f"r{n}", "me")
+        await store.flush()
+        assert calls == [32]
+        assert [len(await store.load_events(f"r{n}")) for n in range(16)] == [2] * 16
+        assert [await store.lease_of(f"r{n}") for n in range(16)] == [None] * 16
+
+
 async def test_a_workspace_run_is_two_transactions(tmp_path):
     from graphflow.registry import default_registry
     from graphflow.service import Workspace
@@ -421,3 +444,4 @@ async def test_a_version_1_database_with_output_ref_in_its_events_still_reads_ba
     assert [e.kind for e in events] == ["run_started", "node_succeeded"]
     assert isinstance(events[1], ev.NodeSucceeded) and events[1].output == {"out": 1}
     assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
+
