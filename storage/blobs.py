@@ -1,7 +1,7 @@
 """Large values stored once per run.
 
-A node's output reaches the log several times: its ``node_succeeded`` event, its checkpoint
-row, the output node's event and row, ``run_finished`` and the run row. A value whose JSON is
+A node's output reaches the log several times: its ``node_succeeded`` event (its checkpoint),
+the output node's event, ``run_finished`` and the run row. A value whose JSON is
 at least ``BLOB_BYTES`` long is stored once, in ``blobs`` (keyed by run and content hash), and
 each of those places holds ``{"$graphflow_blob": HASH}`` instead. Only the values of an event's
 ``output`` / ``outputs`` are replaced, and every object there with that single key is a
@@ -49,7 +49,7 @@ def split(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[Blob]]:
 
 def stored_body(event: ev.Event) -> tuple[str, dict[str, Any] | None, list[Blob]]:
     """The event's JSON as stored, the output mapping as stored (for the derived rows), its blobs."""
-    body = event.model_dump_json()
+    body = type(event).__pydantic_serializer__.to_json(event).decode()  # model_dump_json, less its argument handling
     if isinstance(event, ev.NodeSucceeded):
         field = "output"
     elif isinstance(event, ev.RunFinished):

@@ -2,9 +2,9 @@
 
 ``publish`` checks the seq at once (so a gap or a duplicate is the publisher's
 ``ValueError``), serializes the event and queues it; the writer stores queued events in
-batches with ``write_events``: the event rows, the run row on ``RunStarted``, the node's
-checkpoint on ``NodeSucceeded``, cost, the run's end on ``RunFinished``/``RunCancelled`` and
-``last_seq``, all in the batch's one transaction.
+batches with ``write_events``: the event rows, the run row on ``RunStarted``, cost, the
+run's end on ``RunFinished``/``RunCancelled`` and ``last_seq``, all in the batch's one
+transaction. A node's ``node_succeeded`` event is its checkpoint (``node_outputs`` reads it).
 
 Reads first wait for what this store has queued, so a reader sees every event published
 before it asked.
@@ -16,8 +16,7 @@ import dataclasses
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import to_json
 
@@ -34,8 +33,7 @@ _RUN_COLUMNS = ("run_id, graph_id, graph_version, status, started_at, finished_a
                 "failed_node, error, inputs_json, outputs_json, last_seq")
 
 
-@dataclass(frozen=True, slots=True)
-class EventRecord:
+class EventRecord(NamedTuple):  # a tuple: built per event, on the event loop's thread
     event: ev.Event
     body: str
     """The event's JSON as stored: large output values are references (``blobs.py``)."""
@@ -72,7 +70,7 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord], quiet
     ``quiet``: runs started by this writer that have not waited since (kept across batches):
     at their end there are no waits or review items to close, so those statements are skipped."""
     quiet = set() if quiet is None else quiet
-    graphs, runs, rows, outputs, ends, loud_ends = [], [], [], [], [], []
+    graphs, runs, rows, ends, loud_ends = [], [], [], [], []
     waits: list[ev.NodeWaiting | ev.RunWaiting | ev.RunResumed] = []
     blobs: list[tuple[str, str, str]] = []
     cost: dict[str, float] = {}
@@ -89,8 +87,6 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord], quiet
             quiet.add(e.run_id)
             del last_seq[e.run_id]
         elif isinstance(e, ev.NodeSucceeded | ev.NodeFailed):
-            if isinstance(e, ev.NodeSucceeded):
-                outputs.append((e.run_id, e.node_id, _json(record.values), e.attempt))
             if e.cost:
                 cost[e.run_id] = cost.get(e.run_id, 0.0) + e.cost
         elif isinstance(e, ev.NodeWaiting | ev.RunWaiting | ev.RunResumed):
@@ -112,10 +108,6 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord], quiet
         conn.executemany("INSERT OR IGNORE INTO blobs (run_id, hash, body_json) VALUES (?, ?, ?)", blobs)
     conn.executemany(
         "INSERT INTO events (run_id, seq, kind, node_id, at, body_json) VALUES (?, ?, ?, ?, ?, ?)", rows)
-    if outputs:
-        conn.executemany(
-            "INSERT OR REPLACE INTO node_outputs (run_id, node_id, output_json, attempt) VALUES (?, ?, ?, ?)",
-            outputs)
     if cost:
         conn.executemany("UPDATE runs SET cost = cost + ? WHERE run_id = ?",
                                [(amount, run_id) for run_id, amount in cost.items()])
@@ -159,7 +151,7 @@ def _summary(row: Any) -> RunSummary:
 
 
 class RunRepository:
-    """``RunStore`` (``graphflow.ports``) over the ``runs``, ``events`` and ``node_outputs`` tables."""
+    """``RunStore`` (``graphflow.ports``) over the ``runs`` and ``events`` tables."""
 
     _db: Database
 
@@ -220,7 +212,9 @@ class RunRepository:
     async def node_outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """The stored output of every node that succeeded in the run (its checkpoints)."""
         await self._db.writer.sync()
-        rows = await self._db.fetchall("SELECT node_id, output_json FROM node_outputs WHERE run_id = ?", (run_id,))
+        rows = await self._db.fetchall(  # in log order: a node that succeeded twice (a loop) keeps its last output
+            "SELECT node_id, json_extract(body_json, '$.output') FROM events "
+            "WHERE run_id = ? AND kind = 'node_succeeded' ORDER BY seq", (run_id,))
         outputs = {row[0]: json.loads(row[1]) for row in rows}
         wanted = {digest for values in outputs.values() for digest in refs(values)}
         if not wanted:

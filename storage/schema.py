@@ -5,7 +5,7 @@ and so on. A migration is never edited once released: change the schema by appen
 Timestamps are Unix seconds (REAL); payloads are JSON text, never pickles.
 
 Deleting a graph cascades to its versions, its draft and its runs, and from runs to their events,
-node outputs and review items.
+blobs and review items.
 """
 
 from __future__ import annotations
@@ -206,10 +206,17 @@ ALTER TABLE run_leases_by_key RENAME TO run_leases;
 write one b-tree page instead of two (the rows and their key's index): 2 of some 23 WAL frames
 (4 of some 46 writes to the file) per recorded run."""
 
+_DROP_NODE_OUTPUTS = """
+DROP TABLE node_outputs;
+"""
+"""A node's checkpoint is its ``node_succeeded`` event (``RunRepository.node_outputs`` reads it
+there): a second copy of each output in ``node_outputs`` cost an insert per node and was read
+by nothing but that method."""
+
 MIGRATIONS: list[str] = [_V1, _V2, _DROP_OUTPUT_REF, _BLOBS, _CREDENTIALS, _SESSIONS, _DRAFTS, _WAITS, _REVIEWS,
-                         _LEASES_BY_KEY]
+                         _LEASES_BY_KEY, _DROP_NODE_OUTPUTS]
 LATEST_VERSION = len(MIGRATIONS)
-GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "node_outputs", "kv", "review_items"})
+GRAPHFLOW_TABLES = frozenset({"graphs", "graph_versions", "runs", "events", "kv", "review_items"})
 
 
 @functools.cache

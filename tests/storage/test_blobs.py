@@ -29,8 +29,7 @@ def graph(value):
 def stored_bytes(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
         return {table: conn.execute(f"SELECT coalesce(sum(length({column})), 0) FROM {table}").fetchone()[0]
-                for table, column in (("events", "body_json"), ("node_outputs", "output_json"),
-                                      ("runs", "outputs_json"), ("blobs", "body_json"))}
+                for table, column in (("events", "body_json"), ("runs", "outputs_json"), ("blobs", "body_json"))}
 
 
 async def test_a_large_output_is_stored_once_and_reads_back_everywhere(tmp_path: Path):
@@ -50,7 +49,7 @@ async def test_a_large_output_is_stored_once_and_reads_back_everywhere(tmp_path:
     sizes = stored_bytes(db)
     big = len(graphflow_json(BIG))
     assert big <= sizes["blobs"] < big + 1000  # once, in blobs (plus the small odd object)
-    assert sizes["events"] + sizes["node_outputs"] + sizes["runs"] < 20_000  # references, not copies
+    assert sizes["events"] + sizes["runs"] < 20_000  # references, not copies
 
 
 async def test_a_run_deleted_with_its_graph_takes_its_blobs(tmp_path: Path):

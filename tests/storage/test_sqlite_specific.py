@@ -445,3 +445,31 @@ async def test_a_version_1_database_with_output_ref_in_its_events_still_reads_ba
     assert isinstance(events[1], ev.NodeSucceeded) and events[1].output == {"out": 1}
     assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
 
+
+async def test_a_database_with_node_outputs_rows_drops_them_and_reads_checkpoints_from_the_events(tmp_path):
+    """Version 10 kept each node's output twice (its event and a ``node_outputs`` row); the row is gone."""
+    from graphflow.storage.schema import MIGRATIONS, statements
+
+    path = tmp_path / "v10.db"
+    conn = sqlite3.connect(path)
+    with conn:
+        for script in MIGRATIONS[:10]:
+            for statement in statements(script):
+                conn.execute(statement)
+        conn.execute("INSERT INTO graphs VALUES ('g', '', 1, 1)")
+        conn.execute("INSERT INTO runs (run_id, graph_id, status, started_at, last_seq) "
+                     "VALUES ('r1', 'g', 'running', 1, 2)")
+        events = [started("r1"),
+                  ev.NodeSucceeded(run_id="r1", seq=1, at=2.0, node_id="n", output={"out": 1}),
+                  ev.NodeSucceeded(run_id="r1", seq=2, at=3.0, node_id="n", attempt=1, output={"out": 2})]
+        for e in events:
+            conn.execute("INSERT INTO events VALUES ('r1', ?, ?, ?, ?, ?)",
+                         (e.seq, e.kind, getattr(e, "node_id", None), e.at, e.model_dump_json()))
+        conn.execute("INSERT INTO node_outputs VALUES ('r1', 'n', '{\"out\": 2}', 1)")
+        conn.execute("PRAGMA user_version = 10")
+    conn.close()
+    async with open_store(path) as store:
+        assert await store.node_outputs("r1") == {"n": {"out": 2}}  # the last success of a node that ran twice
+        assert await store.load_events("r1") == events
+    assert raw(path, "SELECT name FROM sqlite_schema WHERE name = 'node_outputs'") == []
+    assert raw(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
