@@ -67,6 +67,25 @@ async def test_a_function_node_in_ten_lines(plugin_dir: Path) -> None:
     assert (await graphflow.run(compiled, {"text": "hi"})).outputs == {"loud": "HI?"}
 
 
+
+async def test_a_quick_pure_kind_runs_inline(plugin_dir: Path) -> None:
+    registry = load(plugin_dir, "clamp")
+    compiled = validate_graph(graph_of("clamp"), registry)
+    assert compiled.nodes["clamp"].inline
+    assert "clamp" not in compiled.node_sets.own_context  # reads_node_context = False: the run's shared one
+    result = await graphflow.run(compiled, {"x": 42})
+    assert result.outputs == {"y": 10}
+    assert [e.kind for e in result.events if getattr(e, "node_id", None) == "clamp"] == ["node_succeeded"]
+    assert (await graphflow.run(compiled, {"x": -3})).outputs == {"y": 0}
+    spec = graph_of("clamp")
+    spec["nodes"][1]["retry"] = {"max_attempts": 2}  # a policy: an ordinary task, recorded as such
+    retried = validate_graph(spec, registry)
+    assert not retried.nodes["clamp"].inline
+    result = await graphflow.run(retried, {"x": 5})
+    assert result.outputs == {"y": 5}
+    assert [e.kind for e in result.events if getattr(e, "node_id", None) == "clamp"] == [
+        "node_started", "node_succeeded"]
+
 async def test_typed_ports_and_several_inputs(plugin_dir: Path) -> None:
     registry = load(plugin_dir, "price")
     spec = graph_of("price")
