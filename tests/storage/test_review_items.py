@@ -146,13 +146,11 @@ async def test_labels_are_stored_and_exported_as_jsonl(tmp_path: Path) -> None:
 
 
 async def test_a_version_8_database_keeps_its_review_items(tmp_path: Path) -> None:
-    from graphflow.storage.schema import MIGRATIONS, statements
+    from old_schema import create_schema
 
     path = tmp_path / "v8.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    for script in MIGRATIONS[:8]:
-        for statement in statements(script):
-            conn.execute(statement)
+    create_schema(conn, 8)
     conn.execute("INSERT INTO graphs VALUES ('g', '', 1, 1)")
     conn.execute("INSERT INTO runs (run_id, graph_id, status, started_at, last_seq) "
                  "VALUES ('r1', 'g', 'running', 1, 0)")

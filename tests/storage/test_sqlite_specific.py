@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
+from old_schema import create_schema
 
 import graphflow
 from graphflow import events as ev
@@ -388,12 +389,9 @@ async def test_a_write_failure_nobody_flushed_is_raised_at_close(tmp_path):
 
 
 async def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
-    from graphflow.storage.schema import MIGRATIONS, statements
-
     path = tmp_path / "g.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    for statement in statements(MIGRATIONS[0]):
-        conn.execute(statement)
+    create_schema(conn, 1)
     conn.execute("PRAGMA user_version = 1")
     conn.close()
     async with open_store(path) as store:
@@ -404,13 +402,9 @@ async def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
 
 
 async def test_leases_taken_before_they_were_keyed_by_run_alone_are_kept(tmp_path):
-    from graphflow.storage.schema import MIGRATIONS, statements
-
     path = tmp_path / "g.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    for script in MIGRATIONS[:9]:
-        for statement in statements(script):
-            conn.execute(statement)
+    create_schema(conn, 9)
     conn.execute("INSERT INTO run_leases VALUES ('r1', 'other:1', 1e12)")
     conn.execute("PRAGMA user_version = 9")
     conn.close()
@@ -422,13 +416,10 @@ async def test_leases_taken_before_they_were_keyed_by_run_alone_are_kept(tmp_pat
 
 async def test_a_version_1_database_with_output_ref_in_its_events_still_reads_back(tmp_path):
     """Version 1 stored ``output_ref: null`` in every node success; the field is gone from the model."""
-    from graphflow.storage.schema import MIGRATIONS, statements
-
     path = tmp_path / "v1.db"
     conn = sqlite3.connect(path)
     with conn:
-        for statement in statements(MIGRATIONS[0]):
-            conn.execute(statement)
+        create_schema(conn, 1)
         conn.execute("INSERT INTO graphs VALUES ('g', '', 1, 1)")
         conn.execute("INSERT INTO runs (run_id, graph_id, status, started_at, last_seq) "
                      "VALUES ('r1', 'g', 'running', 1, 1)")
@@ -448,14 +439,10 @@ async def test_a_version_1_database_with_output_ref_in_its_events_still_reads_ba
 
 async def test_a_database_with_node_outputs_rows_drops_them_and_reads_checkpoints_from_the_events(tmp_path):
     """Version 10 kept each node's output twice (its event and a ``node_outputs`` row); the row is gone."""
-    from graphflow.storage.schema import MIGRATIONS, statements
-
     path = tmp_path / "v10.db"
     conn = sqlite3.connect(path)
     with conn:
-        for script in MIGRATIONS[:10]:
-            for statement in statements(script):
-                conn.execute(statement)
+        create_schema(conn, 10)
         conn.execute("INSERT INTO graphs VALUES ('g', '', 1, 1)")
         conn.execute("INSERT INTO runs (run_id, graph_id, status, started_at, last_seq) "
                      "VALUES ('r1', 'g', 'running', 1, 2)")
