@@ -95,6 +95,15 @@ def test_the_command_line_starts_without_the_engine_storage_or_canvas():
     assert modules_loaded("import graphflow.ui.cli") == []
 
 
+@pytest.mark.slow
+def test_help_is_printed_without_rich():
+    """``graphflow --help`` is plain text: typer's rich help alone imported rich (and its
+    markdown parser), more than half the command's start-up."""
+    code = ("from graphflow.ui.cli import app\n"
+            "try:\n    app(['--help'], prog_name='graphflow')\nexcept SystemExit:\n    pass")
+    assert modules_loaded(code) == []
+
+
 def test_import_graphflow_loads_none_of_the_heavy_libraries():
     """Structural, not timed: the package's names load on first use."""
     assert modules_loaded("import graphflow") == []

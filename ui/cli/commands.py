@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 app = typer.Typer(name="graphflow", help="Build, validate, run and inspect graphflow workflow graphs.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
+                  rich_markup_mode=None)
 
 
 class ProgressMode(StrEnum):
