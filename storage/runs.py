@@ -78,7 +78,8 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord], quiet
     """Runs whose last seq in this batch the run row's insert or end update does not write."""
     for record in records:
         e = record.event
-        rows.append((e.run_id, e.seq, e.kind, getattr(e, "node_id", None), e.at, record.body))
+        # A pydantic model's missing attribute goes through __getattr__ and an AttributeError; its dict does not.
+        rows.append((e.run_id, e.seq, e.kind, e.__dict__.get("node_id"), e.at, record.body))
         blobs.extend((e.run_id, digest, text) for digest, text in record.blobs)
         last_seq[e.run_id] = e.seq
         if isinstance(e, ev.RunStarted):
