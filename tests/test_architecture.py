@@ -89,6 +89,12 @@ def modules_loaded(code: str) -> list[str]:
     return sorted({h for h in HEAVY for m in loaded if m == h or m.startswith(h + ".")})
 
 
+def command_line(*args: str) -> str:
+    """Code that runs ``graphflow ARGS`` in the probe's process."""
+    return ("from graphflow.ui.cli import app\n"
+            f"try:\n    app({list(args)!r}, prog_name='graphflow')\nexcept SystemExit:\n    pass")
+
+
 @pytest.mark.slow
 def test_the_command_line_starts_without_the_engine_storage_or_canvas():
     """``graphflow --help`` stays fast: the command's modules import typer alone at start-up."""
@@ -99,9 +105,7 @@ def test_the_command_line_starts_without_the_engine_storage_or_canvas():
 def test_help_is_printed_without_rich():
     """``graphflow --help`` is plain text: typer's rich help alone imported rich (and its
     markdown parser), more than half the command's start-up."""
-    code = ("from graphflow.ui.cli import app\n"
-            "try:\n    app(['--help'], prog_name='graphflow')\nexcept SystemExit:\n    pass")
-    assert modules_loaded(code) == []
+    assert modules_loaded(command_line("--help")) == []
 
 
 def test_import_graphflow_loads_none_of_the_heavy_libraries():
@@ -120,7 +124,5 @@ def test_running_a_graph_in_memory_needs_neither_networkx_nor_storage_nor_the_ca
 @pytest.mark.slow
 def test_validate_needs_neither_storage_nor_the_canvas(tmp_path):
     sample = ROOT / "sample_graphs" / "sequential_chain.json"
-    code = ("from graphflow.ui.cli import app\n"
-            f"try:\n    app(['validate', {str(sample)!r}], prog_name='graphflow')\nexcept SystemExit:\n    pass")
-    loaded = modules_loaded(code)
+    loaded = modules_loaded(command_line("validate", str(sample)))
     assert "nicegui" not in loaded and "aiosqlite" not in loaded and "graphflow.storage" not in loaded
