@@ -14,7 +14,8 @@ import importlib.util
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -40,9 +41,59 @@ class FunctionEntry:
     description: str = ""
 
 
+class Kinds(MutableMapping[str, NodeKind]):
+    """Node kinds by name. A kind may be given as where its class is (``module:Class``): the
+    module is imported, and the kind made, the first time the kind is looked up (iterating
+    names imports nothing; ``values()`` and ``items()`` import every kind)."""
+
+    def __init__(self, lazy: Mapping[str, str] | None = None) -> None:
+        self._entries: dict[str, NodeKind | str] = dict(lazy or {})
+        self._lock = threading.Lock()  # a compile in a worker thread may look a kind up too
+
+    def __getitem__(self, name: str) -> NodeKind:
+        entry = self._entries[name]
+        if not isinstance(entry, str):
+            return entry
+        with self._lock:
+            entry = self._entries[name]
+            if isinstance(entry, str):
+                entry = self._entries[name] = self._load(name, entry)
+            return entry
+
+    @staticmethod
+    def _load(name: str, where: str) -> NodeKind:
+        from graphflow.nodes import load_class
+
+        kind = load_class(where)()
+        if kind.kind != name:
+            raise RegistryError(f"{where} makes node kind {kind.kind!r}, not {name!r}")
+        return kind
+
+    def __setitem__(self, name: str, kind: NodeKind) -> None:
+        self._entries[name] = kind
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def without(self, names: set[str]) -> Kinds:
+        """A copy without ``names``; what was not imported yet stays so."""
+        kept = Kinds()
+        kept._entries = {n: k for n, k in self._entries.items() if n not in names}
+        return kept
+
+
 class Registry:
     def __init__(self) -> None:
-        self.kinds: dict[str, NodeKind] = {}
+        self.kinds = Kinds()
         self.functions: dict[str, FunctionEntry] = {}
         self.graphs: dict[str, Any] = {}
         """Graphs an agent may call as tools, by id (``GraphSpec``s: a plugin's, or saved ones
@@ -158,7 +209,7 @@ class Registry:
         the plugin modules themselves are imported again, not the modules they import.
         Returns the plugins reloaded."""
         fresh = Registry()
-        fresh.kinds = {n: k for n, k in self.kinds.items() if ("kind", n) not in self._from_plugins}
+        fresh.kinds = self.kinds.without({n for what, n in self._from_plugins if what == "kind"})
         fresh.functions = {n: f for n, f in self.functions.items() if ("function", n) not in self._from_plugins}
         fresh.graphs = {n: g for n, g in self.graphs.items() if ("graph", n) not in self._from_plugins}
         for key in self.plugins:
@@ -242,11 +293,10 @@ def one_line(exc: BaseException) -> str:
 
 def default_registry(plugins: Iterable[str] = (), *, installed: bool = True) -> Registry:
     """Built-in kinds, plus installed entry-point plugins, ``GRAPHFLOW_PLUGINS`` and ``plugins``."""
-    from graphflow.nodes import BUILTIN_KINDS
+    from graphflow.nodes import BUILTIN
 
     registry = Registry()
-    for kind in BUILTIN_KINDS:
-        registry.register_kind(kind)
+    registry.kinds = Kinds(BUILTIN)
     if installed:
         registry.load_entry_points()
     env = os.environ.get(PLUGINS_ENV, "")

@@ -82,11 +82,12 @@ def test_the_public_names_load_on_first_use():
 HEAVY = ("nicegui", "aiosqlite", "graphflow.storage", "networkx", "rich", "anyio", "pydantic")
 
 
-def modules_loaded(code: str) -> list[str]:
+def modules_loaded(code: str, watched: tuple[str, ...] = HEAVY) -> list[str]:
+    """Which of ``watched`` (packages or modules) running ``code`` in a fresh interpreter imports."""
     probe = f"import sys\n{code}\nprint(__import__('json').dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     loaded = json.loads(done.stdout.splitlines()[-1])
-    return sorted({h for h in HEAVY for m in loaded if m == h or m.startswith(h + ".")})
+    return sorted({h for h in watched for m in loaded if m == h or m.startswith(h + ".")})
 
 
 def command_line(*args: str) -> str:
@@ -119,6 +120,18 @@ def test_running_a_graph_in_memory_needs_neither_networkx_nor_storage_nor_the_ca
     code = (f"import pathlib, graphflow\nr = graphflow.run_sync(pathlib.Path({str(sample)!r}), "
             "{'message': 'sign me up: a@b.com'})\nassert r.ok, r.error")
     assert modules_loaded(code) == ["anyio", "pydantic"]
+
+
+@pytest.mark.slow
+def test_a_graph_imports_only_the_node_kinds_it_names():
+    """The sequential chain names input, function and output: the model, agent and state
+    machine kinds (about half of ``from graphflow import run``) stay unimported."""
+    sample = ROOT / "sample_graphs" / "sequential_chain.json"
+    code = (f"import pathlib, graphflow\nr = graphflow.run_sync(pathlib.Path({str(sample)!r}), "
+            "{'message': 'sign me up: a@b.com'})\nassert r.ok, r.error")
+    kinds = tuple(f"graphflow.nodes.{m}" for m in ("agent", "llm", "classify", "state_machine", "map", "review",
+                                                  "http", "function", "io"))
+    assert modules_loaded(code, kinds) == ["graphflow.nodes.function", "graphflow.nodes.io"]
 
 
 @pytest.mark.slow
