@@ -35,14 +35,13 @@ def test_without_keeps_what_was_not_loaded_unloaded():
     assert isinstance(kinds._entries["delay"], str)  # noqa: SLF001 - what "not loaded" means
 
 
-def test_a_plugin_reload_keeps_the_builtins_and_replaces_a_kind_it_registered(tmp_path, monkeypatch):
-    plugin = tmp_path / "square_plugin.py"
+def test_a_plugin_reload_keeps_the_builtins_and_replaces_a_kind_it_registered(tmp_path):
+    plugin = tmp_path / "halt_plugin.py"
     plugin.write_text(
         "from graphflow.nodes import load_class, BUILTIN\n"
         "Stop = load_class(BUILTIN['stop'])\n"
         "class Halt(Stop):\n    kind = 'halt'\n"
         "def register(registry):\n    registry.register_kind(Halt)\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
     registry = default_registry([str(plugin)], installed=False)
     halt = registry.kind("halt")
     registry.reload_plugins()
