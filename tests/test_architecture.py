@@ -114,24 +114,24 @@ def test_import_graphflow_loads_none_of_the_heavy_libraries():
     assert modules_loaded("import graphflow") == []
 
 
+RUN_THE_CHAIN = (f"import pathlib, graphflow\nr = graphflow.run_sync("
+                 f"pathlib.Path({str(ROOT / 'sample_graphs' / 'sequential_chain.json')!r}), "
+                 "{'message': 'sign me up: a@b.com'})\nassert r.ok, r.error")
+"""Code that runs the sequential chain sample in memory (what a script does first)."""
+
+
 @pytest.mark.slow
 def test_running_a_graph_in_memory_needs_neither_networkx_nor_storage_nor_the_canvas():
-    sample = ROOT / "sample_graphs" / "sequential_chain.json"
-    code = (f"import pathlib, graphflow\nr = graphflow.run_sync(pathlib.Path({str(sample)!r}), "
-            "{'message': 'sign me up: a@b.com'})\nassert r.ok, r.error")
-    assert modules_loaded(code) == ["anyio", "pydantic"]
+    assert modules_loaded(RUN_THE_CHAIN) == ["anyio", "pydantic"]
 
 
 @pytest.mark.slow
 def test_a_graph_imports_only_the_node_kinds_it_names():
     """The sequential chain names input, function and output: the model, agent and state
     machine kinds (about half of ``from graphflow import run``) stay unimported."""
-    sample = ROOT / "sample_graphs" / "sequential_chain.json"
-    code = (f"import pathlib, graphflow\nr = graphflow.run_sync(pathlib.Path({str(sample)!r}), "
-            "{'message': 'sign me up: a@b.com'})\nassert r.ok, r.error")
     kinds = tuple(f"graphflow.nodes.{m}" for m in ("agent", "llm", "classify", "state_machine", "map", "review",
                                                   "http", "function", "io"))
-    assert modules_loaded(code, kinds) == ["graphflow.nodes.function", "graphflow.nodes.io"]
+    assert modules_loaded(RUN_THE_CHAIN, kinds) == ["graphflow.nodes.function", "graphflow.nodes.io"]
 
 
 @pytest.mark.slow
