@@ -408,6 +408,62 @@ def run_profile(which: str, iterations: int | None) -> None:
         stats.sort_stats(key).print_stats(25)
 
 
+SPANS = ("to the first sleep", "first to last sleep start", "timer slack", "last wake to return")
+
+
+def run_makespan_parts(rounds: int) -> None:
+    """Where the sleepers' makespan goes beyond the 100 ms sleep, engine and asyncio alternating:
+    the run's start before the first sleep, the stagger of the starts (per-node start cost),
+    the loop's timer slack (epoll waits whole milliseconds, so the sleepers tend to wake in
+    one loop pass) and the tail after the last wake-up (per-node completion cost, the join,
+    the run's end)."""
+    marks: list[tuple[float, float]] = []
+
+    async def traced(v: Any) -> Any:
+        began = time.perf_counter()
+        await anyio.sleep(SLEEP)
+        marks.append((began, time.perf_counter()))
+        return v
+
+    registry = graphflow.default_registry(installed=False)
+    registry.register_function("bench.sleep", traced)
+    compiled = graphflow.validate_graph({**fanout_graph(SLEEPERS, "bench.sleep"), "id": "sleepers"}, registry)
+
+    async def by_hand() -> None:
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(SLEEPERS):
+                tg.create_task(traced(1))
+
+    async def spans(work: Callable[[], Awaitable[Any]]) -> list[float]:
+        marks.clear()
+        gc.collect()
+        t0 = time.perf_counter()
+        await work()
+        t1 = time.perf_counter()
+        starts, ends = [m[0] for m in marks], [m[1] for m in marks]
+        return [min(starts) - t0, max(starts) - min(starts), max(ends) - max(starts) - SLEEP, t1 - max(ends)]
+
+    async def main() -> tuple[list[list[float]], list[list[float]]]:
+        ours, base = [], []
+        for i in range(rounds + 1):  # the first pair warms up
+            o, b = await spans(lambda: engine_once(compiled, {"x": 1})), await spans(by_hand)
+            if i:
+                ours.append(o)
+                base.append(b)
+        return ours, base
+
+    ours, base = anyio.run(main)
+    print(f"{SLEEPERS} parallel x {SLEEP * 1000:g} ms sleep: where the makespan goes, ms, "  # noqa: T201
+          f"median of {rounds} rounds (engine in memory, then hand-written asyncio, alternating)")
+    print(f"{'span':28} {'engine':>8} {'asyncio':>8}")  # noqa: T201
+    for i, name in enumerate(SPANS):
+        print(f"{name:28} {statistics.median(r[i] for r in ours) * 1e3:8.3f} "  # noqa: T201
+              f"{statistics.median(r[i] for r in base) * 1e3:8.3f}")
+    total_ours = statistics.median(sum(r) for r in ours) * 1e3
+    total_base = statistics.median(sum(r) for r in base) * 1e3
+    print(f"{'all beyond the sleep':28} {total_ours:8.3f} {total_base:8.3f}")  # noqa: T201
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="graphflow engine benchmarks (see benchmarks/README.md)")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per workload (default 5; 3 with --quick)")
@@ -421,8 +477,14 @@ def main(argv: list[str] | None = None) -> int:
                              "4 = conditional) and print the top 25 functions")
     parser.add_argument("--profile-iterations", type=int, default=None,
                         help="engine runs inside the profile (default: repeat until 2 s have passed, at most 50)")
+    parser.add_argument("--makespan-parts", type=int, nargs="?", const=15, default=None, metavar="ROUNDS",
+                        help="instead of the table: where workload 3's makespan goes (start, stagger, timer "
+                             "slack, tail), engine beside asyncio, median of ROUNDS rounds (default 15)")
     args = parser.parse_args(argv)
 
+    if args.makespan_parts is not None:
+        run_makespan_parts(args.makespan_parts)
+        return 0
     if args.profile is not None:
         run_profile(args.profile, args.profile_iterations)
         return 0
