@@ -434,6 +434,9 @@ def run_makespan_parts(rounds: int) -> None:
             for _ in range(SLEEPERS):
                 tg.create_task(traced(1))
 
+    async def checked_run() -> None:
+        check(await engine_once(compiled, {"x": 1}), "sleepers", {"result": {f"f{i:04d}": 1 for i in range(SLEEPERS)}})
+
     async def spans(work: Callable[[], Awaitable[Any]]) -> list[float]:
         marks.clear()
         gc.collect()
@@ -446,7 +449,7 @@ def run_makespan_parts(rounds: int) -> None:
     async def main() -> tuple[list[list[float]], list[list[float]]]:
         ours, base = [], []
         for i in range(rounds + 1):  # the first pair warms up
-            o, b = await spans(lambda: engine_once(compiled, {"x": 1})), await spans(by_hand)
+            o, b = await spans(checked_run), await spans(by_hand)
             if i:
                 ours.append(o)
                 base.append(b)
@@ -483,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.makespan_parts is not None:
+        if args.makespan_parts < 1:
+            parser.error("--makespan-parts needs at least 1 round")
         run_makespan_parts(args.makespan_parts)
         return 0
     if args.profile is not None:
