@@ -43,6 +43,8 @@ TARGET_SYNC_RATIO = 2.0
 """The same for sync non-blocking nodes."""
 TARGET_MAKESPAN = 1.03
 TARGET_RUNS_PER_S = 10_000.0
+SLEEPERS_EXPECTED = {"result": {f"f{i:04d}": 1 for i in range(SLEEPERS)}}
+"""Workload 3's outputs: every sleeper's input back, by node."""
 
 
 # -- registered functions -------------------------------------------------------
@@ -156,10 +158,10 @@ async def sync_as_async(v: Any) -> Any:
     return noop_sync(v)
 
 
-async def baseline_sleepers(n: int) -> dict[str, Any]:
+async def baseline_sleepers(n: int, fn: Callable[[Any], Awaitable[Any]] = sleeper) -> dict[str, Any]:
     names = [f"s{i:02d}" for i in range(n)]
     async with asyncio.TaskGroup() as tg:
-        tasks = {name: tg.create_task(sleeper(1)) for name in names}
+        tasks = {name: tg.create_task(fn(1)) for name in names}
     return {"result": {name: task.result() for name, task in tasks.items()}}
 
 
@@ -324,7 +326,6 @@ def compile_all() -> dict[str, graphflow.CompiledGraph]:
 def run_benchmarks(repeat: int, cond_runs: int, warmup: int) -> list[Row]:
     graphs = compile_all()
     fan_expected = {"result": {f"f{i:04d}": 1 for i in range(FANOUT)}}
-    sleep_expected = {"result": {f"f{i:04d}": 1 for i in range(SLEEPERS)}}
 
     async def main() -> list[Row]:
         progress("correctness runs")
@@ -333,7 +334,7 @@ def run_benchmarks(repeat: int, cond_runs: int, warmup: int) -> list[Row]:
         check(await engine_once(graphs["chain_sync"], {"x": 1}), "chain (sync)", {"result": 1})
         check(await engine_once(graphs["fanout"], {"x": 1}), "fan-out", fan_expected)
         check(await engine_once(graphs["fanout_sync"], {"x": 1}), "fan-out (sync)", fan_expected)
-        check(await engine_once(graphs["sleepers"], {"x": 1}), "sleepers", sleep_expected)
+        check(await engine_once(graphs["sleepers"], {"x": 1}), "sleepers", SLEEPERS_EXPECTED)
         check(await engine_once(graphs["conditional"], {"x": 5}), "conditional +", {"pos": 5})
         check(await engine_once(graphs["conditional"], {"x": -5}), "conditional -", {"neg": 5})
 
@@ -429,13 +430,8 @@ def run_makespan_parts(rounds: int) -> None:
     registry.register_function("bench.sleep", traced)
     compiled = graphflow.validate_graph({**fanout_graph(SLEEPERS, "bench.sleep"), "id": "sleepers"}, registry)
 
-    async def by_hand() -> None:
-        async with asyncio.TaskGroup() as tg:
-            for _ in range(SLEEPERS):
-                tg.create_task(traced(1))
-
     async def checked_run() -> None:
-        check(await engine_once(compiled, {"x": 1}), "sleepers", {"result": {f"f{i:04d}": 1 for i in range(SLEEPERS)}})
+        check(await engine_once(compiled, {"x": 1}), "sleepers", SLEEPERS_EXPECTED)
 
     async def spans(work: Callable[[], Awaitable[Any]]) -> list[float]:
         marks.clear()
@@ -449,7 +445,7 @@ def run_makespan_parts(rounds: int) -> None:
     async def main() -> tuple[list[list[float]], list[list[float]]]:
         ours, base = [], []
         for i in range(rounds + 1):  # the first pair warms up
-            o, b = await spans(checked_run), await spans(by_hand)
+            o, b = await spans(checked_run), await spans(lambda: baseline_sleepers(SLEEPERS, traced))
             if i:
                 ours.append(o)
                 base.append(b)
