@@ -49,20 +49,28 @@ def split(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[Blob]]:
 
 def stored_body(event: ev.Event) -> tuple[str, dict[str, Any] | None, list[Blob]]:
     """The event's JSON as stored, the output mapping as stored (for the derived rows), its blobs."""
-    body = type(event).__pydantic_serializer__.to_json(event).decode()  # model_dump_json, less its argument handling
-    if isinstance(event, ev.NodeSucceeded):
-        field = "output"
-    elif isinstance(event, ev.RunFinished):
-        field = "outputs"
-    else:
+    cls = type(event)
+    body = cls.__pydantic_serializer__.to_json(event).decode()  # model_dump_json, less its argument handling
+    field = _VALUES[cls] if cls in _VALUES else _values_field(cls)
+    if field is None:
         return body, None, []
-    values: dict[str, Any] = getattr(event, field)
+    values: dict[str, Any] = event.__dict__[field]
     if len(body) < BLOB_BYTES and _MARKER_TEXT not in body:
         return body, values, []
     stored, blobs = split(values)
     if not blobs:
         return body, values, []
     return event.model_copy(update={field: stored}).model_dump_json(), stored, blobs
+
+
+_VALUES: dict[type, str | None] = {}
+"""The field of an event class that holds output values (``REF_FIELDS``), or None; filled as met."""
+
+
+def _values_field(cls: type) -> str | None:
+    field = "output" if issubclass(cls, ev.NodeSucceeded) else "outputs" if issubclass(cls, ev.RunFinished) else None
+    _VALUES[cls] = field
+    return field
 
 
 def may_hold_refs(text: str) -> bool:

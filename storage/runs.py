@@ -16,7 +16,7 @@ import dataclasses
 import json
 import sqlite3
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from pydantic_core import to_json
 
@@ -44,7 +44,10 @@ class EventRecord(NamedTuple):  # a tuple: built per event, on the event loop's 
 
 def record_of(event: ev.Event) -> EventRecord:
     body, values, blobs = stored_body(event)
-    return EventRecord(event, body, values, tuple(blobs))
+    return _record(EventRecord, (event, body, values, tuple(blobs) if blobs else ()))
+
+
+_record = tuple.__new__  # the named tuple's own __new__ is a Python function: a call more per event
 
 
 def describe(record: EventRecord) -> str:
@@ -64,6 +67,26 @@ def _json(value: Any) -> str:
     return to_json(value).decode()
 
 
+_PLAIN, _START, _NODE_END, _WAIT, _END = "plain", "start", "node end", "wait", "end"
+_ROLES: dict[type, str] = {}
+"""What an event's class adds to the derived rows besides its own row, by class (filled as met)."""
+
+
+def _role(cls: type) -> str:
+    if issubclass(cls, ev.RunStarted):
+        role = _START
+    elif issubclass(cls, ev.NodeSucceeded | ev.NodeFailed):
+        role = _NODE_END
+    elif issubclass(cls, ev.NodeWaiting | ev.RunWaiting | ev.RunResumed):
+        role = _WAIT
+    elif issubclass(cls, ev.RunFinished | ev.RunCancelled):
+        role = _END
+    else:
+        role = _PLAIN
+    _ROLES[cls] = role
+    return role
+
+
 def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord], quiet: set[str] | None = None) -> None:
     """Store a batch of events and what derives from them (runs inside the writer's transaction).
 
@@ -78,27 +101,32 @@ def write_events(conn: sqlite3.Connection, records: Sequence[EventRecord], quiet
     """Runs whose last seq in this batch the run row's insert or end update does not write."""
     for record in records:
         e = record.event
-        # A pydantic model's missing attribute goes through __getattr__ and an AttributeError; its dict does not.
-        rows.append((e.run_id, e.seq, e.kind, e.__dict__.get("node_id"), e.at, record.body))
-        blobs.extend((e.run_id, digest, text) for digest, text in record.blobs)
-        last_seq[e.run_id] = e.seq
-        if isinstance(e, ev.RunStarted):
-            graphs.append((e.graph_id, e.at, e.at))
-            runs.append((e.run_id, e.graph_id, e.graph_version, e.at, _json(e.inputs), e.seq))
-            quiet.add(e.run_id)
-            del last_seq[e.run_id]
-        elif isinstance(e, ev.NodeSucceeded | ev.NodeFailed):
-            if e.cost:
-                cost[e.run_id] = cost.get(e.run_id, 0.0) + e.cost
-        elif isinstance(e, ev.NodeWaiting | ev.RunWaiting | ev.RunResumed):
-            waits.append(e)
-            quiet.discard(e.run_id)
-        elif isinstance(e, ev.RunFinished | ev.RunCancelled):
-            ends.append(_end_row(e, record.values))
-            del last_seq[e.run_id]
-            if e.run_id not in quiet:
-                loud_ends.append((e.at, e.run_id))
-            quiet.discard(e.run_id)
+        d = e.__dict__  # a pydantic model's attributes go through its __getattr__ hook; its dict does not
+        run_id, seq = d["run_id"], d["seq"]
+        rows.append((run_id, seq, d["kind"], d.get("node_id"), d["at"], record.body))
+        if record.blobs:
+            blobs.extend((run_id, digest, text) for digest, text in record.blobs)
+        last_seq[run_id] = seq
+        role = _ROLES.get(type(e)) or _role(type(e))
+        if role is _PLAIN:
+            continue
+        if role is _START:
+            graphs.append((d["graph_id"], d["at"], d["at"]))
+            runs.append((run_id, d["graph_id"], d["graph_version"], d["at"], _json(d["inputs"]), seq))
+            quiet.add(run_id)
+            del last_seq[run_id]
+        elif role is _NODE_END:
+            if d["cost"]:
+                cost[run_id] = cost.get(run_id, 0.0) + d["cost"]
+        elif role is _WAIT:
+            waits.append(cast(ev.NodeWaiting | ev.RunWaiting | ev.RunResumed, e))
+            quiet.discard(run_id)
+        else:
+            ends.append(_end_row(cast(ev.RunFinished | ev.RunCancelled, e), record.values))
+            del last_seq[run_id]
+            if run_id not in quiet:
+                loud_ends.append((d["at"], run_id))
+            quiet.discard(run_id)
     if graphs:
         conn.executemany(
             "INSERT OR IGNORE INTO graphs (graph_id, name, created_at, updated_at) VALUES (?, '', ?, ?)", graphs)
@@ -159,30 +187,32 @@ class RunRepository:
     async def publish(self, event: ev.Event) -> None:
         """Queue ``event``; refuses, with ``ValueError``, a seq that is not the run's next one, and with
         ``StorageError`` an event of a run whose log stopped at a write that failed (no gap, ever)."""
-        stopped = self._db.writer.stopped.get(event.run_id)
-        if stopped is not None:
-            raise StorageError(self._db.path, f"run {event.run_id} stopped: {stopped.message}; "
+        d = event.__dict__  # read as ``write_events`` reads it: not through the model's __getattr__ hook
+        run_id, seq = d["run_id"], d["seq"]
+        writer = self._db.writer
+        if writer.stopped and run_id in writer.stopped:
+            raise StorageError(self._db.path, f"run {run_id} stopped: {writer.stopped[run_id].message}; "
                                               "it can be resumed once the database can be written again")
         seqs = self._db.next_seq
-        expected = seqs.get(event.run_id)
-        if expected is None and event.seq == 0 and isinstance(event, ev.RunStarted):
+        expected = seqs.get(run_id)
+        if expected is None and seq == 0 and isinstance(event, ev.RunStarted):
             # A new run needs no read: if the id was taken by another process, inserting the
             # run row fails in the writer and the runner's flush after run_started raises.
-            expected = seqs.setdefault(event.run_id, 0)
+            expected = seqs.setdefault(run_id, 0)
         elif expected is None:
-            await self._db.writer.sync()  # a run that ended or waited here: its last seq may still be queued
-            rows = await self._db.fetchall("SELECT last_seq FROM runs WHERE run_id = ?", (event.run_id,))
-            expected = seqs.setdefault(event.run_id, rows[0][0] + 1 if rows else 0)
-        if event.seq != expected:
-            raise ValueError(f"event seq {event.seq} of run {event.run_id!r} is not the next one ({expected}): "
+            await writer.sync()  # a run that ended or waited here: its last seq may still be queued
+            rows = await self._db.fetchall("SELECT last_seq FROM runs WHERE run_id = ?", (run_id,))
+            expected = seqs.setdefault(run_id, rows[0][0] + 1 if rows else 0)
+        if seq != expected:
+            raise ValueError(f"event seq {seq} of run {run_id!r} is not the next one ({expected}): "
                              "the log would have a gap or a duplicate")
         if expected == 0 and not isinstance(event, ev.RunStarted):
-            raise ValueError(f"run {event.run_id!r} must start with run_started, not {event.kind}")
-        self._db.writer.enqueue(record_of(event))
-        if event.kind in ev.LOOP_END_KINDS:  # nothing more of it here: a long-lived process keeps no entry per run
-            seqs.pop(event.run_id, None)
+            raise ValueError(f"run {run_id!r} must start with run_started, not {event.kind}")
+        writer.enqueue(record_of(event))
+        if d["kind"] in ev.LOOP_END_KINDS:  # nothing more of it here: a long-lived process keeps no entry per run
+            seqs.pop(run_id, None)
         else:
-            seqs[event.run_id] = expected + 1
+            seqs[run_id] = expected + 1
 
     async def flush(self) -> None:
         """Return once everything published so far is committed; raises a write that failed."""

@@ -79,7 +79,10 @@ def _nothing(conn: sqlite3.Connection) -> None:
 
 
 def _awaited(items: list[Any]) -> bool:
-    return any(isinstance(item, _Call) and item.awaited for item in items)
+    for item in items:  # a plain loop: a generator per batch cost more than the test per item
+        if type(item) is _Call and item.awaited:
+            return True
+    return False
 
 
 class Writer:
@@ -144,7 +147,7 @@ class Writer:
         if self._closed:
             raise StorageError(self.path, "the store is closed")
         self._queue.append(record)
-        if self._wakeup is not None and (not self._gathering or (isinstance(record, _Call) and record.awaited)):
+        if self._wakeup is not None and (not self._gathering or (type(record) is _Call and record.awaited)):
             self._wakeup.set()
             self._wakeup = None
 
@@ -241,14 +244,14 @@ class Writer:
     @staticmethod
     def _wake(batch: list[Any]) -> None:
         for item in batch:
-            if isinstance(item, _Call):
+            if type(item) is _Call:
                 item.done.set()
 
     def _commit_here(self, batch: list[Any]) -> bool:
         """Commit a small batch on the loop's thread if the write lock is free at once; False
         (nothing written) when it is not, or when the batch is large or failed: the worker
         thread then writes it (and finds the culprit of a failure)."""
-        if len(batch) > HERE_MAX or not all(self._light(item) for item in batch):
+        if len(batch) > HERE_MAX or not self._light(batch):
             return False
         try:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -261,8 +264,12 @@ class Writer:
         self.batches += 1
         return True
 
-    def _light(self, item: Any) -> bool:
-        return item.small if isinstance(item, _Call) else not self.heavy(item)
+    def _light(self, batch: list[Any]) -> bool:
+        heavy = self.heavy
+        for item in batch:
+            if not item.small if type(item) is _Call else heavy(item):
+                return False
+        return True
 
     # in the worker thread
 
@@ -318,7 +325,7 @@ class Writer:
         try:
             records: list[Any] = []
             for item in batch:
-                if not isinstance(item, _Call):
+                if type(item) is not _Call:
                     if not self.stopped or self.stream(item) not in self.stopped:
                         records.append(item)
                     continue
