@@ -412,40 +412,65 @@ def run_profile(which: str, iterations: int | None) -> None:
 SPANS = ("to the first sleep", "first to last sleep start", "timer slack", "last wake to return")
 
 
+Marks = list[tuple[float, float, float, float]]
+"""Per sleeper: when it started and woke, and ``probe()`` at those two moments."""
+
+
+def traced_sleepers(probe: Callable[[], float] = lambda: 0.0) -> tuple[
+        graphflow.CompiledGraph, Callable[[Any], Awaitable[Any]], Marks]:
+    """Workload 3 with a sleeper that notes when it starts and wakes (and what ``probe`` reads
+    then): the compiled graph, the sleeper (also the asyncio baseline's) and its marks."""
+    marks: Marks = []
+
+    async def traced(v: Any) -> Any:
+        began, probed = time.perf_counter(), probe()
+        await anyio.sleep(SLEEP)
+        marks.append((began, time.perf_counter(), probed, probe()))
+        return v
+
+    registry = make_registry()
+    registry.register_function("bench.sleep", traced, replace=True)
+    compiled = graphflow.validate_graph({**fanout_graph(SLEEPERS, "bench.sleep"), "id": "sleepers"}, registry)
+    return compiled, traced, marks
+
+
+async def spans(work: Callable[[], Awaitable[Any]], marks: Marks) -> list[float]:
+    """``work()``'s makespan beyond the sleep, in the four ``SPANS`` (seconds)."""
+    marks.clear()
+    gc.collect()
+    t0 = time.perf_counter()
+    await work()
+    t1 = time.perf_counter()
+    starts, ends = [m[0] for m in marks], [m[1] for m in marks]
+    return [min(starts) - t0, max(starts) - min(starts), max(ends) - max(starts) - SLEEP, t1 - max(ends)]
+
+
+def print_spans(columns: dict[str, list[list[float]]]) -> None:
+    """One row per span and a total, one column per way of running: medians in ms."""
+    print(f"{'span':28} " + " ".join(f"{name:>10}" for name in columns))  # noqa: T201
+    for i, span in enumerate(SPANS):
+        print(f"{span:28} " + " ".join(f"{statistics.median(r[i] for r in rounds) * 1e3:10.3f}"  # noqa: T201
+                                       for rounds in columns.values()))
+    print(f"{'all beyond the sleep':28} " + " ".join(  # noqa: T201
+        f"{statistics.median(sum(r) for r in rounds) * 1e3:10.3f}" for rounds in columns.values()))
+
+
 def run_makespan_parts(rounds: int) -> None:
     """Where the sleepers' makespan goes beyond the 100 ms sleep, engine and asyncio alternating:
     the run's start before the first sleep, the stagger of the starts (per-node start cost),
     the loop's timer slack (epoll waits whole milliseconds, so the sleepers tend to wake in
     one loop pass) and the tail after the last wake-up (per-node completion cost, the join,
     the run's end)."""
-    marks: list[tuple[float, float]] = []
-
-    async def traced(v: Any) -> Any:
-        began = time.perf_counter()
-        await anyio.sleep(SLEEP)
-        marks.append((began, time.perf_counter()))
-        return v
-
-    registry = graphflow.default_registry(installed=False)
-    registry.register_function("bench.sleep", traced)
-    compiled = graphflow.validate_graph({**fanout_graph(SLEEPERS, "bench.sleep"), "id": "sleepers"}, registry)
+    compiled, traced, marks = traced_sleepers()
 
     async def checked_run() -> None:
         check(await engine_once(compiled, {"x": 1}), "sleepers", SLEEPERS_EXPECTED)
 
-    async def spans(work: Callable[[], Awaitable[Any]]) -> list[float]:
-        marks.clear()
-        gc.collect()
-        t0 = time.perf_counter()
-        await work()
-        t1 = time.perf_counter()
-        starts, ends = [m[0] for m in marks], [m[1] for m in marks]
-        return [min(starts) - t0, max(starts) - min(starts), max(ends) - max(starts) - SLEEP, t1 - max(ends)]
-
     async def main() -> tuple[list[list[float]], list[list[float]]]:
         ours, base = [], []
         for i in range(rounds + 1):  # the first pair warms up
-            o, b = await spans(checked_run), await spans(lambda: baseline_sleepers(SLEEPERS, traced))
+            o = await spans(checked_run, marks)
+            b = await spans(lambda: baseline_sleepers(SLEEPERS, traced), marks)
             if i:
                 ours.append(o)
                 base.append(b)
@@ -454,13 +479,7 @@ def run_makespan_parts(rounds: int) -> None:
     ours, base = anyio.run(main)
     print(f"{SLEEPERS} parallel x {SLEEP * 1000:g} ms sleep: where the makespan goes, ms, "  # noqa: T201
           f"median of {rounds} rounds (engine in memory, then hand-written asyncio, alternating)")
-    print(f"{'span':28} {'engine':>8} {'asyncio':>8}")  # noqa: T201
-    for i, name in enumerate(SPANS):
-        print(f"{name:28} {statistics.median(r[i] for r in ours) * 1e3:8.3f} "  # noqa: T201
-              f"{statistics.median(r[i] for r in base) * 1e3:8.3f}")
-    total_ours = statistics.median(sum(r) for r in ours) * 1e3
-    total_base = statistics.median(sum(r) for r in base) * 1e3
-    print(f"{'all beyond the sleep':28} {total_ours:8.3f} {total_base:8.3f}")  # noqa: T201
+    print_spans({"engine": ours, "asyncio": base})
 
 
 def main(argv: list[str] | None = None) -> int:

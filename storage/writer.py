@@ -117,6 +117,8 @@ class Writer:
         self._thread = anyio.CapacityLimiter(1)  # its own worker token: busy node threads never delay it
         self.batches = 0
         """Transactions committed so far (for tests and benchmarks)."""
+        self.loop_seconds = 0.0
+        """Time spent in transactions on the event loop's thread, committed or not (for benchmarks)."""
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """The writer task; ends once ``close()`` was called and the queue is drained."""
@@ -253,6 +255,7 @@ class Writer:
         thread then writes it (and finds the culprit of a failure)."""
         if len(batch) > HERE_MAX or not self._light(batch):
             return False
+        began = time.perf_counter()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error:
@@ -261,6 +264,8 @@ class Writer:
             self._body(batch)
         except Exception:  # rolled back by _body: written again, item by item, in the thread
             return False
+        finally:
+            self.loop_seconds += time.perf_counter() - began
         self.batches += 1
         return True
 
