@@ -26,7 +26,15 @@ from graphflow.outputs import check_output
 from graphflow.plan import ErrorInfo
 from graphflow.policies import RetryPolicy
 from graphflow.ports import KeyValueStore
-from graphflow.resilience import BreakerOpen, BreakerRegistry, Permit, StateChange, backoff_delay, should_retry
+from graphflow.resilience import (
+    BreakerOpen,
+    BreakerRegistry,
+    CircuitBreaker,
+    Permit,
+    StateChange,
+    backoff_delay,
+    should_retry,
+)
 from graphflow.waits import Wait
 
 NO_RETRY = RetryPolicy()
@@ -153,6 +161,15 @@ def cache_key(node: CompiledNode, inputs: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def attempt_error(node_id: str, exc: Exception, last: ErrorInfo | None) -> ErrorInfo:
+    """What a failed attempt records; an open breaker's error names the failure that opened it."""
+    error = error_info(node_id, exc)
+    if isinstance(exc, BreakerOpen) and last is not None:  # keep the cause in sight
+        error = ErrorInfo(error.type, f"{error.message} (last error: {last.type}: {last.message})", node_id,
+                          last.traceback, last.detail)
+    return error
+
+
 class Attempts:
     """Shared by the node tasks of one run."""
 
@@ -209,48 +226,53 @@ class Attempts:
         last_error: ErrorInfo | None = None
         while True:
             t0 = self.clock.monotonic()
-            permit: Permit | None = None
             try:
-                try:
-                    if breaker is not None:
-                        permit = breaker.acquire()
-                    output = checked(await self.call(node, inputs, ctx, timeout))
-                except Exception:
-                    if permit is not None and permit.settled is None:
-                        permit.failure()
-                    raise
-                except BaseException:  # cancelled: not the resource's fault
-                    if permit is not None and permit.settled is None:
-                        permit.release()
-                    raise
-                if permit is not None:
-                    permit.success()
+                output = await self.attempt(node, inputs, ctx, breaker, timeout)
                 return Done(node.id, True, output, self.clock.monotonic() - t0, ctx.attempt, ctx.cost, ctx.tokens)
             except Exception as exc:
-                error = error_info(node.id, exc)
-                if isinstance(exc, BreakerOpen) and last_error is not None:  # keep the cause in sight
-                    error = ErrorInfo(error.type, f"{error.message} (last error: {last_error.type}: "
-                                      f"{last_error.message})", node.id, last_error.traceback, last_error.detail)
-                last_error = error
+                last_error = error = attempt_error(node.id, exc, last_error)
                 duration = self.clock.monotonic() - t0
-                retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED
-                         and getattr(exc, "retryable", True) is not False  # e.g. a model server's 400
-                         and should_retry(policy, getattr(exc, "original", exc), ctx.attempt))
-                if not retry:
+                delay = self.retry_delay(policy, exc, error, ctx.attempt)
+                if delay is None:
                     return Done(node.id, False, error, duration, ctx.attempt, ctx.cost, ctx.tokens)
-                delay = backoff_delay(policy, ctx.attempt, self.rng)
-                asked = getattr(exc, "retry_after", None)  # a server's Retry-After: never sooner
-                if isinstance(asked, int | float) and asked > delay:
-                    delay = min(float(asked), MAX_RETRY_AFTER)
                 self.send.send_nowait(Retrying(node.id, ctx.attempt, delay, error, duration))
                 await self.clock.sleep(delay)
                 ctx.attempt += 1
                 self.send.send_nowait(AttemptStarted(node.id, ctx.attempt))
             finally:
-                if breaker is not None:
-                    changes = breaker.take_changes()
-                    if changes:
-                        self.send.send_nowait(BreakerChanges(node.id, changes))
+                if breaker is not None and (changes := breaker.take_changes()):
+                    self.send.send_nowait(BreakerChanges(node.id, changes))
+
+    async def attempt(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
+                      breaker: CircuitBreaker | None, limit: float | None) -> Any:
+        """One call of the node, through its breaker (``BreakerOpen`` while open)."""
+        permit: Permit | None = breaker.acquire() if breaker is not None else None
+        try:
+            output = checked(await self.call(node, inputs, ctx, limit))
+        except Exception:
+            if permit is not None and permit.settled is None:
+                permit.failure()
+            raise
+        except BaseException:  # cancelled: not the resource's fault
+            if permit is not None and permit.settled is None:
+                permit.release()
+            raise
+        if permit is not None:
+            permit.success()
+        return output
+
+    def retry_delay(self, policy: RetryPolicy, exc: Exception, error: ErrorInfo, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None when the failure is not retried."""
+        retry = (not isinstance(exc, BreakerOpen) and error.type not in NEVER_RETRIED
+                 and getattr(exc, "retryable", True) is not False  # e.g. a model server's 400
+                 and should_retry(policy, getattr(exc, "original", exc), attempt))
+        if not retry:
+            return None
+        delay = backoff_delay(policy, attempt, self.rng)
+        asked = getattr(exc, "retry_after", None)  # a server's Retry-After: never sooner
+        if isinstance(asked, int | float) and asked > delay:
+            delay = min(float(asked), MAX_RETRY_AFTER)
+        return delay
 
     async def call(self, node: CompiledNode, inputs: dict[str, Any], ctx: NodeContext,
                    limit: float | None) -> Any:

@@ -338,24 +338,32 @@ class _Run:
                     await self.emit(ev.BreakerChanged, breaker=c.breaker, from_state=c.from_state.value,
                                     to_state=c.to_state.value, reason=c.reason, node_id=node_id)
             case TextSoFar(node_id=node_id, text=text):
-                if self.plan.state_of(node_id) is NodeState.RUNNING:
-                    note = ev.NodeText(run_id=self.run_id, node_id=node_id, text=text, at=self.clock.time())
-                    for sink in self.r.live:
-                        sink.show(note)
+                self.show_text(node_id, text)
             case Progress(node_id=node_id, done=done, failed=failed, total=total):
                 await self.emit(ev.MapProgress, node_id=node_id, done=done, failed=failed, total=total,
                                 results=message.results or {})
-            case Nested(node_id=node_id, event=cls, fields=fields):
-                if self.plan.state_of(node_id) is NodeState.RUNNING:
-                    await self.emit(cls, **fields)
-                    await self.checkpoint()  # the node goes on once its step is durable
-                message.durable.set()
+            case Nested():
+                await self.record_nested(message)
             case Cancel(reason=reason):
                 self.plan.cancel(reason)
             case Pause(reason=reason):
                 self.paused = self.paused or reason or "paused"
             case _:
                 assert_never(message)
+
+    def show_text(self, node_id: str, text: str) -> None:
+        """A streaming node's text so far, to the live sinks (never stored)."""
+        if self.plan.state_of(node_id) is NodeState.RUNNING:
+            note = ev.NodeText(run_id=self.run_id, node_id=node_id, text=text, at=self.clock.time())
+            for sink in self.r.live:
+                sink.show(note)
+
+    async def record_nested(self, message: Nested) -> None:
+        """A step of a node's own log (an agent's): recorded and made durable before the node goes on."""
+        if self.plan.state_of(message.node_id) is NodeState.RUNNING:
+            await self.emit_draft(message.event, dict(message.fields))  # a copy: a draft keeps what it is given
+            await self.checkpoint()
+        message.durable.set()
 
     @property
     def suspended(self) -> bool:
